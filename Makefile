@@ -1,0 +1,66 @@
+# The Data Flow Console: `make run` to try it, `make test` to test it. Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+
+.PHONY: run test test-embedded lint format bench install install-dev chromium reset-demo-passwords clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when the requirements change.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: web on http://127.0.0.1:8000, a Celery worker and the SCP simulator; Ctrl-C stops all.
+run: install
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	@DEBUG=1 $(BIN)/python manage.py seed_demo
+	@echo "Starting the console on http://127.0.0.1:8000 (web, worker, SCP simulator); Ctrl-C stops everything."
+	DEBUG=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+reset-demo-passwords: install
+	@DEBUG=1 $(BIN)/python manage.py seed_demo --reset-passwords
+
+# Debian's Chromium drives the browser tests; Playwright cannot download browsers here.
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null \
+	  || { echo "Could not install chromium; install it (apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; }; \
+	fi
+
+## make test: everything the suite needs, then the whole suite.
+test: install-dev chromium
+	CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+
+## The browser smoke test on the embedded defaults (SQLite + filesystem broker), whatever the environment says.
+test-embedded: install-dev chromium
+	env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND CONSOLE_VAR_DIR=$(CURDIR)/var/test-embedded \
+	  CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser tests/test_celery_roundtrip.py
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install-dev
+	$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Environment readers for settings.py that fail with one clear line naming the variable."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ImproperlyConfigured):
+    """A setting read from the environment is missing or malformed."""
+
+
+def env_str(name: str, default: str) -> str:
+    """The variable's value, or `default` when it is unset."""
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """`1`/`true`/`yes`/`on` or `0`/`false`/`no`/`off`, case-insensitively."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1/0 or true/false, got {raw!r}.")
+
+
+def env_float(name: str, default: float) -> float:
+    """A positive number."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, got {raw!r}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; blanks between commas are dropped."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def run_or_explain(main: Callable[[], T]) -> T:
+    """Run an entry point; a configuration error ends it with one line on stderr, exit code 2."""
+    try:
+        return main()
+    except ConfigError as exc:
+        sys.stderr.write(f"Configuration error: {exc}\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,328 @@
+"""HTTP client of the SCP Data Flow OpenAPI: signed requests, typed answers, typed errors."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+
+from console.scp.body import build_workloads_body
+from console.scp.errors import (
+    ScpBadResponse,
+    ScpError,
+    ScpUnavailable,
+    error_from_response,
+)
+from console.scp.redact import scrub
+from console.scp.signing import signed_headers
+from console.scp.types import (
+    ResourceCheck,
+    ServiceDetail,
+    ServiceSummary,
+    SubVersions,
+    Workloads,
+    parse_resource_check,
+    parse_service_detail,
+    parse_service_page,
+    parse_sub_versions,
+)
+
+logger = logging.getLogger("console.scp")
+
+T = TypeVar("T")
+
+SERVICES_PATH = "/v1/data-flow-services"
+
+# A list longer than this many pages is a server bug, not a real account.
+_MAX_PAGES = 1000
+
+
+class ScpClient:
+    """One connection to one SCP region with one key pair; thread-unsafe like its Session."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_key: str,
+        secret_key: str,
+        api_version: str = "data-flow 1.0",
+        language: str = "en-US",
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.5,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Check the settings; raises ValueError for a base URL that is not http(s)."""
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"base_url must not carry a query or fragment, got {base_url!r}")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.base_url = base_url.strip().rstrip("/")
+        self.access_key = access_key
+        self._secret = _Secret(secret_key)
+        self.api_version = api_version
+        self.language = language
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self._session = session if session is not None else requests.Session()
+        self._clock = clock
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        """Base URL and access key; the secret key never appears."""
+        return f"ScpClient(base_url={self.base_url!r}, access_key={self.access_key!r})"
+
+    def close(self) -> None:
+        """Close the underlying HTTP session and its pooled connections."""
+        self._session.close()
+
+    def list_services(
+        self, *, page_size: int = 20, sort: str = "created_dt:desc", **filters: str
+    ) -> list[ServiceSummary]:
+        """Every service matching the filters (state, data_flow_service_name, ...), all pages."""
+        # API: GET /v1/data-flow-services?page=&size=&sort= (list Data Flow services)
+        query = {key: value for key, value in filters.items() if value is not None}
+        services: list[ServiceSummary] = []
+        seen: set[str] = set()
+        for page in range(_MAX_PAGES):
+            items, total = self._call(
+                "GET",
+                SERVICES_PATH,
+                parse_service_page,
+                params={**query, "page": page, "size": page_size, "sort": sort},
+                by_id=False,
+            )
+            # Some SCP list endpoints ignore `size`: only an empty page or the total ends it,
+            # and a page of nothing new means the server is repeating itself.
+            fresh = [item for item in items if not item.id or item.id not in seen]
+            if not fresh:
+                break
+            services.extend(fresh)
+            seen.update(item.id for item in fresh)
+            if total is not None and len(services) >= total:
+                break
+        return services
+
+    def get_service(self, service_id: str) -> ServiceDetail:
+        """The current detail of one service; ScpNotFound when SCP does not know the id."""
+        # API: GET /v1/data-flow-services/{data_flow_service_id} (Data Flow service detail)
+        return self._call("GET", _service_path(service_id), parse_service_detail, by_id=True)
+
+    def update_service(self, service_id: str, body: dict) -> ServiceDetail:
+        """Send one PUT (never repeated here: the caller decides) and parse the 202 answer."""
+        # API: PUT /v1/data-flow-services/{data_flow_service_id} (update Data Flow service)
+        return self._call(
+            "PUT",
+            _service_path(service_id),
+            parse_service_detail,
+            body=body,
+            by_id=True,
+            attempts=1,
+            secrets=_body_secrets(body),
+        )
+
+    def validate_resources(self, service_id: str, workloads: Workloads) -> ResourceCheck:
+        """Ask SCP whether the service's cluster has room for these workloads."""
+        # API: POST /v1/data-flow-services/{data_flow_service_id}/validate-resources
+        return self._call(
+            "POST",
+            f"{_service_path(service_id)}/validate-resources",
+            parse_resource_check,
+            body={"service_workload": build_workloads_body(workloads)},
+            by_id=True,
+        )
+
+    def sub_versions(self, data_flow_id: str) -> SubVersions:
+        """The component versions SCP offers for one Data Flow (product) id."""
+        # API: GET /v1/data-flow-services/data-flows/{data_flow_id}/sub-versions
+        return self._call(
+            "GET",
+            f"{SERVICES_PATH}/data-flows/{_quote_id(data_flow_id)}/sub-versions",
+            parse_sub_versions,
+            by_id=True,
+        )
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict | None = None,
+        by_id: bool,
+        attempts: int | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> T:
+        """The parsed body of a 2xx answer, retrying transient failures with backoff."""
+        attempts = self.max_attempts if attempts is None else attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._attempt(
+                    method,
+                    path,
+                    parse,
+                    params=params,
+                    body=body,
+                    by_id=by_id,
+                    attempt=attempt,
+                    attempts=attempts,
+                    secrets=secrets,
+                )
+            except ScpError as exc:
+                if exc.permanent or attempt >= attempts:
+                    raise
+                self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        params: dict[str, Any] | None,
+        body: dict | None,
+        by_id: bool,
+        attempt: int,
+        attempts: int,
+        secrets: tuple[str, ...],
+    ) -> T:
+        """One signed request; every attempt gets its own timestamp and signature."""
+        request = requests.Request(
+            method,
+            self.base_url + path,
+            # Encoded here so that ':' in `sort` and the rest read as in SCP's documentation;
+            # requests then leaves the string as it is, and that string is what gets signed.
+            params=urlencode(params, quote_via=quote, safe=":") if params else None,
+            json=body,
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "Accept-Language": self.language,
+                "Scp-Api-Version": self.api_version,
+                "Scp-Request-Path": "openapi",
+            },
+        )
+        prepared = self._session.prepare_request(request)
+        url = prepared.url or ""
+        prepared.headers.update(
+            signed_headers(
+                method,
+                url,
+                access_key=self.access_key,
+                secret_key=self._secret.value,
+                timestamp_ms=round(self._clock() * 1000),
+            )
+        )
+        settings = self._session.merge_environment_settings(url, {}, None, None, None)
+        started = time.monotonic()
+        try:
+            response = self._session.send(
+                prepared, timeout=self.timeout, allow_redirects=False, **settings
+            )
+        except requests.RequestException as exc:
+            self._log(method, path, type(exc).__name__, started, attempt, attempts)
+            raise ScpUnavailable(_transport_message(method, exc)) from None
+        self._log(method, path, response.status_code, started, attempt, attempts)
+        text = scrub(response.text, (self._secret.value, *secrets))
+        if not 200 <= response.status_code < 300:
+            raise error_from_response(response.status_code, text, by_id=by_id, method=method)
+        try:
+            return parse(response.json())
+        except (ValueError, ScpBadResponse) as exc:
+            detail = exc.message if isinstance(exc, ScpBadResponse) else "the body is not JSON"
+            raise ScpBadResponse(
+                _bad_response_message(method, response.status_code),
+                status=response.status_code,
+                details=(detail,),
+                raw_text=text,
+            ) from None
+
+    def _log(
+        self, method: str, path: str, outcome: object, started: float, attempt: int, attempts: int
+    ) -> None:
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        level = logging.INFO if isinstance(outcome, int) and outcome < 400 else logging.WARNING
+        logger.log(
+            level,
+            "SCP %s %s -> %s in %d ms (attempt %d/%d)",
+            method,
+            path,
+            outcome,
+            elapsed_ms,
+            attempt,
+            attempts,
+        )
+
+
+class _Secret:
+    """Holds a secret so that no repr, vars() dump or debugger listing shows it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def _service_path(service_id: str) -> str:
+    return f"{SERVICES_PATH}/{_quote_id(service_id)}"
+
+
+def _quote_id(value: str) -> str:
+    if not value or not str(value).strip():
+        raise ValueError("an SCP id must not be empty")
+    return quote(str(value), safe="")
+
+
+def _body_secrets(body: dict) -> tuple[str, ...]:
+    account = body.get("account") if isinstance(body, dict) else None
+    if isinstance(account, dict) and isinstance(account.get("account_password"), str):
+        return (account["account_password"],)
+    return ()
+
+
+def _bad_response_message(method: str, status: int) -> str:
+    if method == "PUT":
+        # The update was most likely accepted; repeating it blindly could apply it twice.
+        return (
+            f"SCP accepted the update (HTTP {status}) but its answer could not be read: "
+            "read the service's current state before trying again."
+        )
+    return f"SCP answered HTTP {status} with a body the console cannot read: try again later."
+
+
+def _transport_message(method: str, exc: requests.RequestException) -> str:
+    """What to tell a person when no HTTP answer came back."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return (
+            "SCP's TLS certificate could not be verified: check the connection's base URL and "
+            "this server's certificate authorities."
+        )
+    if method == "PUT" and not isinstance(exc, requests.ConnectTimeout):
+        # The request may have reached SCP before the connection failed or timed out.
+        return (
+            "SCP did not answer; the update may or may not have been applied: read the "
+            "service's current state before trying again."
+        )
+    if isinstance(exc, requests.Timeout):
+        return "SCP did not answer in time: try again in a few minutes."
+    return (
+        "Could not reach SCP: check the connection's base URL and this server's network "
+        "access, then try again."
+    )

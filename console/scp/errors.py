@@ -1,0 +1,298 @@
+"""Typed SCP errors, and the one place that turns an HTTP error answer into one of them."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any, ClassVar
+
+from console.scp.redact import redact_text
+
+RAW_TEXT_LIMIT = 4000
+
+_NOT_ENABLED_MARKERS = ("rejected by gateway", "catalog has not target")
+_MISSING_ID_MARKERS = (
+    "not found",
+    "not exist",
+    "no such",
+    "service id",
+    "service_id",
+    "invalid id",
+)
+
+
+class ScpError(Exception):
+    """A failed SCP call; `permanent` says that repeating the same request cannot help."""
+
+    permanent: ClassVar[bool] = True
+    default_message: ClassVar[str] = "SCP refused the request."
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        code: str = "",
+        details: tuple[str, ...] | list[str] = (),
+        global_request_id: str = "",
+        raw_text: str = "",
+    ) -> None:
+        """Keep what a person needs (message, code, detail, request id) and the redacted text."""
+        self.message = message or self.default_message
+        self.status = status
+        self.code = code
+        self.details = tuple(redact_text(str(item)) for item in details)
+        self.detail = "; ".join(self.details)
+        self.global_request_id = global_request_id
+        self.raw_text = redact_text(raw_text)[:RAW_TEXT_LIMIT]
+        # Only the message goes into args: pickling and Celery's JSON results rebuild from it.
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        """The message, followed by SCP's code and global request id when there are any."""
+        refs = []
+        if self.code:
+            refs.append(f"code {self.code}")
+        if self.global_request_id:
+            refs.append(f"global_request_id {self.global_request_id}")
+        return f"{self.message} ({', '.join(refs)})" if refs else self.message
+
+    def __repr__(self) -> str:
+        """Class, status, code and request id: enough to recognise it, never the raw text."""
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"global_request_id={self.global_request_id!r})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able record of the error for storing next to the change it failed."""
+        return {
+            "kind": type(self).__name__,
+            "status": self.status,
+            "code": self.code,
+            "detail": self.detail,
+            "details": list(self.details),
+            "global_request_id": self.global_request_id,
+            "message": self.message,
+        }
+
+
+class ScpInvalidInput(ScpError):
+    """SCP rejected the values sent (400 ValidationError and other 4xx): fix them first."""
+
+    default_message = "SCP rejected the values sent: correct them and try again."
+
+
+class ScpBadCredentials(ScpError):
+    """SCP refused the signature or the keys (401)."""
+
+    default_message = (
+        "SCP refused the request signature: check the access key and secret key of this "
+        "connection, and that this server's clock is right."
+    )
+
+
+class ScpNotEnabled(ScpError):
+    """The keys are valid but Data Flow is not enabled for this account or region (401)."""
+
+    default_message = (
+        "SCP says Data Flow is not enabled for this account or region: enable it in the SCP "
+        "console, or check the region of this connection's base URL."
+    )
+
+
+class ScpForbidden(ScpError):
+    """The keys lack the permission for this call (403)."""
+
+    default_message = (
+        "SCP denied access: the access key has no permission for this Data Flow service; "
+        "ask the SCP account administrator to grant it."
+    )
+
+
+class ScpNotFound(ScpError):
+    """No such service, or no such address on the gateway (404, or 400 on a call by id)."""
+
+    default_message = "SCP has no Data Flow service with this id: it may have been deleted."
+
+
+class ScpVersionNotSupported(ScpError):
+    """SCP does not serve the API version asked for (406 NoSuchVersion)."""
+
+    default_message = (
+        "SCP does not support the API version this connection asks for: change the "
+        "connection's API version (for example to 'data-flow 1.0')."
+    )
+
+
+class ScpUnavailable(ScpError):
+    """SCP is busy or out of reach (429, 5xx, timeout, connection error): try again later."""
+
+    permanent = False
+    default_message = "SCP is unavailable right now: try again in a few minutes."
+
+
+class ScpBadResponse(ScpError):
+    """SCP answered success but the body is not the JSON expected."""
+
+    permanent = False
+    default_message = "SCP answered with a body the console cannot read: try again later."
+
+
+def error_from_response(status: int, text: str, *, by_id: bool, method: str) -> ScpError:
+    """The typed error for an SCP answer with this status and body, whatever its envelope."""
+    envelope = _parse_envelope(text)
+    method = method.upper()
+    # A detail may quote a rejected value, such as a password that broke the rules.
+    details = tuple(redact_text(item) for item in envelope.details)
+    common: dict[str, Any] = {
+        "status": status,
+        "code": envelope.code,
+        "details": details,
+        "global_request_id": envelope.request_id,
+        "raw_text": text,
+    }
+    detail = "; ".join(details)
+    lowered = (text or "").lower()
+
+    if 300 <= status < 400:
+        return ScpNotFound(
+            f"SCP answered with a redirect (HTTP {status}): the connection's base URL is "
+            "probably wrong (check http versus https and the host name).",
+            **common,
+        )
+    if status == 400:
+        if by_id and (method == "GET" or _mentions_missing_id(detail)):
+            return ScpNotFound(
+                "SCP has no Data Flow service with this id (it may have been deleted, or the id "
+                f"is malformed){_tail(detail)}",
+                **common,
+            )
+        return ScpInvalidInput(
+            f"SCP rejected the values sent{_tail(detail)} Correct them and try again.", **common
+        )
+    if status == 401:
+        if any(marker in lowered for marker in _NOT_ENABLED_MARKERS):
+            return ScpNotEnabled(**common)
+        return ScpBadCredentials(**common)
+    if status == 403:
+        return ScpForbidden(**common)
+    if status == 404:
+        if envelope.kind == "service":
+            return ScpNotFound(f"SCP found nothing at this address{_tail(detail)}", **common)
+        return ScpNotFound(
+            "SCP's gateway does not know this address: the connection's base URL may be wrong, "
+            "or the request went out unsigned.",
+            **common,
+        )
+    if status == 406:
+        return ScpVersionNotSupported(**common)
+    if status in (408, 429) or status >= 500:
+        if status == 429:
+            message = "SCP is throttling requests (HTTP 429): try again in a few minutes."
+        elif envelope.code == "ContactAdminForAssistance":
+            message = (
+                f"SCP failed to process the request (HTTP {status}): try again later; if it "
+                "keeps failing, contact SCP support quoting the global request id."
+            )
+        else:
+            message = f"SCP is unavailable right now (HTTP {status}): try again in a few minutes."
+        return ScpUnavailable(message, **common)
+    if 400 <= status < 500:
+        return ScpInvalidInput(
+            f"SCP refused the request (HTTP {status}){_tail(detail)} Correct it and try again.",
+            **common,
+        )
+    return ScpBadResponse(
+        f"SCP answered with an unexpected status (HTTP {status}): try again later.", **common
+    )
+
+
+class _Envelope:
+    """What an error body says, whichever of SCP's shapes it came in."""
+
+    __slots__ = ("code", "details", "kind", "request_id")
+
+    def __init__(
+        self, kind: str, code: str = "", details: tuple[str, ...] = (), request_id: str = ""
+    ) -> None:
+        self.kind = kind
+        self.code = code
+        self.details = details
+        self.request_id = request_id
+
+
+def _parse_envelope(text: str) -> _Envelope:
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            return _service_envelope([item for item in errors if isinstance(item, dict)])
+        if "error" in data and "status" in data:
+            # The gateway's envelope: {"timestamp", "path", "status", "error", "requestId"}.
+            return _Envelope(
+                "gateway",
+                code=_text(data.get("error")),
+                details=_non_empty(data.get("message"), data.get("path")),
+                request_id=_text(data.get("requestId") or data.get("request_id")),
+            )
+        return _Envelope(
+            "other",
+            code=_text(data.get("code")),
+            details=_non_empty(data.get("detail"), data.get("message"), data.get("error")),
+            request_id=_text(data.get("global_request_id") or data.get("requestId")),
+        )
+    return _Envelope("other", details=_non_empty(_plain_text(text or "")))
+
+
+def _service_envelope(errors: list[dict[str, Any]]) -> _Envelope:
+    details: list[str] = []
+    for item in errors:
+        detail = item.get("detail")
+        if isinstance(detail, list):
+            details.extend(_text(part) for part in detail if _text(part))
+        elif _text(detail):
+            details.append(_text(detail))
+    first = errors[0] if errors else {}
+    return _Envelope(
+        "service",
+        code=_text(first.get("code") or first.get("title")),
+        details=tuple(details),
+        request_id=_text(first.get("global_request_id") or first.get("request_id")),
+    )
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip()
+
+
+def _non_empty(*values: Any) -> tuple[str, ...]:
+    return tuple(text for text in (_text(value) for value in values) if text)
+
+
+def _plain_text(text: str) -> str:
+    """A short readable line out of an HTML page or a plain body."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title:
+        text = title.group(1)
+    elif "<" in text:
+        text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(html.unescape(text).split())
+    return redact_text(text)[:300]
+
+
+def _mentions_missing_id(detail: str) -> bool:
+    lowered = detail.lower()
+    return any(marker in lowered for marker in _MISSING_ID_MARKERS)
+
+
+def _tail(detail: str) -> str:
+    return f": {detail.rstrip('.')}." if detail else "."

@@ -1,0 +1,239 @@
+"""Settings of the Data Flow Console: one file, read from the environment.
+
+Every value has a default that lets a fresh checkout run on SQLite with a serverless Celery
+broker and the bundled SCP simulator. A malformed value stops start-up with one line that
+names the variable (`ConfigError`, caught by manage.py, wsgi.py and celery.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from console.config import ConfigError, env_bool, env_float, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("CONSOLE_VAR_DIR", str(BASE_DIR / "var")))
+os.makedirs(VAR_DIR, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigError("SECRET_KEY is required when DEBUG is off (set SECRET_KEY or DEBUG=1).")
+    SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_htmx",
+    "console.dataflow",
+    "console.simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "console.urls"
+WSGI_APPLICATION = "console.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "console.dataflow.context_processors.console_roles",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'console.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+except Exception as exc:  # dj-database-url raises several kinds for a malformed URL
+    raise ConfigError(
+        f"DATABASE_URL is not a database URL ({exc}); "
+        "use sqlite:////abs/path.sqlite3 or postgres://user@host:5432/db."
+    ) from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web server and Celery worker share the file: wait for each other's writes.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-console.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication -------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dataflow:service-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"  # collectstatic writes here
+os.makedirs(STATIC_ROOT, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Security -------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if env_bool("BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Secrets at rest (SCP secret keys, NiFi passwords): Fernet keys, the first encrypts and all
+# decrypt, so a new key goes first and old ones stay until rows are re-encrypted.
+_encryption_keys = env_list("CONSOLE_ENCRYPTION_KEYS", [])
+if not _encryption_keys:
+    if not DEBUG:
+        raise ConfigError(
+            "CONSOLE_ENCRYPTION_KEYS is required when DEBUG is off "
+            "(generate one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')."
+        )
+    _digest = hashlib.sha256(f"console-encryption:{SECRET_KEY}".encode()).digest()
+    _encryption_keys = [base64.urlsafe_b64encode(_digest).decode()]
+for _key in _encryption_keys:
+    try:
+        if len(base64.urlsafe_b64decode(_key.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            "CONSOLE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
+            "(32 url-safe base64-encoded bytes)."
+        ) from None
+CONSOLE_ENCRYPTION_KEYS = _encryption_keys
+
+# --- Celery ---------------------------------------------------------------------------------
+# The default broker needs no server: kombu's filesystem transport in VAR_DIR, polled every
+# 0.1 s. Production points CELERY_BROKER_URL at Redis or RabbitMQ.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if not CELERY_BROKER_URL.split("://", 1)[0] or "://" not in CELERY_BROKER_URL:
+    raise ConfigError(
+        f"CELERY_BROKER_URL is not a broker URL: {CELERY_BROKER_URL!r} "
+        "(use filesystem://, redis://host:6379/0 or amqp://user:pass@host:5672//)."
+    )
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+    CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'results'}")
+    for _folder in ("queue", "processed", "control"):
+        os.makedirs(_broker_dir / _folder, exist_ok=True)
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_RESULT_BACKEND = env_str(
+        "CELERY_RESULT_BACKEND",
+        CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "rpc://",
+    )
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_RESULT_EXPIRES = 3600
+
+# --- SCP ------------------------------------------------------------------------------------
+# The connection named "default". Out of the box it points at the bundled simulator with its
+# demo keys; set the three SCP_* variables to talk to a real region.
+SCP_OPENAPI_URL = env_str("SCP_OPENAPI_URL", "http://127.0.0.1:8001")
+SCP_ACCESS_KEY = env_str("SCP_ACCESS_KEY", "DEMOACCESSKEY0001")
+SCP_SECRET_KEY = env_str("SCP_SECRET_KEY", "DEMOSECRETKEY0001" if DEBUG else "")
+SCP_API_VERSION = env_str("SCP_API_VERSION", "data-flow 1.0")
+SCP_CONNECT_TIMEOUT = env_float("SCP_CONNECT_TIMEOUT", 5.0)
+SCP_READ_TIMEOUT = env_float("SCP_READ_TIMEOUT", 30.0)
+# How long a change is tracked before it is given up as timed out.
+SCP_TRACK_DEADLINE_MINUTES = env_float("SCP_TRACK_DEADLINE_MINUTES", 60.0)
+SCP_TRACK_FIRST_POLL_SECONDS = env_float("SCP_TRACK_FIRST_POLL_SECONDS", 2.0)
+SCP_TRACK_MAX_POLL_SECONDS = env_float("SCP_TRACK_MAX_POLL_SECONDS", 30.0)
+
+# --- Forms and logging ----------------------------------------------------------------------
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+
+# Celery beat: the sweeper re-dispatches changes whose task message was lost.
+CELERY_BEAT_SCHEDULE = {
+    "changes-sweep": {"task": "dataflow.changes_sweep", "schedule": 30.0},
+}
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    os.makedirs(CELERY_RESULT_BACKEND.removeprefix("file://"), exist_ok=True)

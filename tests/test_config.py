@@ -1,0 +1,84 @@
+"""A malformed setting stops start-up with one clear line naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
+    env.update({"DEBUG": "1", "SECRET_KEY": "x" * 50})
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *(args or ("check",))],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"CELERY_BROKER_URL": "nonsense"}, "CELERY_BROKER_URL"),
+        ({"DEBUG": "0", "SECRET_KEY": ""}, "SECRET_KEY"),
+        (
+            {"DEBUG": "0", "ALLOWED_HOSTS": "x", "CONSOLE_ENCRYPTION_KEYS": ""},
+            "CONSOLE_ENCRYPTION_KEYS",
+        ),
+        ({"CONSOLE_ENCRYPTION_KEYS": "not-a-key"}, "CONSOLE_ENCRYPTION_KEYS"),
+        ({"SCP_READ_TIMEOUT": "soon"}, "SCP_READ_TIMEOUT"),
+    ],
+)
+def test_bad_setting_stops_start_up_with_one_line(overrides, variable):
+    result = _manage(overrides)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Configuration error: ")
+    assert variable in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_stops_the_celery_worker_with_one_line():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": "nonsense",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool", "solo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "DATABASE_URL" in result.stderr
+
+
+def test_postgres_url_is_understood(settings):
+    import dj_database_url
+
+    parsed = dj_database_url.parse("postgres://user@db.example:5432/console")
+    assert parsed["ENGINE"] == "django.db.backends.postgresql"
+    assert parsed["NAME"] == "console"
+
+
+def test_good_defaults_pass_the_system_checks():
+    result = _manage({})
+    assert result.returncode == 0, result.stderr

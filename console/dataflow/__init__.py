@@ -1,0 +1,1 @@
+"""The Data Flow app: services, changes, their pages and their Celery tasks."""

@@ -1,0 +1,96 @@
+"""Django admin: SCP connections (secret key write-only) and read-only views of the rest."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
+
+
+class ScpConnectionForm(forms.ModelForm):
+    """The secret key can be set or replaced, never read back."""
+
+    base_url = forms.URLField(
+        assume_scheme="https",
+        help_text="e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
+    )
+    secret_key = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted. Leave blank to keep the current secret key.",
+    )
+
+    class Meta:
+        model = ScpConnection
+        fields = [
+            "name",
+            "base_url",
+            "access_key",
+            "secret_key",
+            "api_version",
+            "language",
+            "enabled",
+        ]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if name == DEFAULT_CONNECTION:
+            raise forms.ValidationError(
+                "'default' is defined by the SCP_* environment variables; choose another name."
+            )
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.secret_key_encrypted and not data.get("secret_key"):
+            self.add_error("secret_key", "A new connection needs its secret key.")
+        return data
+
+    def save(self, commit: bool = True) -> ScpConnection:
+        connection = super().save(commit=False)
+        if self.cleaned_data.get("secret_key"):
+            connection.set_secret_key(self.cleaned_data["secret_key"])
+        if commit:
+            connection.save()
+        return connection
+
+
+@admin.register(ScpConnection)
+class ScpConnectionAdmin(admin.ModelAdmin):
+    form = ScpConnectionForm
+    list_display = ["name", "base_url", "access_key", "api_version", "enabled"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
+        lambda self, request, obj=None: request.user.is_superuser
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that only the pipeline writes."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(ReadOnlyAdmin):
+    list_display = ["name", "connection_name", "scp_id", "state", "synced_at"]
+    search_fields = ["name", "scp_id"]
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "service", "author_name", "status", "created_at"]
+    list_filter = ["status"]
+    exclude = ["account_password_encrypted"]

@@ -1,0 +1,53 @@
+"""SCP connections: `default` from the SCP_* variables, the others from the database."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+
+from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
+from console.scp import ScpClient
+
+
+class ConnectionUnavailable(Exception):
+    """The named connection is not configured or is disabled."""
+
+
+def connection_names() -> list[str]:
+    """Every usable connection: `default` when its keys are set, then the enabled rows."""
+    names = [DEFAULT_CONNECTION] if settings.SCP_SECRET_KEY and settings.SCP_ACCESS_KEY else []
+    rows = ScpConnection.objects.filter(enabled=True).exclude(name=DEFAULT_CONNECTION)
+    return names + list(rows.values_list("name", flat=True))
+
+
+def scp_client_for(name: str) -> ScpClient:
+    """A client for the named connection, speaking the active language."""
+    language = "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
+    timeouts = {
+        "connect_timeout": settings.SCP_CONNECT_TIMEOUT,
+        "read_timeout": settings.SCP_READ_TIMEOUT,
+    }
+    if name == DEFAULT_CONNECTION:
+        if not (settings.SCP_ACCESS_KEY and settings.SCP_SECRET_KEY):
+            raise ConnectionUnavailable(
+                "The default SCP connection has no keys: set SCP_ACCESS_KEY and SCP_SECRET_KEY."
+            )
+        return ScpClient(
+            base_url=settings.SCP_OPENAPI_URL,
+            access_key=settings.SCP_ACCESS_KEY,
+            secret_key=settings.SCP_SECRET_KEY,
+            api_version=settings.SCP_API_VERSION,
+            language=language,
+            **timeouts,
+        )
+    row = ScpConnection.objects.filter(name=name, enabled=True).first()
+    if row is None:
+        raise ConnectionUnavailable(f"The SCP connection {name!r} is missing or disabled.")
+    return ScpClient(
+        base_url=row.base_url,
+        access_key=row.access_key,
+        secret_key=row.get_secret_key(),
+        api_version=row.api_version,
+        language=row.language,
+        **timeouts,
+    )

@@ -1,0 +1,55 @@
+"""manage.py sync_services: import or refresh every service the SCP connections can list."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from console.dataflow.connections import connection_names, scp_client_for
+from console.dataflow.sync import services_sync
+from console.scp import ScpUnavailable
+
+
+class Command(BaseCommand):
+    help = "Import or refresh every Data Flow service of every configured SCP connection."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=0,
+            metavar="SECONDS",
+            help="wait up to this long for SCP to answer (e.g. a simulator still starting)",
+        )
+        parser.add_argument(
+            "--quiet", action="store_true", help="exit 0 even when a connection fails"
+        )
+
+    def handle(self, *args, wait: float = 0, quiet: bool = False, **options) -> None:
+        if wait:
+            self._wait_for_scp(wait)
+        run = services_sync()
+        self.stdout.write(
+            f"Synced {run.services_seen} service(s) from {len(connection_names())} "
+            f"connection(s); {run.services_changed} new or changed."
+        )
+        for error in run.errors:
+            self.stderr.write(f"  {error}")
+        if run.errors and not quiet:
+            raise CommandError("Some connections could not be synced (see above).")
+
+    def _wait_for_scp(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        for name in connection_names():
+            client = scp_client_for(name)
+            while True:
+                try:
+                    client.list_services(page_size=1)
+                    break
+                except ScpUnavailable:
+                    if time.monotonic() > deadline:
+                        return
+                    time.sleep(0.5)
+                except Exception:
+                    break  # a permanent error: the sync itself reports it

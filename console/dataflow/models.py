@@ -1,0 +1,258 @@
+"""Rows of the console: SCP connections, imported services, change requests and their events."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from console.dataflow import crypto
+
+DEFAULT_CONNECTION = "default"
+
+
+class ScpConnection(models.Model):
+    """An extra SCP OpenAPI endpoint with its keys; `default` comes from the SCP_* variables."""
+
+    class Language(models.TextChoices):
+        ENGLISH = "en-US", "en-US"
+        KOREAN = "ko-KR", "ko-KR"
+
+    name = models.SlugField(max_length=50, unique=True)
+    base_url = models.URLField(
+        help_text="e.g. https://data-flow.kr-west1.e.samsungsdscloud.com", max_length=300
+    )
+    access_key = models.CharField(max_length=200)
+    secret_key_encrypted = models.TextField(editable=False, blank=True)
+    api_version = models.CharField(max_length=50, default="data-flow 1.0")
+    language = models.CharField(max_length=10, choices=Language, default=Language.ENGLISH)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SCP connection"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_secret_key(self, secret: str) -> None:
+        """Store the secret key encrypted; it is never readable back through a form."""
+        self.secret_key_encrypted = crypto.encrypt(secret)
+
+    def get_secret_key(self) -> str:
+        """The secret key in clear text, for signing only."""
+        return crypto.decrypt(self.secret_key_encrypted)
+
+
+class Service(models.Model):
+    """A Data Flow service as last read from SCP, with the configuration the console manages."""
+
+    connection_name = models.SlugField(max_length=50, default=DEFAULT_CONNECTION)
+    scp_id = models.CharField("SCP id", max_length=64)
+    name = models.CharField(max_length=200)
+    data_flow_id = models.CharField(max_length=64, blank=True)
+    data_flow_name = models.CharField(max_length=200, blank=True)
+    cluster_id = models.CharField(max_length=64, blank=True)
+    cluster_name = models.CharField(max_length=200, blank=True)
+    namespace_name = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=32, blank=True)
+    version = models.CharField(max_length=64, blank=True)
+    web_url_nifi = models.CharField(max_length=500, blank=True)
+    web_url_registry = models.CharField(max_length=500, blank=True)
+    cluster_request_failed = models.BooleanField(default=False)
+    # ServiceConfig.to_dict() of the last detail read from SCP; never holds a password.
+    config = models.JSONField(default=dict)
+    # Bumped whenever `config` changes, so a form opened on an older revision is refused.
+    config_revision = models.PositiveIntegerField(default=1)
+    # Versions the service's data flow offers ({"nifi": [...], ...}); empty when SCP did not say.
+    offered_versions = models.JSONField(default=dict, blank=True)
+    scp_created_at = models.DateTimeField(null=True, blank=True)
+    scp_modified_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection_name", "scp_id"], name="one_row_per_scp_service"
+            )
+        ]
+        permissions = [
+            ("edit_service", "Can edit every field of a service"),
+            ("edit_host_aliases", "Can edit the host aliases of a service"),
+            ("review_history", "Can review change history across services"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("dataflow:service-detail", args=[self.pk])
+
+    @property
+    def state_is_final(self) -> bool:
+        return self.state.upper() in {"RUNNING", "ERROR", "STOPPED", "TERMINATED", "DELETED"}
+
+
+class ConfigRevision(models.Model):
+    """A configuration of a service as SCP reported it, one row per revision number."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    config = models.JSONField()
+    observed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "revision"], name="one_row_per_revision")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} r{self.revision}"
+
+
+IN_FLIGHT = ["queued", "submitting", "accepted", "updating"]
+
+
+class ChangeRequest(models.Model):
+    """One requested change of a service, from the confirmed review to SCP's final state."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SUBMITTING = "submitting", _("Submitting")
+        ACCEPTED = "accepted", _("Accepted")
+        UPDATING = "updating", _("Updating")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        DIFFERENT = "different", _("Applied with differences")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Configuration")
+        HOST_ALIASES = "host_aliases", _("Host aliases")
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="changes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=20, choices=Kind, default=Kind.FULL)
+    reason = models.TextField()
+    ticket = models.CharField(max_length=100, blank=True)
+    base_revision = models.PositiveIntegerField()
+    base_config = models.JSONField()
+    desired_config = models.JSONField()
+    # The new NiFi account password, encrypted; erased once the change is final.
+    account_password_encrypted = models.TextField(blank=True)
+    password_changed = models.BooleanField(default=False)
+    diff = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # A PUT went out but its answer never came back (timeout, lost worker): SCP may have it.
+    put_unconfirmed = models.BooleanField(default=False)
+    polls = models.PositiveIntegerField(default=0)
+    poll_errors_in_a_row = models.PositiveSmallIntegerField(default=0)
+    scp_answer = models.JSONField(null=True, blank=True)  # the 202 body, secrets redacted
+    error = models.JSONField(null=True, blank=True)  # ScpError.to_dict() or a console reason
+    differences = models.JSONField(default=list)  # requested vs observed, once RUNNING
+    web_url_nifi = models.CharField(max_length=500, blank=True)
+    web_url_registry = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    track_deadline = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One change in flight per service, whatever view or worker tries to add another.
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(status__in=IN_FLIGHT),
+                name="one_change_in_flight_per_service",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_poll_at"])]
+
+    def __str__(self) -> str:
+        return f"Change #{self.pk} of {self.service}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("dataflow:change-detail", args=[self.pk])
+
+    @property
+    def is_final(self) -> bool:
+        return self.status not in IN_FLIGHT
+
+    @property
+    def status_meaning(self) -> str:
+        return STATUS_MEANINGS[self.status]
+
+    @property
+    def duration(self):
+        if self.finished_at:
+            return self.finished_at - self.created_at
+        return None
+
+
+STATUS_MEANINGS = {
+    ChangeRequest.Status.QUEUED: _("Waiting for a worker to send it to SCP."),
+    ChangeRequest.Status.SUBMITTING: _("A worker is sending the signed update to SCP."),
+    ChangeRequest.Status.ACCEPTED: _("SCP accepted the update (202 Accepted) and will apply it."),
+    ChangeRequest.Status.UPDATING: _("SCP is applying the change; the service is updating."),
+    ChangeRequest.Status.SUCCEEDED: _(
+        "The service runs again with exactly the requested configuration."
+    ),
+    ChangeRequest.Status.DIFFERENT: _(
+        "The service runs again, but some fields differ from what was requested."
+    ),
+    ChangeRequest.Status.FAILED: _("The change did not go through; SCP's answer says why."),
+    ChangeRequest.Status.CANCELLED: _("Withdrawn before it was sent to SCP."),
+}
+
+
+class ChangeEvent(models.Model):
+    """A step on a change's timeline: a status reached, a retry, a poll that saw something."""
+
+    change = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=ChangeRequest.Status)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.status}: {self.message}"
+
+
+class SyncRun(models.Model):
+    """One refresh of the service list from SCP: when, by whom, and what SCP answered."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    services_seen = models.PositiveIntegerField(default=0)
+    services_changed = models.PositiveIntegerField(default=0)
+    # One line per connection that failed, with SCP's code and global_request_id.
+    errors = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Sync {self.requested_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.finished_at is None

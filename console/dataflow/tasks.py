@@ -1,0 +1,47 @@
+"""Celery tasks: each takes ids, calls one pipeline function, and nothing else."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from console.dataflow.changes import (
+    SEND_MAX_ATTEMPTS,
+    SEND_TASK,
+    TRACK_TASK,
+    RetryLater,
+    change_send,
+    change_track,
+    changes_sweep,
+)
+from console.dataflow.models import SyncRun
+from console.dataflow.sync import services_sync
+
+
+@shared_task(bind=True, name=SEND_TASK, max_retries=SEND_MAX_ATTEMPTS - 1, acks_late=True)
+def change_send_task(self, change_id: int) -> None:
+    """Send one queued change to SCP; transient faults retry with backoff, bounded."""
+    try:
+        change_send(change_id=change_id, final_attempt=self.request.retries >= self.max_retries)
+    except RetryLater as exc:
+        # Each retry runs change_send again: a fresh claim, a fresh signature.
+        raise self.retry(countdown=exc.countdown) from None
+
+
+@shared_task(name=TRACK_TASK, acks_late=True)
+def change_track_task(change_id: int) -> None:
+    """Poll SCP once for an accepted change (it schedules the next poll itself)."""
+    change_track(change_id=change_id)
+
+
+@shared_task(name="dataflow.changes_sweep")
+def changes_sweep_task() -> dict[str, int]:
+    """Re-dispatch changes whose Celery message was lost (run by Celery beat)."""
+    return changes_sweep()
+
+
+@shared_task(name="dataflow.services_sync")
+def services_sync_task(run_id: int) -> None:
+    """Refresh every service from SCP for a requested sync run."""
+    run = SyncRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
+    if run is not None:
+        services_sync(run=run)

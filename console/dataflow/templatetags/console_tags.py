@@ -1,0 +1,88 @@
+"""Small display helpers for the console's templates."""
+
+from __future__ import annotations
+
+from django import template
+
+from console.dataflow.configdiff import cpu_display, memory_display
+
+register = template.Library()
+
+STATE_COLOURS = {
+    "RUNNING": "success",
+    "ACTIVE": "success",
+    "ERROR": "danger",
+    "UPDATING": "info",
+    "EDITING": "info",
+    "CREATING": "info",
+    "STARTING": "info",
+    "RESTARTING": "info",
+    "STOPPING": "warning",
+    "STOPPED": "secondary",
+    "TERMINATING": "warning",
+    "DELETING": "warning",
+}
+STATUS_COLOURS = {
+    "queued": "secondary",
+    "submitting": "info",
+    "accepted": "info",
+    "updating": "primary",
+    "succeeded": "success",
+    "different": "warning",
+    "failed": "danger",
+    "cancelled": "secondary",
+}
+STATUS_PROGRESS = {"queued": 10, "submitting": 25, "accepted": 45, "updating": 70}
+
+
+@register.filter
+def state_colour(state: str) -> str:
+    """Bootstrap colour of an SCP service state (compared case-insensitively)."""
+    return STATE_COLOURS.get((state or "").upper(), "secondary")
+
+
+@register.filter
+def status_colour(status: str) -> str:
+    """Bootstrap colour of a change status."""
+    return STATUS_COLOURS.get(status or "", "secondary")
+
+
+@register.filter
+def status_progress(status: str) -> int:
+    """How far along the pipeline a change is, for the progress bar."""
+    return STATUS_PROGRESS.get(status or "", 100)
+
+
+@register.filter
+def vcpu(millicores) -> str:
+    return cpu_display(millicores)
+
+
+@register.filter
+def gib(mib) -> str:
+    return memory_display(mib)
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    """mapping[key] in a template, or "" when missing."""
+    return (mapping or {}).get(key, "")
+
+
+@register.filter
+def field(form, name: str):
+    """form[name] in a template, for fields whose names are built from parts."""
+    return form[name]
+
+
+@register.filter
+def duration(value) -> str:
+    """A timedelta as "1 min 5 s" / "12 s"."""
+    seconds = int(value.total_seconds())
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {seconds} s"
+    return f"{seconds} s"

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from console.dataflow import views
+
+app_name = "dataflow"
+
+urlpatterns = [
+    path("", views.service_list, name="service-list"),
+    path("services/refresh/", views.sync_request, name="sync-request"),
+    path("services/<int:pk>/", views.service_detail, name="service-detail"),
+    path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
+    path("services/<int:pk>/review/<str:draft_id>/", views.change_review, name="change-review"),
+    path("changes/<int:pk>/", views.change_detail, name="change-detail"),
+    path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),
+    path("history/", views.history, name="history"),
+]

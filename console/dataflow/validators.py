@@ -1,0 +1,107 @@
+"""SCP's user-guide rules as Django validators, with messages that say what is allowed."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+
+DOMAIN_RE = re.compile(r"^[a-z0-9-]{3,50}$")
+LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+SPECIALS = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+CPU_MIN, CPU_MAX = 100, 64_000  # millicores
+MEMORY_MIN, MEMORY_MAX = 128, 262_144  # MiB
+REPLICA_MIN, REPLICA_MAX = 1, 10
+DESCRIPTION_MAX = 150
+HOST_ALIASES_MAX = 20
+
+
+def validate_account_id(value: str) -> None:
+    """6 to 30 characters."""
+    if not 6 <= len(value) <= 30:
+        raise ValidationError(
+            "Use 6 to 30 characters; got %(n)d.", params={"n": len(value)}, code="length"
+        )
+
+
+def validate_account_password(value: str) -> None:
+    """8 to 50 characters with upper case, lower case, digits and special characters."""
+    if not 8 <= len(value) <= 50:
+        raise ValidationError("Use 8 to 50 characters.", code="length")
+    missing = [
+        name
+        for name, present in (
+            ("an upper-case letter", any(c.isupper() for c in value)),
+            ("a lower-case letter", any(c.islower() for c in value)),
+            ("a digit", any(c.isdigit() for c in value)),
+            ("a special character such as !@#$%", any(c in SPECIALS for c in value)),
+        )
+        if not present
+    ]
+    if missing:
+        raise ValidationError(
+            "The password needs %(missing)s.",
+            params={"missing": ", ".join(missing)},
+            code="classes",
+        )
+
+
+def validate_domain(value: str) -> None:
+    """3 to 50 lower-case letters, digits and '-', neither starting nor ending with '-'."""
+    if not DOMAIN_RE.match(value) or value.startswith("-") or value.endswith("-"):
+        raise ValidationError(
+            "Use 3 to 50 lower-case letters, digits and '-', not starting or ending with '-'; "
+            "got '%(value)s'.",
+            params={"value": value},
+            code="domain",
+        )
+
+
+def validate_hostname(value: str) -> None:
+    """A lower-case RFC 1123 subdomain: no upper case, no wildcard, no trailing dot."""
+    problem = None
+    if value != value.lower():
+        problem = "use lower case only"
+    elif "*" in value:
+        problem = "wildcards are not allowed"
+    elif value.endswith("."):
+        problem = "remove the trailing dot"
+    elif len(value) > 253:
+        problem = "at most 253 characters"
+    elif not all(LABEL_RE.match(label) for label in value.split(".")):
+        problem = (
+            "use lower-case letters, digits, '-' and '.', each part starting and ending with "
+            "a letter or digit"
+        )
+    if problem:
+        raise ValidationError(
+            "Not a valid host name (%(problem)s); got '%(value)s'.",
+            params={"problem": problem, "value": value},
+            code="hostname",
+        )
+
+
+def validate_node_selector(value: str) -> None:
+    """A Kubernetes label selector of key=value pairs, comma-separated."""
+    for pair in value.split(","):
+        key, sep, label = pair.strip().partition("=")
+        if (
+            not sep
+            or not key.strip()
+            or not re.match(r"^[A-Za-z0-9][-A-Za-z0-9_./]*$", key.strip())
+        ):
+            raise ValidationError(
+                "Write the node label as key=value (several joined by commas), "
+                "e.g. 'nodepool=dataflow'; got '%(value)s'.",
+                params={"value": value},
+                code="node_selector",
+            )
+        if label.strip() and not re.match(
+            r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", label.strip()
+        ):
+            raise ValidationError(
+                "The label value '%(label)s' may hold letters, digits, '-', '_' and '.'.",
+                params={"label": label.strip()},
+                code="node_selector",
+            )

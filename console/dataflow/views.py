@@ -1,0 +1,389 @@
+"""Pages of the console: thin views that parse, call one pipeline function, and render."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console.dataflow.changes import (
+    ChangeInFlight,
+    ChangeRefused,
+    StaleEdit,
+    change_cancel,
+    change_plan,
+    change_precheck,
+    change_submit,
+)
+from console.dataflow.configdiff import (
+    COMPONENT_LABELS,
+    config_diff,
+    cpu_display,
+    memory_display,
+)
+from console.dataflow.drafts import Draft, draft_discard, draft_load, draft_save, draft_update
+from console.dataflow.forms import ConfirmForm, ServiceEditForm, host_alias_formset
+from console.dataflow.history import HistoryFilterForm, history_rows
+from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision, Service, SyncRun
+from console.dataflow.sync import services_sync_request
+from console.scp import ServiceConfig
+
+Status = ChangeRequest.Status
+STUCK_AFTER = timedelta(seconds=60)
+
+
+def _get_service_for_user(request: HttpRequest, pk: int, perm: str) -> Service:
+    """The service, or 403 when the person's role lacks `perm`, or 404 when it does not exist."""
+    if not request.user.has_perm(f"dataflow.{perm}"):
+        raise PermissionDenied("Your role may not do this.")
+    return get_object_or_404(Service, pk=pk)
+
+
+def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
+    """A change the person may see (every role sees changes), or 403/404."""
+    if not request.user.has_perm("dataflow.view_changerequest"):
+        raise PermissionDenied("Your role may not see changes.")
+    return get_object_or_404(ChangeRequest.objects.select_related("service", "author"), pk=pk)
+
+
+# --- Services -----------------------------------------------------------------------------
+
+
+def _services_with_last_change():
+    last = ChangeRequest.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
+    return Service.objects.annotate(
+        last_change_id=Subquery(last.values("pk")[:1]),
+        last_change_status=Subquery(last.values("status")[:1]),
+        last_change_at=Subquery(last.values("created_at")[:1]),
+    )
+
+
+@require_GET
+@permission_required("dataflow.view_service", raise_exception=True)
+def service_list(request: HttpRequest) -> HttpResponse:
+    """Every imported service: state, last change, NiFi and Registry links."""
+    context = {
+        "services": _services_with_last_change(),
+        "sync": SyncRun.objects.first(),
+        "status_labels": dict(Status.choices),
+    }
+    if request.htmx:
+        return render(request, "dataflow/partials/service_table.html", context)
+    return render(request, "dataflow/service_list.html", context)
+
+
+@require_POST
+@permission_required("dataflow.view_service", raise_exception=True)
+def sync_request(request: HttpRequest) -> HttpResponse:
+    """ "Refresh from SCP": a worker reads every service; the list follows it live."""
+    run = services_sync_request(requested_by=request.user)
+    run.refresh_from_db()
+    if run.errors:
+        messages.error(request, " ".join(run.errors))
+    else:
+        messages.info(request, "Refreshing the services from SCP…")
+    return redirect("dataflow:service-list")
+
+
+@require_GET
+@permission_required("dataflow.view_service", raise_exception=True)
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A service's configuration in readable units, its links, its change in flight."""
+    service = _get_service_for_user(request, pk, "view_service")
+    in_flight = service.changes.filter(status__in=IN_FLIGHT).first()
+    if request.htmx:
+        finished = None if in_flight else service.changes.first()
+        return render(
+            request,
+            "dataflow/partials/inflight_banner.html",
+            {"service": service, "change": in_flight, "finished": finished},
+        )
+    config = service.config or {}
+    workloads = [
+        {
+            "name": name,
+            "label": label,
+            **(config.get("workloads") or {}).get(key, {}),
+            "cpu_display": cpu_display(((config.get("workloads") or {}).get(key) or {}).get("cpu")),
+            "memory_display": memory_display(
+                ((config.get("workloads") or {}).get(key) or {}).get("memory")
+            ),
+        }
+        for key, name, label in (
+            ("nifi", "nifi", "NiFi"),
+            ("nifi_registry", "nifi_registry", "NiFi Registry"),
+            ("zookeeper", "zookeeper", "ZooKeeper"),
+        )
+    ]
+    return render(
+        request,
+        "dataflow/service_detail.html",
+        {
+            "service": service,
+            "config": config,
+            "workloads": workloads,
+            "change": in_flight,
+            "recent_changes": service.changes.all()[:10],
+        },
+    )
+
+
+# --- Edit → review → confirm --------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The edit form; a valid post becomes a draft and goes to the review page."""
+    service = _get_service_for_user(request, pk, "edit_service")
+    stale_diff: list[dict] = []
+    if request.method == "POST":
+        form = ServiceEditForm(request.POST, service=service)
+        formset = host_alias_formset(data=request.POST)
+        if form.is_valid() and formset.is_valid():
+            base_revision = form.cleaned_data["base_revision"]
+            if base_revision != service.config_revision:
+                # Opened on an older configuration: show what moved, keep the edits, re-base.
+                stale_diff = _changes_since(service, base_revision)
+                data = request.POST.copy()
+                data["base_revision"] = str(service.config_revision)
+                form = ServiceEditForm(data, service=service)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    "The configuration changed in SCP since you opened this form (see above). "
+                    "Your edits are kept; check them against the newer values and submit again.",
+                )
+            else:
+                desired = form.desired_config(formset.aliases())
+                new_password = form.cleaned_data["account_password"] or None
+                plan = change_plan(
+                    service=service,
+                    desired=desired,
+                    password_changed=bool(new_password),
+                    base_revision=base_revision,
+                )
+                if not plan.entries:
+                    form.add_error(None, "Nothing changed: edit at least one field to continue.")
+                else:
+                    draft = draft_save(
+                        request.session,
+                        service_id=service.pk,
+                        kind=ChangeRequest.Kind.FULL,
+                        base_revision=base_revision,
+                        base_config=service.config,
+                        desired_config=plan.desired_config,
+                        new_password=new_password,
+                    )
+                    return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
+    else:
+        config, draft = service.config, None
+        if draft_id := request.GET.get("draft"):
+            draft = draft_load(request.session, draft_id, service_id=service.pk)
+            if draft is not None:
+                config = draft.desired_config
+        form = ServiceEditForm(
+            initial=ServiceEditForm.initial_from(config, revision=service.config_revision),
+            service=service,
+        )
+        formset = host_alias_formset(aliases=config.get("host_aliases") or [])
+        if draft is not None and draft.password_changed:
+            messages.info(request, "Your draft set a new password; type it again to keep it.")
+    return render(
+        request,
+        "dataflow/service_edit.html",
+        {
+            "service": service,
+            "form": form,
+            "formset": formset,
+            "stale_diff": stale_diff,
+            "components": list(COMPONENT_LABELS.items()),
+        },
+    )
+
+
+def _changes_since(service: Service, revision: int) -> list[dict]:
+    base = ConfigRevision.objects.filter(service=service, revision=revision).first()
+    return config_diff(base.config if base else {}, service.config)
+
+
+def _draft_or_redirect(request: HttpRequest, service: Service, draft_id: str) -> Draft | None:
+    draft = draft_load(request.session, draft_id, service_id=service.pk)
+    if draft is None:
+        messages.warning(request, "That review is no longer available; start the edit again.")
+    return draft
+
+
+@require_http_methods(["GET", "POST"])
+def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
+    """Plan before apply: the exact diff, SCP's pre-check, a reason, and confirm."""
+    service = _get_service_for_user(request, pk, "edit_service")
+    draft = _draft_or_redirect(request, service, draft_id)
+    if draft is None:
+        return redirect("dataflow:service-edit", pk=service.pk)
+    plan = change_plan(
+        service=service,
+        desired=ServiceConfig.from_dict(draft.desired_config),
+        password_changed=draft.password_changed,
+        base_revision=draft.base_revision,
+    )
+    plan_entries = config_diff(
+        draft.base_config, draft.desired_config, password_changed=draft.password_changed
+    )
+    if draft.precheck is None:
+        draft.precheck = change_precheck(service=service, plan=plan).to_dict()
+        draft_update(request.session, draft)
+    form = ConfirmForm(request.POST or None)
+    stale_diff: list[dict] = []
+    if request.method == "POST" and form.is_valid():
+        if not draft.precheck["ok"]:
+            form.add_error(None, "SCP's pre-check failed; change the workloads first.")
+        else:
+            try:
+                change = change_submit(
+                    plan=plan,
+                    author=request.user,
+                    reason=form.cleaned_data["reason"],
+                    new_password=draft.new_password(),
+                )
+            except StaleEdit:
+                stale_diff = _changes_since(service, draft.base_revision)
+            except ChangeInFlight as exc:
+                form.add_error(None, str(exc))
+            except ChangeRefused as exc:
+                form.add_error(None, str(exc))
+            else:
+                draft_discard(request.session, draft.id)
+                messages.success(request, f"Change #{change.pk} is queued for SCP.")
+                return redirect(change)
+    return render(
+        request,
+        "dataflow/change_review.html",
+        {
+            "service": service,
+            "draft": draft,
+            "entries": plan_entries,
+            "counts": plan.counts,
+            "precheck": draft.precheck,
+            "form": form,
+            "stale_diff": stale_diff,
+            "in_flight": service.changes.filter(status__in=IN_FLIGHT).first(),
+        },
+    )
+
+
+# --- Changes ------------------------------------------------------------------------------
+
+
+@require_GET
+def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One change: diff, reason, author, timeline, SCP's answer; live until final."""
+    change = _get_change_for_user(request, pk)
+    template = (
+        "dataflow/partials/change_live.html" if request.htmx else "dataflow/change_detail.html"
+    )
+    waiting_since = change.next_poll_at or change.created_at
+    stuck = change.status == Status.QUEUED and timezone.now() - waiting_since > STUCK_AFTER
+    return render(
+        request, template, {"change": change, "events": change.events.all(), "stuck": stuck}
+    )
+
+
+@require_POST
+def change_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw a change that no worker has taken yet."""
+    change = _get_change_for_user(request, pk)
+    if not request.user.has_perm("dataflow.edit_service") and change.author_id != request.user.pk:
+        raise PermissionDenied("Only admins and the change's author may cancel it.")
+    if change_cancel(change=change, by=request.user):
+        messages.success(request, f"Change #{change.pk} is cancelled; nothing was sent to SCP.")
+    else:
+        messages.warning(
+            request, f"Change #{change.pk} is already on its way and cannot be cancelled."
+        )
+    return redirect(change)
+
+
+@require_GET
+@permission_required("dataflow.review_history", raise_exception=True)
+def history(request: HttpRequest) -> HttpResponse:
+    """Every change across services, filterable; `?format=csv` downloads the same rows."""
+    form = HistoryFilterForm(request.GET or None)
+    rows = history_rows(form.cleaned_data if form.is_valid() else {})
+    if request.GET.get("format") == "csv" and form.is_valid():
+        return _history_csv(rows)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "dataflow/history.html",
+        {"form": form, "page": page, "query": query.urlencode(), "csv_query": query.urlencode()},
+    )
+
+
+def _entry_text(entry: dict) -> str:
+    if entry.get("secret"):
+        return f"{entry['label']}: changed"
+    return f"{entry['label']}: {entry['before_display']} -> {entry['after_display']}"
+
+
+def _cell(value) -> str:
+    # A spreadsheet must not run a reason that starts like a formula.
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _history_csv(rows) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    header = [
+        "id",
+        "service",
+        "created_at",
+        "author",
+        "kind",
+        "reason",
+        "status",
+        "changes",
+        "scp_code",
+        "global_request_id",
+        "duration_seconds",
+    ]
+
+    def lines():
+        yield writer.writerow(header)
+        for change in rows.iterator(chunk_size=500):
+            error = change.error or {}
+            changed = "; ".join(_entry_text(e) for e in change.diff)
+            duration = change.duration.total_seconds() if change.duration else ""
+            row = [
+                change.pk,
+                change.service.name,
+                change.created_at.isoformat(),
+                change.author_name,
+                change.kind,
+                change.reason,
+                change.get_status_display(),
+                changed,
+                error.get("code", ""),
+                error.get("global_request_id", ""),
+                duration,
+            ]
+            yield writer.writerow([_cell(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="change-history.csv"'
+    return response

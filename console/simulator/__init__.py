@@ -1,0 +1,1 @@
+"""A faithful SCP Data Flow API simulator, served over HTTP in its own process."""

@@ -1,0 +1,110 @@
+"""Shared fixtures: named people, a running SCP simulator, a Celery worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
+
+pytest_plugins = ["tests.simulator_fixture"]
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def _person(username: str, group: str | None, **extra):
+    role_groups_ensure()  # transactional tests flush the groups the migration made
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, first_name=username.title(), **extra
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    """An admin (group Admins): edits every field of a service."""
+    return _person("alice", ADMINS)
+
+
+@pytest.fixture
+def lead_user(db):
+    """A team lead (group Team leads): reviews history, changes nothing."""
+    return _person("leo", TEAM_LEADS)
+
+
+@pytest.fixture
+def support_user(db):
+    """Support staff (group Support): fixes host aliases and nothing else."""
+    return _person("sue", SUPPORT)
+
+
+@pytest.fixture
+def outsider(db):
+    """Signed in, but in no group."""
+    return _person("oscar", None)
+
+
+@pytest.fixture
+def celery_worker(transactional_db) -> Iterator[object]:
+    """A real Celery worker (threads) on the configured broker, on a queue of its own."""
+    from celery.contrib.testing.worker import start_worker
+
+    from console.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        with start_worker(
+            app,
+            pool="threads",
+            concurrency=4,
+            perform_ping_check=False,
+            shutdown_timeout=15,
+            loglevel="WARNING",
+            queues=[queue],
+        ) as worker:
+            yield worker
+    finally:
+        app.conf.task_default_queue = previous
+
+
+@pytest.fixture
+def scp(settings, scp_simulator):
+    """The default connection pointed at a running simulator, with quick tracking polls."""
+    settings.SCP_OPENAPI_URL = scp_simulator.url
+    settings.SCP_ACCESS_KEY = scp_simulator.access_key
+    settings.SCP_SECRET_KEY = scp_simulator.secret_key
+    settings.SCP_TRACK_FIRST_POLL_SECONDS = 0.2
+    settings.SCP_TRACK_MAX_POLL_SECONDS = 0.5
+    return scp_simulator
+
+
+@pytest.fixture
+def imported(scp, db):
+    """The simulator's demo services imported, by name."""
+    from console.dataflow.models import Service
+    from console.dataflow.sync import services_sync
+
+    run = services_sync()
+    assert not run.errors, run.errors
+    return {service.name: service for service in Service.objects.all()}
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record task dispatches instead of sending them (for tests that call steps directly)."""
+    sent: list[tuple[str, int, float | None]] = []
+
+    def _record(task_name, change_id, countdown=None):
+        sent.append((task_name, change_id, countdown))
+        return True
+
+    monkeypatch.setattr("console.dataflow.changes._enqueue", _record)
+    return sent

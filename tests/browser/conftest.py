@@ -65,3 +65,9 @@ def sign_in(page: Page, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_test_id("sign-in").click()
+
+
+def snap(page: Page, name: str) -> None:
+    """Keep a full-page screenshot in var/screenshots, for people to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	@DEBUG=1 $(BIN)/python manage.py seed_demo
-	@echo "Starting the console on http://127.0.0.1:8000 (web, worker, SCP simulator); Ctrl-C stops everything."
+	@echo "Starting the console on http://127.0.0.1:8000 (web, worker, SCP simulator); sign in with a demo login above. Ctrl-C stops everything."
 	DEBUG=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 reset-demo-passwords: install

@@ -180,6 +180,11 @@ def change_submit(
     """Record the confirmed plan as a queued change and hand it to Celery after commit."""
     if not plan.entries:
         raise NothingToChange("This change changes nothing: edit at least one field.")
+    if plan.kind == ChangeRequest.Kind.HOST_ALIASES and any(
+        e["section"] != "Host aliases" and e["field"] != "host_alias_enabled" for e in plan.entries
+    ):
+        # The support page may touch host aliases only, whatever reaches this function.
+        raise ChangeRefused("A host alias change may change host aliases only.")
     with transaction.atomic():
         service = Service.objects.select_for_update().get(pk=plan.service_id)
         if service.config_revision != plan.base_revision:

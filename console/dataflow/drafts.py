@@ -31,6 +31,7 @@ class Draft:
     password_encrypted: str = ""
     precheck: dict[str, Any] | None = None
     ticket: str = ""
+    reason: str = ""
 
     @property
     def password_changed(self) -> bool:
@@ -50,6 +51,7 @@ def draft_save(
     desired_config: dict[str, Any],
     new_password: str | None,
     ticket: str = "",
+    reason: str = "",
 ) -> Draft:
     """Keep a planned edit for the review page; the oldest drafts give way to new ones."""
     draft = Draft(
@@ -61,6 +63,7 @@ def draft_save(
         desired_config=desired_config,
         password_encrypted=crypto.encrypt(new_password or ""),
         ticket=ticket,
+        reason=reason,
     )
     drafts = dict(session.get(SESSION_KEY, {}))
     drafts[draft.id] = asdict(draft)

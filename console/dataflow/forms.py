@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from console.dataflow import validators as v
 from console.dataflow.configdiff import COMPONENT_LABELS
+from console.dataflow.hostsfile import hosts_parse
 from console.dataflow.models import Service
 from console.scp import HostAlias, ServiceConfig, Workload, Workloads
 
@@ -229,4 +230,41 @@ class ConfirmForm(forms.Form):
             attrs={"rows": 2, "placeholder": "Why, and a ticket if there is one"}
         ),
         help_text="Kept in the change history for the team leads.",
+    )
+
+
+class HostsFileField(forms.CharField):
+    """Host aliases pasted as hosts-file lines: `10.0.0.5 db.internal db`, one IP per line."""
+
+    widget = forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "font-monospace"})
+
+    def to_python(self, value: Any) -> tuple[HostAlias, ...]:
+        return hosts_parse(super().to_python(value) or "")
+
+    def validate(self, value: tuple[HostAlias, ...]) -> None:
+        """An empty list is a valid answer: it removes every alias."""
+
+
+class HostAliasesForm(forms.Form):
+    """Support's page: the host alias list and nothing else, with a ticket and a reason."""
+
+    base_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    host_alias_enabled = forms.BooleanField(label="Host aliases enabled", required=False)
+    hosts = HostsFileField(
+        label="Host aliases (hosts-file lines)",
+        required=False,
+        help_text="One line per IP: the IP, then its host names, e.g. "
+        "'10.0.0.5 db.internal.example'. Paste from a hosts file; '#' starts a comment. "
+        f"At most {v.HOST_ALIASES_MAX} host names.",
+    )
+    ticket = forms.CharField(
+        label="Ticket",
+        max_length=100,
+        help_text="The support ticket this fixes, e.g. SUP-1234.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the change history.",
     )

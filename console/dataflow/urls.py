@@ -9,6 +9,11 @@ urlpatterns = [
     path("services/refresh/", views.sync_request, name="sync-request"),
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
+    path(
+        "services/<int:pk>/host-aliases/",
+        views.service_host_aliases,
+        name="service-host-aliases",
+    ),
     path("services/<int:pk>/review/<str:draft_id>/", views.change_review, name="change-review"),
     path("changes/<int:pk>/", views.change_detail, name="change-detail"),
     path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),

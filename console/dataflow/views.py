@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import timedelta
 
 from django.contrib import messages
@@ -12,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -31,8 +33,14 @@ from console.dataflow.configdiff import (
     memory_display,
 )
 from console.dataflow.drafts import Draft, draft_discard, draft_load, draft_save, draft_update
-from console.dataflow.forms import ConfirmForm, ServiceEditForm, host_alias_formset
+from console.dataflow.forms import (
+    ConfirmForm,
+    HostAliasesForm,
+    ServiceEditForm,
+    host_alias_formset,
+)
 from console.dataflow.history import HistoryFilterForm, history_rows
+from console.dataflow.hostsfile import hosts_render, hosts_text
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision, Service, SyncRun
 from console.dataflow.sync import services_sync_request
 from console.scp import ServiceConfig
@@ -225,15 +233,26 @@ def _draft_or_redirect(request: HttpRequest, service: Service, draft_id: str) ->
 @require_http_methods(["GET", "POST"])
 def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
     """Plan before apply: the exact diff, SCP's pre-check, a reason, and confirm."""
-    service = _get_service_for_user(request, pk, "edit_service")
+    if not (
+        request.user.has_perm("dataflow.edit_service")
+        or request.user.has_perm("dataflow.edit_host_aliases")
+    ):
+        raise PermissionDenied("Your role may not change services.")
+    service = get_object_or_404(Service, pk=pk)
     draft = _draft_or_redirect(request, service, draft_id)
     if draft is None:
-        return redirect("dataflow:service-edit", pk=service.pk)
+        return redirect(_edit_url_name(request), pk=service.pk)
+    form_url = _draft_form_url(service, draft)
+    if draft.kind == ChangeRequest.Kind.FULL:
+        _get_service_for_user(request, pk, "edit_service")
+    else:
+        _get_service_for_user(request, pk, "edit_host_aliases")
     plan = change_plan(
         service=service,
         desired=ServiceConfig.from_dict(draft.desired_config),
         password_changed=draft.password_changed,
         base_revision=draft.base_revision,
+        kind=draft.kind,
     )
     plan_entries = config_diff(
         draft.base_config, draft.desired_config, password_changed=draft.password_changed
@@ -241,7 +260,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
     if draft.precheck is None:
         draft.precheck = change_precheck(service=service, plan=plan).to_dict()
         draft_update(request.session, draft)
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST or None, initial={"reason": draft.reason})
     stale_diff: list[dict] = []
     if request.method == "POST" and form.is_valid():
         if not draft.precheck["ok"]:
@@ -253,6 +272,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
                     author=request.user,
                     reason=form.cleaned_data["reason"],
                     new_password=draft.new_password(),
+                    ticket=draft.ticket,
                 )
             except StaleEdit:
                 stale_diff = _changes_since(service, draft.base_revision)
@@ -276,6 +296,100 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
             "form": form,
             "stale_diff": stale_diff,
             "in_flight": service.changes.filter(status__in=IN_FLIGHT).first(),
+            "form_url": form_url,
+            "hosts_preview": hosts_render(draft.desired_config.get("host_aliases") or [])
+            if draft.kind == ChangeRequest.Kind.HOST_ALIASES
+            else "",
+        },
+    )
+
+
+def _edit_url_name(request: HttpRequest) -> str:
+    if request.user.has_perm("dataflow.edit_service"):
+        return "dataflow:service-edit"
+    return "dataflow:service-host-aliases"
+
+
+def _draft_form_url(service: Service, draft: Draft) -> str:
+    name = (
+        "dataflow:service-edit"
+        if draft.kind == ChangeRequest.Kind.FULL
+        else "dataflow:service-host-aliases"
+    )
+    return f"{reverse(name, args=[service.pk])}?draft={draft.id}"
+
+
+@require_http_methods(["GET", "POST"])
+def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
+    """Support's page: paste or edit the host alias list, with a ticket and a reason."""
+    service = _get_service_for_user(request, pk, "edit_host_aliases")
+    stale_diff: list[dict] = []
+    if request.method == "POST":
+        form = HostAliasesForm(request.POST)
+        if form.is_valid():
+            base_revision = form.cleaned_data["base_revision"]
+            if base_revision != service.config_revision:
+                stale_diff = _changes_since(service, base_revision)
+                data = request.POST.copy()
+                data["base_revision"] = str(service.config_revision)
+                form = HostAliasesForm(data)
+                form.is_valid()
+                form.add_error(
+                    None,
+                    "The configuration changed in SCP since you opened this page (see above). "
+                    "Your list is kept; check it against the newer values and submit again.",
+                )
+            else:
+                desired = dataclasses.replace(
+                    ServiceConfig.from_dict(service.config),
+                    host_alias_enabled=form.cleaned_data["host_alias_enabled"],
+                    host_aliases=form.cleaned_data["hosts"],
+                )
+                plan = change_plan(
+                    service=service,
+                    desired=desired,
+                    password_changed=False,
+                    base_revision=base_revision,
+                    kind=ChangeRequest.Kind.HOST_ALIASES,
+                )
+                if not plan.entries:
+                    form.add_error(None, "Nothing changed: the host aliases are already so.")
+                else:
+                    draft = draft_save(
+                        request.session,
+                        service_id=service.pk,
+                        kind=ChangeRequest.Kind.HOST_ALIASES,
+                        base_revision=base_revision,
+                        base_config=service.config,
+                        desired_config=plan.desired_config,
+                        new_password=None,
+                        ticket=form.cleaned_data["ticket"],
+                        reason=form.cleaned_data["reason"],
+                    )
+                    return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
+    else:
+        config, initial = service.config, {}
+        if draft_id := request.GET.get("draft"):
+            draft = draft_load(request.session, draft_id, service_id=service.pk)
+            if draft is not None:
+                config = draft.desired_config
+                initial = {"ticket": draft.ticket, "reason": draft.reason}
+        form = HostAliasesForm(
+            initial={
+                "base_revision": service.config_revision,
+                "host_alias_enabled": config.get("host_alias_enabled", False),
+                "hosts": hosts_text(config.get("host_aliases") or []),
+                **initial,
+            }
+        )
+    return render(
+        request,
+        "dataflow/service_host_aliases.html",
+        {
+            "service": service,
+            "form": form,
+            "stale_diff": stale_diff,
+            "current_hosts": hosts_render((service.config or {}).get("host_aliases") or []),
         },
     )
 

@@ -191,6 +191,8 @@ else:
         "CELERY_RESULT_BACKEND",
         CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "rpc://",
     )
+if CELERY_RESULT_BACKEND.startswith("file://"):
+    os.makedirs(CELERY_RESULT_BACKEND.removeprefix("file://"), exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -202,6 +204,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
+# Celery beat: the sweeper re-dispatches changes whose task message was lost.
+CELERY_BEAT_SCHEDULE = {
+    "changes-sweep": {"task": "dataflow.changes_sweep", "schedule": 30.0},
+}
 
 # --- SCP ------------------------------------------------------------------------------------
 # The connection named "default". Out of the box it points at the bundled simulator with its
@@ -230,10 +236,3 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-
-# Celery beat: the sweeper re-dispatches changes whose task message was lost.
-CELERY_BEAT_SCHEDULE = {
-    "changes-sweep": {"task": "dataflow.changes_sweep", "schedule": 30.0},
-}
-if CELERY_RESULT_BACKEND.startswith("file://"):
-    os.makedirs(CELERY_RESULT_BACKEND.removeprefix("file://"), exist_ok=True)

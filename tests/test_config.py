@@ -82,3 +82,28 @@ def test_postgres_url_is_understood(settings):
 def test_good_defaults_pass_the_system_checks():
     result = _manage({})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_default_broker_needs_no_server_and_polls_at_least_every_200_ms(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+    env.update(
+        {
+            "DEBUG": "1",
+            "CONSOLE_VAR_DIR": str(tmp_path),
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+        }
+    )
+    probe = (
+        "from console.celery import app\n"
+        "with app.connection_for_write() as c:\n"
+        "    print(c.transport.driver_type, c.transport.polling_interval,"
+        " c.transport_options['data_folder_in'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    driver, interval, folder = result.stdout.split()
+    assert driver == "filesystem"
+    assert float(interval) <= 0.2
+    assert folder.startswith(str(tmp_path))

@@ -45,7 +45,7 @@ class Command(BaseCommand):
             client = scp_client_for(name)
             while True:
                 try:
-                    client.list_services(page_size=1)
+                    client.list_services()
                     break
                 except ScpUnavailable:
                     if time.monotonic() > deadline:

@@ -14,7 +14,7 @@ class HistoryFilterForm(forms.Form):
     """Filters of the history page; every field optional, bad values are form errors."""
 
     service = forms.ModelChoiceField(
-        queryset=Service.objects.all(), required=False, empty_label="All services"
+        queryset=Service.objects.only("pk", "name"), required=False, empty_label="All services"
     )
     status = forms.ChoiceField(
         choices=[("", "Any status"), *ChangeRequest.Status.choices], required=False
@@ -33,7 +33,12 @@ class HistoryFilterForm(forms.Form):
 
 def history_rows(filters: dict[str, Any]) -> QuerySet[ChangeRequest]:
     """Changes matching the filters, newest first."""
-    rows = ChangeRequest.objects.select_related("service").order_by("-created_at", "-pk")
+    rows = (
+        ChangeRequest.objects.select_related("service")
+        # The history shows the diff, never the full configurations: leave those in the DB.
+        .defer("base_config", "desired_config", "scp_answer", "differences", "service__config")
+        .order_by("-created_at", "-pk")
+    )
     if filters.get("service"):
         rows = rows.filter(service=filters["service"])
     if filters.get("status"):

@@ -28,6 +28,7 @@ from console.dataflow.changes import (
 )
 from console.dataflow.configdiff import (
     COMPONENT_LABELS,
+    config_apply,
     config_diff,
     cpu_display,
     memory_display,
@@ -68,7 +69,7 @@ def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
 
 def _services_with_last_change():
     last = ChangeRequest.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
-    return Service.objects.annotate(
+    return Service.objects.defer("config", "offered_versions").annotate(
         last_change_id=Subquery(last.values("pk")[:1]),
         last_change_status=Subquery(last.values("status")[:1]),
         last_change_at=Subquery(last.values("created_at")[:1]),
@@ -197,7 +198,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if draft_id := request.GET.get("draft"):
             draft = draft_load(request.session, draft_id, service_id=service.pk)
             if draft is not None:
-                config = draft.desired_config
+                config = _draft_on_current_config(service, draft)
         form = ServiceEditForm(
             initial=ServiceEditForm.initial_from(config, revision=service.config_revision),
             service=service,
@@ -216,6 +217,16 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "components": list(COMPONENT_LABELS.items()),
         },
     )
+
+
+def _draft_on_current_config(service: Service, draft: Draft) -> dict:
+    """The draft's edits, on top of the newer configuration when SCP's moved since the draft.
+
+    "Edit again" after a stale review must not bring back the values SCP has since changed.
+    """
+    if draft.base_revision == service.config_revision:
+        return draft.desired_config
+    return config_apply(service.config, draft.base_config, draft.desired_config)
 
 
 def _changes_since(service: Service, revision: int) -> list[dict]:
@@ -260,7 +271,10 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
     if draft.precheck is None:
         draft.precheck = change_precheck(service=service, plan=plan).to_dict()
         draft_update(request.session, draft)
-    form = ConfirmForm(request.POST or None, initial={"reason": draft.reason})
+    # Bound on every POST, even an empty one, so that a missing reason is reported.
+    form = ConfirmForm(
+        request.POST if request.method == "POST" else None, initial={"reason": draft.reason}
+    )
     stale_diff: list[dict] = []
     if request.method == "POST" and form.is_valid():
         if not draft.precheck["ok"]:
@@ -372,7 +386,7 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
         if draft_id := request.GET.get("draft"):
             draft = draft_load(request.session, draft_id, service_id=service.pk)
             if draft is not None:
-                config = draft.desired_config
+                config = _draft_on_current_config(service, draft)
                 initial = {"ticket": draft.ticket, "reason": draft.reason}
         form = HostAliasesForm(
             initial={

@@ -17,5 +17,6 @@ urlpatterns = [
     path("services/<int:pk>/review/<str:draft_id>/", views.change_review, name="change-review"),
     path("changes/<int:pk>/", views.change_detail, name="change-detail"),
     path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),
+    path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
     path("history/", views.history, name="history"),
 ]

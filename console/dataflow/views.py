@@ -440,6 +440,38 @@ def change_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(change)
 
 
+@require_POST
+def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a new review of what a failed change asked for, on today's configuration."""
+    change = _get_change_for_user(request, pk)
+    perm = "edit_service" if change.kind == ChangeRequest.Kind.FULL else "edit_host_aliases"
+    service = _get_service_for_user(request, change.service_id, perm)
+    if change.status != Status.FAILED:
+        messages.warning(request, f"Change #{change.pk} did not fail; there is nothing to retry.")
+        return redirect(change)
+    if not config_diff(service.config, change.desired_config):
+        messages.info(request, "SCP already reports the configuration this change asked for.")
+        return redirect(change)
+    draft = draft_save(
+        request.session,
+        service_id=service.pk,
+        kind=change.kind,
+        base_revision=service.config_revision,
+        base_config=service.config,
+        desired_config=change.desired_config,
+        new_password=None,
+        ticket=change.ticket,
+        reason=change.reason,
+    )
+    if change.password_changed:
+        messages.info(
+            request,
+            "The failed change set a new password; it is not kept. "
+            "Go back to the form to type it again.",
+        )
+    return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
+
+
 @require_GET
 @permission_required("dataflow.review_history", raise_exception=True)
 def history(request: HttpRequest) -> HttpResponse:

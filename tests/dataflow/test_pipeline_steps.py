@@ -199,3 +199,27 @@ def test_the_sweeper_redispatches_lost_messages_and_recovers_a_dead_submit(
     stuck.refresh_from_db()
     assert stuck.status == Status.QUEUED
     assert "worker stopped while submitting" in stuck.events.last().message
+
+
+def test_a_failed_change_can_be_tried_again_through_a_new_review(
+    client, scp, imported, admin_user, lead_user, enqueued
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory, reason="more heap")
+    ChangeRequest.objects.filter(pk=change.pk).update(status=Status.FAILED)
+
+    client.force_login(lead_user)
+    assert client.post(f"/changes/{change.pk}/retry/").status_code == 403
+
+    client.force_login(admin_user)
+    review = client.post(f"/changes/{change.pk}/retry/", follow=True)
+    html = review.content.decode()
+    assert 'data-field="workloads.nifi.memory"' in html
+    assert "more heap" in html  # the reason is carried over, editable
+    confirm = client.post(review.request["PATH_INFO"], {"reason": "more heap, second try"})
+    assert confirm.status_code == 302
+    retry = ChangeRequest.objects.exclude(pk=change.pk).get()
+    assert retry.status == Status.QUEUED
+    assert retry.desired_config["workloads"]["nifi"]["memory"] == change.desired_config[
+        "workloads"
+    ]["nifi"]["memory"]

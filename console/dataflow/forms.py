@@ -44,7 +44,16 @@ class HostAliasForm(forms.Form):
 class BaseHostAliasFormSet(forms.BaseFormSet):
     """Rows of host aliases: at most 20, one IP per host name (Kubernetes keys them so)."""
 
+    default_error_messages = {
+        "too_many_forms": "SCP allows at most %(num)d host aliases; remove some rows.",
+    }
+
     def clean(self) -> None:
+        if self.management_form.cleaned_data.get("TOTAL_FORMS", 0) < 0:
+            # A negative count would otherwise read as "no rows" and drop every alias.
+            raise forms.ValidationError(
+                "The host alias rows arrived incomplete; reload the page and edit again."
+            )
         if any(self.errors):
             return
         seen: dict[str, str] = {}
@@ -93,7 +102,15 @@ def host_alias_formset(
 class ServiceEditForm(forms.Form):
     """Every field an admin may change, pre-filled from the last known configuration."""
 
-    base_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    base_revision = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            code: "This form lost track of the configuration it was opened on; "
+            "reload the page and edit again."
+            for code in ("required", "invalid", "min_value", "max_value")
+        },
+    )
     account_id = forms.CharField(
         label="Account id", max_length=30, validators=[v.validate_account_id]
     )
@@ -161,6 +178,10 @@ class ServiceEditForm(forms.Form):
                     label=f"{label} version",
                     choices=[(c, c) for c in choices],
                     help_text="the versions SCP offers for this data flow",
+                    error_messages={
+                        "invalid_choice": "Choose a version SCP offers for this data flow: "
+                        f"{', '.join(choices).replace('%', '%%')}; got '%(value)s'."
+                    },
                 )
             else:
                 self.fields[f"{component}_version"] = forms.RegexField(
@@ -248,7 +269,15 @@ class HostsFileField(forms.CharField):
 class HostAliasesForm(forms.Form):
     """Support's page: the host alias list and nothing else, with a ticket and a reason."""
 
-    base_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    base_revision = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=1,
+        error_messages={
+            code: "This form lost track of the configuration it was opened on; "
+            "reload the page and edit again."
+            for code in ("required", "invalid", "min_value", "max_value")
+        },
+    )
     host_alias_enabled = forms.BooleanField(label="Host aliases enabled", required=False)
     hosts = HostsFileField(
         label="Host aliases (hosts-file lines)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 
 from django.core.exceptions import ValidationError
 
@@ -32,9 +33,10 @@ def validate_account_password(value: str) -> None:
     missing = [
         name
         for name, present in (
-            ("an upper-case letter", any(c.isupper() for c in value)),
-            ("a lower-case letter", any(c.islower() for c in value)),
-            ("a digit", any(c.isdigit() for c in value)),
+            # ASCII only, as SCP counts them: "Ä" or "٣" would pass here and fail in SCP.
+            ("an upper-case letter", any(c in string.ascii_uppercase for c in value)),
+            ("a lower-case letter", any(c in string.ascii_lowercase for c in value)),
+            ("a digit", any(c in string.digits for c in value)),
             ("a special character such as !@#$%", any(c in SPECIALS for c in value)),
         )
         if not present

@@ -220,6 +220,7 @@ def test_a_failed_change_can_be_tried_again_through_a_new_review(
     assert confirm.status_code == 302
     retry = ChangeRequest.objects.exclude(pk=change.pk).get()
     assert retry.status == Status.QUEUED
-    assert retry.desired_config["workloads"]["nifi"]["memory"] == change.desired_config[
-        "workloads"
-    ]["nifi"]["memory"]
+    assert (
+        retry.desired_config["workloads"]["nifi"]["memory"]
+        == change.desired_config["workloads"]["nifi"]["memory"]
+    )

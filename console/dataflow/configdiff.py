@@ -168,8 +168,8 @@ def _entry(
 
 
 def _norm(value: Any) -> Any:
-    # "" and None both mean "not set"; numbers may arrive as strings from older snapshots.
-    if value is None or value == "":
+    # "", None and False all mean "not set"; numbers may arrive as strings from old snapshots.
+    if value is None or value == "" or value is False:
         return None
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)

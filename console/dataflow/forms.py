@@ -26,6 +26,20 @@ class HostnameField(forms.CharField):
         super().__init__(**kwargs)
 
 
+class BaseRevisionField(forms.IntegerField):
+    """The hidden revision of the configuration a form was opened on (stale-edit check)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        lost = "This form lost track of the configuration it was opened on; reload the page."
+        kwargs.setdefault("widget", forms.HiddenInput)
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault(
+            "error_messages",
+            {code: lost for code in ("required", "invalid", "min_value", "max_value")},
+        )
+        super().__init__(**kwargs)
+
+
 class HostAliasForm(forms.Form):
     """One row of the host alias list: a host name and the IP it resolves to in the pods."""
 
@@ -102,15 +116,7 @@ def host_alias_formset(
 class ServiceEditForm(forms.Form):
     """Every field an admin may change, pre-filled from the last known configuration."""
 
-    base_revision = forms.IntegerField(
-        widget=forms.HiddenInput,
-        min_value=1,
-        error_messages={
-            code: "This form lost track of the configuration it was opened on; "
-            "reload the page and edit again."
-            for code in ("required", "invalid", "min_value", "max_value")
-        },
-    )
+    base_revision = BaseRevisionField()
     account_id = forms.CharField(
         label="Account id", max_length=30, validators=[v.validate_account_id]
     )
@@ -192,6 +198,11 @@ class ServiceEditForm(forms.Form):
                     help_text="SCP did not list the versions it offers; type one",
                 )
 
+    def clean_node_selector(self) -> str:
+        # "nodepool = dataflow , zone=a" is what people type; SCP wants "nodepool=dataflow,zone=a".
+        pairs = self.cleaned_data["node_selector"].split(",")
+        return ",".join("=".join(part.strip() for part in pair.split("=", 1)) for pair in pairs)
+
     def clean_zookeeper_replica(self) -> int:
         value = self.cleaned_data["zookeeper_replica"]
         if value % 2 == 0:
@@ -269,15 +280,7 @@ class HostsFileField(forms.CharField):
 class HostAliasesForm(forms.Form):
     """Support's page: the host alias list and nothing else, with a ticket and a reason."""
 
-    base_revision = forms.IntegerField(
-        widget=forms.HiddenInput,
-        min_value=1,
-        error_messages={
-            code: "This form lost track of the configuration it was opened on; "
-            "reload the page and edit again."
-            for code in ("required", "invalid", "min_value", "max_value")
-        },
-    )
+    base_revision = BaseRevisionField()
     host_alias_enabled = forms.BooleanField(label="Host aliases enabled", required=False)
     hosts = HostsFileField(
         label="Host aliases (hosts-file lines)",

@@ -449,7 +449,9 @@ def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     if change.status != Status.FAILED:
         messages.warning(request, f"Change #{change.pk} did not fail; there is nothing to retry.")
         return redirect(change)
-    if not config_diff(service.config, change.desired_config):
+    # The failed change's edits, on today's configuration: nothing SCP changed since is undone.
+    desired = config_apply(service.config, change.base_config, change.desired_config)
+    if not config_diff(service.config, desired):
         messages.info(request, "SCP already reports the configuration this change asked for.")
         return redirect(change)
     draft = draft_save(
@@ -458,7 +460,7 @@ def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
         kind=change.kind,
         base_revision=service.config_revision,
         base_config=service.config,
-        desired_config=change.desired_config,
+        desired_config=desired,
         new_password=None,
         ticket=change.ticket,
         reason=change.reason,
@@ -477,7 +479,12 @@ def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """Every change across services, filterable; `?format=csv` downloads the same rows."""
     form = HistoryFilterForm(request.GET or None)
-    rows = history_rows(form.cleaned_data if form.is_valid() else {})
+    if not form.is_bound:
+        rows = history_rows({})
+    elif form.is_valid():
+        rows = history_rows(form.cleaned_data)
+    else:
+        rows = ChangeRequest.objects.none()  # a filter not understood selects nothing
     if request.GET.get("format") == "csv" and form.is_valid():
         return _history_csv(rows)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))

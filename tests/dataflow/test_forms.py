@@ -218,3 +218,12 @@ def test_junk_is_a_form_error_not_an_exception(service, changes):
 
     assert not (form.is_valid() and formset.is_valid())
     assert all_messages(form, formset)
+
+
+def test_node_selector_typed_with_spaces_goes_out_as_scp_expects_it(service):
+    data = edit_data(service)
+    data["node_selector"] = " nodepool = dataflow , zone=a "
+    form, _ = bind(data, service)
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["node_selector"] == "nodepool=dataflow,zone=a"

@@ -333,8 +333,8 @@ def change_send(*, change_id: int, final_attempt: bool) -> None:
 
 
 def _definitive(exc: ScpError) -> bool:
-    """SCP itself answered, so a PUT that failed was not applied (not a timeout or a 502/504)."""
-    return exc.status is not None and exc.status not in (502, 504)
+    """SCP refused the PUT, so it was not applied: not a timeout, a 502/504 or an unreadable 2xx."""
+    return exc.status is not None and exc.status >= 300 and exc.status not in (502, 504)
 
 
 def _accepted(change: ChangeRequest, detail, message: str) -> None:

@@ -224,3 +224,29 @@ def test_a_failed_change_can_be_tried_again_through_a_new_review(
         retry.desired_config["workloads"]["nifi"]["memory"]
         == change.desired_config["workloads"]["nifi"]["memory"]
     )
+
+
+def test_an_unreadable_202_is_not_followed_by_a_second_put(
+    scp, imported, admin_user, enqueued, monkeypatch
+):
+    from console.scp import ScpBadResponse, ScpClient
+
+    real_update = ScpClient.update_service
+
+    def update_then_garble(self, service_id, body):
+        real_update(self, service_id, body)  # SCP got it and accepted it...
+        raise ScpBadResponse("garbled answer", status=202)  # ...but the answer was unreadable
+
+    service = imported["sales-etl"]
+    scp.fault(service.scp_id, update_delay=600)
+    change = submit_edit(service, admin_user, raise_memory)
+    monkeypatch.setattr(ScpClient, "update_service", update_then_garble)
+    with pytest.raises(RetryLater):
+        change_send(change_id=change.pk, final_attempt=False)
+    monkeypatch.setattr(ScpClient, "update_service", real_update)
+
+    change_send(change_id=change.pk, final_attempt=False)
+
+    change.refresh_from_db()
+    assert change.status == Status.ACCEPTED
+    assert len(puts(scp, service)) == 1

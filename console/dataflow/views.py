@@ -30,8 +30,6 @@ from console.dataflow.configdiff import (
     COMPONENT_LABELS,
     config_apply,
     config_diff,
-    cpu_display,
-    memory_display,
 )
 from console.dataflow.drafts import Draft, draft_discard, draft_load, draft_save, draft_update
 from console.dataflow.forms import (
@@ -117,21 +115,10 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             {"service": service, "change": in_flight, "finished": finished},
         )
     config = service.config or {}
+    known = config.get("workloads") or {}
     workloads = [
-        {
-            "name": name,
-            "label": label,
-            **(config.get("workloads") or {}).get(key, {}),
-            "cpu_display": cpu_display(((config.get("workloads") or {}).get(key) or {}).get("cpu")),
-            "memory_display": memory_display(
-                ((config.get("workloads") or {}).get(key) or {}).get("memory")
-            ),
-        }
-        for key, name, label in (
-            ("nifi", "nifi", "NiFi"),
-            ("nifi_registry", "nifi_registry", "NiFi Registry"),
-            ("zookeeper", "zookeeper", "ZooKeeper"),
-        )
+        {"label": label, **(known.get(component) or {})}
+        for component, label in COMPONENT_LABELS.items()
     ]
     return render(
         request,

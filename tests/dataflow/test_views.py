@@ -1074,3 +1074,20 @@ def test_unknown_services_and_changes_are_404_for_those_who_may_see_them(as_admi
     assert as_admin.get(url("service-edit", 999999)).status_code == 404
     assert as_admin.get(url("change-detail", 999999)).status_code == 404
     assert as_admin.post(url("change-cancel", 999999)).status_code == 404
+
+
+def test_service_page_shows_the_configuration_in_readable_units_and_links_in_new_tabs(
+    client, scp, imported, lead_user
+):
+    service = imported["sales-etl"]
+    client.force_login(lead_user)
+    html = client.get(f"/services/{service.pk}/").content.decode()
+
+    nifi = service.config["workloads"]["nifi"]
+    assert f"{nifi['cpu'] / 1000:g} vCPU" in html
+    assert f"{nifi['memory'] / 1024:g} GiB" in html
+    assert f'href="{service.web_url_nifi}" target="_blank" rel="noopener noreferrer"' in html
+    assert f'href="{service.web_url_registry}" target="_blank"' in html
+    for alias in service.config["host_aliases"]:
+        assert alias["hostname"] in html
+    assert "never shown" in html  # the password row says so, and shows nothing

@@ -107,3 +107,10 @@ def test_the_default_broker_needs_no_server_and_polls_at_least_every_200_ms(tmp_
     assert driver == "filesystem"
     assert float(interval) <= 0.2
     assert folder.startswith(str(tmp_path))
+
+
+@pytest.mark.django_db
+def test_the_models_and_their_migrations_agree():
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

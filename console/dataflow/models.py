@@ -94,10 +94,6 @@ class Service(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("dataflow:service-detail", args=[self.pk])
 
-    @property
-    def state_is_final(self) -> bool:
-        return self.state.upper() in {"RUNNING", "ERROR", "STOPPED", "TERMINATED", "DELETED"}
-
 
 class ConfigRevision(models.Model):
     """A configuration of a service as SCP reported it, one row per revision number."""

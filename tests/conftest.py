@@ -108,3 +108,13 @@ def enqueued(monkeypatch):
 
     monkeypatch.setattr("console.dataflow.changes._enqueue", _record)
     return sent
+
+
+def pytest_report_header(config) -> list[str]:
+    """Say which database and broker this run uses (CI runs the suite on two)."""
+    from django.conf import settings
+
+    return [
+        f"console database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
+        f"broker: {settings.CELERY_BROKER_URL.split('://', 1)[0]}"
+    ]

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console.dataflow.changes import (
     ChangeInFlight,
     ChangeRefused,
+    Plan,
     StaleEdit,
     change_cancel,
     change_plan,
@@ -170,16 +171,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 if not plan.entries:
                     form.add_error(None, "Nothing changed: edit at least one field to continue.")
                 else:
-                    draft = draft_save(
-                        request.session,
-                        service_id=service.pk,
-                        kind=ChangeRequest.Kind.FULL,
-                        base_revision=base_revision,
-                        base_config=service.config,
-                        desired_config=plan.desired_config,
-                        new_password=new_password,
-                    )
-                    return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
+                    return _to_review(request, plan, new_password=new_password)
     else:
         config, draft = service.config, None
         if draft_id := request.GET.get("draft"):
@@ -204,6 +196,29 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "components": list(COMPONENT_LABELS.items()),
         },
     )
+
+
+def _to_review(
+    request: HttpRequest,
+    plan: Plan,
+    *,
+    new_password: str | None = None,
+    ticket: str = "",
+    reason: str = "",
+) -> HttpResponse:
+    """Keep a plan as a draft in the session and go to its review page."""
+    draft = draft_save(
+        request.session,
+        service_id=plan.service_id,
+        kind=plan.kind,
+        base_revision=plan.base_revision,
+        base_config=plan.base_config,
+        desired_config=plan.desired_config,
+        new_password=new_password,
+        ticket=ticket,
+        reason=reason,
+    )
+    return redirect("dataflow:change-review", pk=plan.service_id, draft_id=draft.id)
 
 
 def _draft_on_current_config(service: Service, draft: Draft) -> dict:
@@ -356,18 +371,12 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
                 if not plan.entries:
                     form.add_error(None, "Nothing changed: the host aliases are already so.")
                 else:
-                    draft = draft_save(
-                        request.session,
-                        service_id=service.pk,
-                        kind=ChangeRequest.Kind.HOST_ALIASES,
-                        base_revision=base_revision,
-                        base_config=service.config,
-                        desired_config=plan.desired_config,
-                        new_password=None,
+                    return _to_review(
+                        request,
+                        plan,
                         ticket=form.cleaned_data["ticket"],
                         reason=form.cleaned_data["reason"],
                     )
-                    return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
     else:
         config, initial = service.config, {}
         if draft_id := request.GET.get("draft"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
+from tests.worker import worker_on_own_queue
 
 pytest_plugins = ["tests.simulator_fixture"]
 
@@ -51,28 +51,10 @@ def outsider(db):
 
 
 @pytest.fixture
-def celery_worker(transactional_db) -> Iterator[object]:
+def celery_worker(transactional_db) -> Iterator[str]:
     """A real Celery worker (threads) on the configured broker, on a queue of its own."""
-    from celery.contrib.testing.worker import start_worker
-
-    from console.celery import app
-
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=4,
-            perform_ping_check=False,
-            shutdown_timeout=15,
-            loglevel="WARNING",
-            queues=[queue],
-        ) as worker:
-            yield worker
-    finally:
-        app.conf.task_default_queue = previous
+    with worker_on_own_queue("test") as queue:
+        yield queue
 
 
 @pytest.fixture

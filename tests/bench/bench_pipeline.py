@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import copy
-import logging
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
@@ -19,6 +15,7 @@ from console.scp import ServiceConfig
 from console.simulator.server import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, RunningSimulator
 from tests.bench.bench_pages import bench_admin, data_wipe
 from tests.bench.bench_stats import Result, timing
+from tests.worker import worker_on_own_queue
 
 GROUP = "Change pipeline"
 CHANGES = 10
@@ -39,49 +36,6 @@ def broker_shown(url: str) -> str:
 def queue_target_s(broker_url: str) -> float:
     """Queue wait target: the filesystem transport polls (0.1 s); a broker server pushes."""
     return 0.5 if broker_url.startswith("filesystem://") else 0.05
-
-
-@contextmanager
-def celery_worker() -> Iterator[str]:
-    """A real worker (threads) on the configured broker, consuming a queue of its own."""
-    from celery.contrib.testing.worker import start_worker
-
-    from console.celery import app
-
-    # The filesystem transport has no host; kombu says so on every connection.
-    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
-    queue = f"bench-{uuid.uuid4().hex[:12]}"
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    try:
-        with start_worker(
-            app,
-            pool="threads",
-            concurrency=4,
-            perform_ping_check=False,
-            shutdown_timeout=15,
-            loglevel="WARNING",
-            queues=[queue],
-        ):
-            yield queue
-    finally:
-        app.conf.task_default_queue = previous
-        _queue_delete(app, queue)
-
-
-def _queue_delete(app, queue: str) -> None:
-    """Remove the run's queue and its bindings from the broker (best effort)."""
-    from kombu import Exchange, Queue
-
-    # Declared again on this connection first: a channel deletes only bindings it knows.
-    declared = Queue(queue, Exchange(queue, type="direct"), routing_key=queue)
-    try:
-        with app.connection_for_write() as conn:
-            bound = declared.bind(conn.default_channel)
-            bound.declare()
-            bound.delete()
-    except Exception as exc:
-        logging.getLogger(__name__).warning("could not delete queue %s: %s", queue, exc)
 
 
 def _submit(service: Service, author, number: int) -> ChangeRequest:
@@ -122,7 +76,7 @@ def bench_pipeline(simulator: RunningSimulator, *, changes: int = CHANGES) -> li
     author = bench_admin()
 
     queue_wait, submit_accept, accept_final, total = [], [], [], []
-    with celery_worker():
+    with worker_on_own_queue("bench"):
         # One change first, unmeasured: connections, imports and the worker's first poll.
         _wait_final(_submit(service, author, 0))
         for number in range(1, changes + 1):

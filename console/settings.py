@@ -222,6 +222,11 @@ SCP_READ_TIMEOUT = env_float("SCP_READ_TIMEOUT", 30.0)
 SCP_TRACK_DEADLINE_MINUTES = env_float("SCP_TRACK_DEADLINE_MINUTES", 60.0)
 SCP_TRACK_FIRST_POLL_SECONDS = env_float("SCP_TRACK_FIRST_POLL_SECONDS", 2.0)
 SCP_TRACK_MAX_POLL_SECONDS = env_float("SCP_TRACK_MAX_POLL_SECONDS", 30.0)
+# SCP may show the old state for a while after its 202: until it shows the update (or the
+# reviewed values), RUNNING or ERROR is the old state, followed this long before concluding.
+SCP_TRACK_START_GRACE_SECONDS = env_float("SCP_TRACK_START_GRACE_SECONDS", 180.0)
+# A worker that starts refreshes the services from SCP in the background (never blocking).
+CONSOLE_SYNC_AT_WORKER_START = env_bool("CONSOLE_SYNC_AT_WORKER_START", True)
 
 # --- Forms and logging ----------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

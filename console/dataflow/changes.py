@@ -8,6 +8,8 @@ are erased when the change is final.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,12 +18,13 @@ from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from console.dataflow import crypto
-from console.dataflow.configdiff import config_apply, config_diff, diff_summary
+from console.dataflow.configdiff import config_apply, config_diff, diff_summary, edits_held
 from console.dataflow.connections import ConnectionUnavailable, scp_client_for
-from console.dataflow.models import IN_FLIGHT, ChangeEvent, ChangeRequest, Service
+from console.dataflow.lifecycle import change_move, change_note, change_stuck
+from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
 from console.dataflow.sync import service_apply_detail
 from console.scp import (
     ResourceCheck,
@@ -40,6 +43,10 @@ TRACK_TASK = "dataflow.change_track"
 SEND_MAX_ATTEMPTS = 6
 POLL_ERRORS_TOLERATED = 5
 BUSY_STATES = ("UPDATING", "EDITING")
+TRACKING = (Status.ACCEPTED, Status.UPDATING)
+# A poll may run this early (clock skew between machines) and books this long a lease.
+POLL_EARLY_SLACK = 1.0
+POLL_LEASE_SECONDS = 60.0
 
 
 # --- Errors a person sees -----------------------------------------------------------------
@@ -67,14 +74,6 @@ class StaleEdit(ChangeRefused):
     def __init__(self, message: str, *, service: Service) -> None:
         super().__init__(message)
         self.service = service
-
-
-class RetryLater(Exception):
-    """A transient fault: the task should run again after `countdown` seconds."""
-
-    def __init__(self, reason: str, *, countdown: float) -> None:
-        super().__init__(reason)
-        self.countdown = countdown
 
 
 # --- Plan ---------------------------------------------------------------------------------
@@ -127,19 +126,33 @@ class Precheck:
     """The verdict of SCP's validate-resources on a plan's workloads."""
 
     needed: bool
-    ok: bool
+    ok: bool  # the admin may confirm: anything but a clear "no"
     message: str
+    verdict: str = "none"  # skipped, yes, no, none (no verdict), unreachable
     check: ResourceCheck | None = None
     error: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"needed": self.needed, "ok": self.ok, "message": self.message, "error": self.error}
+        return {
+            "needed": self.needed,
+            "ok": self.ok,
+            "verdict": self.verdict,
+            "message": self.message,
+            "error": self.error,
+        }
 
 
 def change_precheck(*, service: Service, plan: Plan) -> Precheck:
-    """Ask SCP whether the cluster can take the new workloads; only when workloads change."""
+    """Ask SCP whether the cluster can take the new workloads; only when workloads change.
+
+    Only a clear "no" blocks the confirm button: SCP documents one answer of this call,
+    `{"cpu": "CPU", "err_code": "", "memory": "Memory", "result": ""}`, which says nothing,
+    and no verdict is not a "no".
+    """
     if not plan.workloads_changed:
-        return Precheck(needed=False, ok=True, message="Workloads unchanged: no pre-check needed.")
+        return Precheck(
+            needed=False, ok=True, verdict="skipped", message="Workloads unchanged: no pre-check."
+        )
     workloads = ServiceConfig.from_dict(plan.desired_config).workloads
     assert isinstance(workloads, Workloads)
     try:
@@ -148,21 +161,40 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
         )
     except (ScpError, ConnectionUnavailable) as exc:
         error = exc.to_dict() if isinstance(exc, ScpError) else {"message": str(exc)}
-        if isinstance(exc, ScpError) and exc.permanent:
-            return Precheck(True, False, f"SCP refused the pre-check: {exc.message}", error=error)
-        # SCP could not be asked: say so, but do not block (the PUT is validated by SCP anyway).
+        # SCP could not be asked, or refused the question: say so, but do not block (SCP
+        # validates the update itself, and its answer reaches the change page).
         return Precheck(
-            True, True, f"The pre-check could not reach SCP: {error['message']}", error=error
+            True,
+            True,
+            f"SCP's pre-check gave no verdict: {error['message']}",
+            verdict="unreachable",
+            error=error,
         )
-    if check.ok:
-        return Precheck(True, True, "SCP confirms the cluster has room for these workloads.", check)
-    detail = f" ({check.err_code})" if check.err_code else ""
+    if check.verdict == "no":
+        code = f" ({check.err_code})" if check.err_code else ""
+        return Precheck(
+            True,
+            False,
+            f"SCP's pre-check says the cluster cannot take these workloads{code}. "
+            "Lower the workloads, or ask the cluster's administrator for room.",
+            verdict="no",
+            check=check,
+        )
+    if check.verdict == "yes":
+        return Precheck(
+            True,
+            True,
+            "SCP's pre-check confirms the cluster can take these workloads.",
+            verdict="yes",
+            check=check,
+        )
     return Precheck(
         True,
-        False,
-        f"SCP says the cluster lacks resources for these workloads{detail}: "
-        f"available CPU {check.cpu} m, memory {check.memory} MiB.",
-        check,
+        True,
+        "SCP's pre-check gave no verdict (its answer does not say yes or no). You may "
+        "confirm: SCP validates the update itself and the change page shows its answer.",
+        verdict="none",
+        check=check,
     )
 
 
@@ -215,45 +247,48 @@ def change_submit(
                     account_password_encrypted=crypto.encrypt(new_password or ""),
                     password_changed=bool(new_password),
                     diff=plan.entries,
+                    language=_scp_language(),
                 )
         except IntegrityError:
             # Another request won the race between the check above and this insert.
             raise ChangeInFlight(
                 "Another change of this service was submitted a moment ago.", change=None
             ) from None
-        _event(change, Status.QUEUED, f"Queued by {change.author_name}.")
+        ChangeEvent.objects.create(
+            change=change, status=Status.QUEUED, message=f"Queued by {change.author_name}."
+        )
         transaction.on_commit(lambda: _enqueue(SEND_TASK, change.pk))
     return change
 
 
+def _scp_language() -> str:
+    """Accept-Language for SCP: the language of the person confirming the change."""
+    return "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
+
+
 def change_cancel(*, change: ChangeRequest, by) -> bool:
     """Withdraw a change that no worker has taken yet; False when it is already on its way."""
-    with transaction.atomic():
-        taken = ChangeRequest.objects.filter(pk=change.pk, status=Status.QUEUED).update(
-            status=Status.CANCELLED,
-            finished_at=timezone.now(),
-            account_password_encrypted="",
-            next_poll_at=None,
-        )
-        if taken:
-            _event(change, Status.CANCELLED, f"Cancelled by {by.get_username()}.")
-    return bool(taken)
+    message = f"Cancelled by {by.get_username()}."
+    return change_move(change.pk, frm=Status.QUEUED, to=Status.CANCELLED, message=message)
 
 
 def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> bool:
-    """Hand a change to Celery; a broker outage leaves it queued for the sweeper."""
+    """Hand a change to Celery; a broker outage leaves it waiting for the sweeper."""
     try:
         current_app.send_task(task_name, args=[change_id], countdown=countdown)
     except Exception as exc:  # kombu raises several kinds when the broker is unreachable
-        logger.warning("could not enqueue %s for change %s: %s", task_name, change_id, exc)
-        change = ChangeRequest.objects.filter(pk=change_id).first()
-        if change is not None:
-            _event(
-                change,
-                change.status,
-                "The task queue is unreachable right now; the change is kept and will be "
-                "handed to a worker as soon as the queue answers again.",
-            )
+        logger.warning(
+            "could not enqueue %s for change %s: %s",
+            task_name,
+            change_id,
+            exc,
+            extra={"change_id": change_id},
+        )
+        change_note(
+            change_id,
+            message="The task queue is unreachable right now; the change is kept and will be "
+            "handed to a worker as soon as the queue answers again.",
+        )
         return False
     return True
 
@@ -261,74 +296,208 @@ def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> 
 # --- Send (Celery) ------------------------------------------------------------------------
 
 
-def change_send(*, change_id: int, final_attempt: bool) -> None:
-    """Claim a queued change, PUT the merged configuration to SCP, record the 202 answer.
+class _Unsendable(Exception):
+    """A fault that repeating cannot cure (unreadable secret, unusable connection)."""
 
-    Raises RetryLater for transient faults (the row is back in QUEUED); `final_attempt`
-    turns such a fault into Failed instead.
+
+def worker_identity() -> str:
+    """ "<node>|<main pid>" of the worker running this code: a claim names its holder."""
+    node = os.environ.get("CONSOLE_WORKER_NODE", socket.gethostname())
+    return f"{node}|{os.environ.get('CONSOLE_WORKER_PID', os.getpid())}"
+
+
+def change_send(*, change_id: int) -> None:
+    """Claim a queued change and send it to SCP at most once per accepted update.
+
+    Before any PUT the worker reads the service: an earlier attempt found under way or
+    applied is followed, never sent again. Transient faults put the change back in the
+    queue with a delay, bounded by SEND_MAX_ATTEMPTS; anything else ends in Failed.
     """
-    claimed = ChangeRequest.objects.filter(pk=change_id, status=Status.QUEUED).update(
-        status=Status.SUBMITTING, attempts=F("attempts") + 1, submitted_at=timezone.now()
+    row = ChangeRequest.objects.filter(pk=change_id).values("attempts", "status").first()
+    if row is None or row["status"] != Status.QUEUED:
+        return  # cancelled, or another worker has it: claims make a second delivery harmless
+    number = row["attempts"] + 1
+    claimed = change_move(
+        change_id,
+        frm=Status.QUEUED,
+        to=Status.SUBMITTING,
+        message=f"Attempt {number} of {SEND_MAX_ATTEMPTS}: reading SCP, then sending.",
+        attempts=F("attempts") + 1,
+        submitted_at=timezone.now(),
+        claimed_by=worker_identity(),
     )
     if not claimed:
-        return  # cancelled, or another worker has it: claims make a second delivery harmless
-    change = ChangeRequest.objects.select_related("service").get(pk=change_id)
-    service = change.service
-    _event(
-        change, Status.SUBMITTING, f"Attempt {change.attempts}: sending the signed update to SCP."
-    )
-    put_sent = False
-    try:
-        client = scp_client_for(service.connection_name)
-        current = client.get_service(service.scp_id)
-        if current.is_state(*BUSY_STATES):
-            if change.put_unconfirmed:
-                # An earlier PUT got through although its answer was lost: follow it.
-                _accepted(
-                    change,
-                    current,
-                    "SCP is updating the service: the earlier attempt reached it although "
-                    "its answer was lost. Tracking it instead of sending it again.",
-                )
-                return
-            raise ScpUnavailable(
-                f"SCP reports the service as {current.state}: another update is in progress "
-                "and SCP refuses a second one meanwhile.",
-                code="ServiceBusy",
-            )
-        merged = config_apply(current.config.to_dict(), change.base_config, change.desired_config)
-        body = build_update_body(
-            ServiceConfig.from_dict(merged),
-            account_password=crypto.decrypt(change.account_password_encrypted) or None,
-        )
-        ChangeRequest.objects.filter(pk=change.pk).update(
-            desired_config=merged, put_unconfirmed=True
-        )
-        change.desired_config = merged
-        put_sent = True
-        accepted = client.update_service(service.scp_id, body)
-    except ConnectionUnavailable as exc:
-        _fail(change, str(exc), error={"message": str(exc), "kind": "ConnectionUnavailable"})
         return
+    change = ChangeRequest.objects.select_related("service").get(pk=change_id)
+    attempt = ChangeAttempt.objects.create(change=change, number=change.attempts)
+    try:
+        _send_attempt(change, attempt)
+    except _Unsendable as exc:
+        _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT, detail=str(exc))
+        _fail(change, str(exc), error={"message": str(exc), "kind": "Unsendable"})
     except ScpError as exc:
-        if put_sent and _definitive(exc):
-            ChangeRequest.objects.filter(pk=change.pk).update(put_unconfirmed=False)
-        if exc.permanent or final_attempt:
-            _fail(change, _scp_sentence(exc, gave_up=not exc.permanent), error=exc.to_dict())
+        _send_fault(change, attempt, exc)
+    except Exception as exc:  # a bug, a time limit, a dropped database: never stuck
+        logger.exception(
+            "change %s: unexpected error while sending", change.pk, extra={"change_id": change.pk}
+        )
+        message = (
+            f"An unexpected error stopped this attempt ({type(exc).__name__}); the "
+            "technical detail is in the worker's log."
+        )
+        _send_fault(change, attempt, ScpUnavailable(message, code=type(exc).__name__))
+
+
+def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
+    """Read SCP, decide whether a PUT is needed, and send it; raises on faults."""
+    client = _client(change)
+    current = client.get_service(change.service.scp_id)
+    held = edits_held(current.config.to_dict(), change.base_config, change.desired_config)
+    password = _password(change)
+
+    if change.put_unconfirmed or change.attempts > 1:
+        # An earlier attempt may have reached SCP: look before sending again.
+        if current.is_state(*BUSY_STATES) and change.put_unconfirmed:
+            _attempt_end(attempt, ChangeAttempt.Outcome.FOUND_UPDATING)
+            _accepted(
+                change,
+                current,
+                f"SCP is updating the service (state {current.state}): the earlier attempt "
+                "reached it although its answer was lost. Following it; nothing sent again.",
+                update_seen=True,
+            )
             return
-        countdown = min(60.0, 2.0 * 2 ** (change.attempts - 1))
-        ChangeRequest.objects.filter(pk=change.pk).update(
-            status=Status.QUEUED, next_poll_at=timezone.now() + timedelta(seconds=countdown)
+        if held and change.put_unconfirmed:
+            _attempt_end(attempt, ChangeAttempt.Outcome.FOUND_APPLIED)
+            _accepted(
+                change,
+                current,
+                "SCP already holds every reviewed value: the earlier attempt was applied "
+                "although its answer was lost. Following it to the end; nothing sent again.",
+                update_seen=True,
+            )
+            return
+    if current.is_state(*BUSY_STATES):
+        raise ScpUnavailable(
+            f"SCP reports the service as {current.state}: another update is in progress "
+            "and SCP refuses a second one meanwhile.",
+            code="ServiceBusy",
         )
-        _event(
-            change,
-            Status.QUEUED,
-            f"{_scp_sentence(exc, gave_up=False)} Trying again in {countdown:g} s "
-            f"(attempt {change.attempts + 1} of {SEND_MAX_ATTEMPTS}).",
+    if held and password is None:
+        _attempt_end(attempt, ChangeAttempt.Outcome.ALREADY_HELD)
+        change_move(
+            change.pk,
+            frm=Status.SUBMITTING,
+            to=Status.SUCCEEDED,
+            message="SCP already holds every reviewed value: nothing needed sending.",
+            claimed_by="",
         )
-        raise RetryLater(exc.message, countdown=countdown) from None
+        return
+
+    merged = config_apply(current.config.to_dict(), change.base_config, change.desired_config)
+    body = build_update_body(ServiceConfig.from_dict(merged), account_password=password)
+    # Marked before the PUT leaves: a worker killed mid-call leaves the truth behind.
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        desired_config=merged,
+        put_unconfirmed=True,
+        scp_modified_before=change.scp_modified_before or current.modified_dt,
+    )
+    change.desired_config = merged
+    change.put_unconfirmed = True
+    ChangeAttempt.objects.filter(pk=attempt.pk).update(put_sent=True)
+    attempt.put_sent = True
+    accepted = client.update_service(change.service.scp_id, body)
+    _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED, http_status=202)
     _accepted(
-        change, accepted, f"SCP accepted the update (202); service state {accepted.state or '?'}."
+        change,
+        accepted,
+        f"SCP accepted the update (202); it reports the service as {accepted.state or '?'}.",
+        update_seen=False,
+    )
+
+
+def _client(change: ChangeRequest):
+    """The SCP client of the change's connection, speaking its author's language."""
+    try:
+        return scp_client_for(change.service.connection_name, language=change.language)
+    except (ConnectionUnavailable, ValueError) as exc:
+        raise _Unsendable(f"The SCP connection cannot be used: {exc} Nothing was sent.") from None
+
+
+def _password(change: ChangeRequest) -> str | None:
+    """The new NiFi password of the change, or None to keep SCP's."""
+    try:
+        return crypto.decrypt(change.account_password_encrypted) or None
+    except crypto.SecretUnreadable:
+        raise _Unsendable(
+            "The console cannot read the new NiFi password stored with this change (the "
+            "encryption keys changed since it was confirmed). Nothing was sent: make the "
+            "change again and type the password anew."
+        ) from None
+
+
+def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) -> None:
+    """End an attempt that met an SCP error: follow, retry later, or fail."""
+    unconfirmed = attempt.put_sent and not _definitive(exc)
+    if attempt.put_sent and not unconfirmed:
+        ChangeRequest.objects.filter(pk=change.pk).update(put_unconfirmed=False)
+    outcome = (
+        ChangeAttempt.Outcome.ANSWER_LOST
+        if unconfirmed
+        else ChangeAttempt.Outcome.REFUSED
+        if exc.permanent
+        else ChangeAttempt.Outcome.TRANSIENT
+    )
+    _attempt_end(attempt, outcome, error=exc)
+    if unconfirmed:
+        # SCP may have the update: follow the service instead of sending it again.
+        now = timezone.now()
+        change_move(
+            change.pk,
+            frm=Status.SUBMITTING,
+            to=Status.ACCEPTED,
+            message=f"{_scp_sentence(exc)} SCP may have received the update: following the "
+            "service to learn whether it did, before any new attempt.",
+            accepted_at=now,
+            claimed_by="",
+            **_tracking_start(now),
+        )
+        _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
+        return
+    if exc.permanent or change.attempts >= SEND_MAX_ATTEMPTS:
+        gave_up = "" if exc.permanent else f" Gave up after {change.attempts} attempts."
+        _fail(change, _scp_sentence(exc) + gave_up, error=exc.to_dict())
+        return
+    _requeue(change, frm=Status.SUBMITTING, reason=_scp_sentence(exc))
+
+
+def _requeue(change: ChangeRequest, *, frm: str, reason: str) -> None:
+    """Put a change back in the queue for another attempt after a growing delay."""
+    countdown = min(60.0, 2.0 * 2 ** max(0, change.attempts - 1))
+    moved = change_move(
+        change.pk,
+        frm=frm,
+        to=Status.QUEUED,
+        message=f"{reason} Trying again in {countdown:g} s "
+        f"(attempt {change.attempts + 1} of {SEND_MAX_ATTEMPTS}).",
+        next_poll_at=timezone.now() + timedelta(seconds=countdown),
+        claimed_by="",
+    )
+    if moved:
+        _enqueue(SEND_TASK, change.pk, countdown=countdown)
+
+
+def _attempt_end(
+    attempt: ChangeAttempt, outcome: str, *, error: ScpError | None = None, **fields: Any
+) -> None:
+    if error is not None:
+        fields.update(
+            http_status=error.status,
+            global_request_id=error.global_request_id,
+            detail=str(error)[:2000],
+        )
+    ChangeAttempt.objects.filter(pk=attempt.pk).update(
+        outcome=outcome, finished_at=timezone.now(), **fields
     )
 
 
@@ -337,22 +506,36 @@ def _definitive(exc: ScpError) -> bool:
     return exc.status is not None and exc.status >= 300 and exc.status not in (502, 504)
 
 
-def _accepted(change: ChangeRequest, detail, message: str) -> None:
+def _tracking_start(now) -> dict[str, Any]:
+    return {
+        "track_deadline": now + timedelta(minutes=settings.SCP_TRACK_DEADLINE_MINUTES),
+        "next_poll_at": now + timedelta(seconds=settings.SCP_TRACK_FIRST_POLL_SECONDS),
+        "polls": 0,
+        "poll_errors_in_a_row": 0,
+    }
+
+
+def _accepted(change: ChangeRequest, detail, message: str, *, update_seen: bool) -> None:
     now = timezone.now()
-    first_poll = settings.SCP_TRACK_FIRST_POLL_SECONDS
-    ChangeRequest.objects.filter(pk=change.pk).update(
-        status=Status.ACCEPTED,
+    moved = change_move(
+        change.pk,
+        frm=Status.SUBMITTING,
+        to=Status.ACCEPTED,
+        message=message,
         accepted_at=now,
         put_unconfirmed=False,
+        update_seen=update_seen,
+        claimed_by="",
         scp_answer=detail.raw,
-        web_url_nifi=detail.web_url_nifi,
-        web_url_registry=detail.web_url_registry,
-        track_deadline=now + timedelta(minutes=settings.SCP_TRACK_DEADLINE_MINUTES),
-        next_poll_at=now + timedelta(seconds=first_poll),
+        web_url_nifi=detail.web_url_nifi or change.web_url_nifi,
+        web_url_registry=detail.web_url_registry or change.web_url_registry,
+        **_tracking_start(now),
     )
-    Service.objects.filter(pk=change.service_id).update(state=detail.state or "UPDATING")
-    _event(change, Status.ACCEPTED, message)
-    _enqueue(TRACK_TASK, change.pk, countdown=first_poll)
+    if not moved:
+        # Abandoned by a person while this worker was sending: the truth goes on record.
+        change_note(change.pk, message=f"After the change was given up: {message}")
+        return
+    _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
 
 
 # --- Track (Celery) -----------------------------------------------------------------------
@@ -361,16 +544,38 @@ def _accepted(change: ChangeRequest, detail, message: str) -> None:
 def change_track(*, change_id: int) -> float | None:
     """Poll SCP once for an accepted change and schedule the next poll until it is final.
 
-    Returns the seconds until the next poll, None when the change is final.
+    The outcome is judged by what SCP shows after this change's PUT: until SCP has shown the
+    update under way (or the reviewed values read back), RUNNING or ERROR is the old state
+    and is followed for SCP_TRACK_START_GRACE_SECONDS. Returns the seconds until the next
+    poll, None when this call scheduled nothing.
     """
-    change = ChangeRequest.objects.select_related("service").filter(pk=change_id).first()
-    if change is None or change.status not in (Status.ACCEPTED, Status.UPDATING):
-        return None
-    service = change.service
     now = timezone.now()
+    # Claim this poll: a duplicate chain (a message restored after a worker died) finds the
+    # next poll already booked and stops.
+    claimed = ChangeRequest.objects.filter(
+        pk=change_id,
+        status__in=TRACKING,
+        next_poll_at__lte=now + timedelta(seconds=POLL_EARLY_SLACK),
+    ).update(next_poll_at=now + timedelta(seconds=POLL_LEASE_SECONDS))
+    if not claimed:
+        return None
+    change = ChangeRequest.objects.select_related("service").get(pk=change_id)
     try:
-        detail = scp_client_for(service.connection_name).get_service(service.scp_id)
-    except (ScpError, ConnectionUnavailable) as exc:
+        return _track_once(change, now)
+    except Exception:  # a bug or a dropped database must not end the chain silently
+        logger.exception(
+            "change %s: unexpected error while tracking", change.pk, extra={"change_id": change.pk}
+        )
+        return _schedule_next_poll(change, now)
+
+
+def _track_once(change: ChangeRequest, now) -> float | None:
+    service = change.service
+    try:
+        detail = scp_client_for(service.connection_name, language=change.language).get_service(
+            service.scp_id
+        )
+    except (ScpError, ConnectionUnavailable, ValueError) as exc:
         if isinstance(exc, ScpError) and not exc.permanent:
             return _poll_failed(change, exc, now)
         error = exc.to_dict() if isinstance(exc, ScpError) else {"message": str(exc)}
@@ -386,22 +591,41 @@ def change_track(*, change_id: int) -> float | None:
         web_url_nifi=detail.web_url_nifi or change.web_url_nifi,
         web_url_registry=detail.web_url_registry or change.web_url_registry,
     )
+    change.polls += 1
 
-    if detail.is_state("ERROR") or detail.cluster_request_failed:
-        why = "state ERROR" if detail.is_state("ERROR") else "cluster_request_failed"
+    seen = change.update_seen or _update_evidence(change, detail)
+    if seen and not change.update_seen:
+        ChangeRequest.objects.filter(pk=change.pk).update(update_seen=True)
+        change.update_seen = True
+
+    if seen and detail.is_state("ERROR"):
         _fail(
             change,
-            f"SCP reports {why} for the service (state {detail.state}): the update failed.",
-            error={"message": f"SCP reports {why}.", "state": detail.state},
+            f"SCP reports the service in ERROR after this update started: the update failed."
+            f"{_flag_note(detail)}",
+            error={"message": "SCP reports state ERROR.", "state": detail.state},
         )
         return None
-    if detail.is_state("RUNNING"):
-        differences = config_diff(change.desired_config, detail.config.to_dict())
-        _finish(change, differences)
+    if seen and detail.is_state("RUNNING"):
+        _finish(change, config_diff(change.desired_config, detail.config.to_dict()), detail)
         return None
-    if change.status == Status.ACCEPTED or detail.state != service.state:
-        ChangeRequest.objects.filter(pk=change.pk).update(status=Status.UPDATING)
-        _event(change, Status.UPDATING, f"SCP reports the service as {detail.state or 'unknown'}.")
+    if seen and change.status == Status.ACCEPTED:
+        change_move(
+            change.pk,
+            frm=Status.ACCEPTED,
+            to=Status.UPDATING,
+            message=f"SCP reports the service as {detail.state or 'unknown'}.",
+        )
+    if not seen:
+        grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
+        if change.accepted_at and now - change.accepted_at >= grace:
+            return _never_started(change, detail)
+        if change.polls == 1:
+            change_note(
+                change.pk,
+                message=f"SCP still shows the previous state ({detail.state or 'unknown'}); "
+                "waiting for the update to start.",
+            )
     if change.track_deadline and now >= change.track_deadline:
         _fail(
             change,
@@ -413,14 +637,59 @@ def change_track(*, change_id: int) -> float | None:
     return _schedule_next_poll(change, now)
 
 
+def _update_evidence(change: ChangeRequest, detail) -> bool:
+    """Whether SCP shows this change's update: busy, or the reviewed values read back."""
+    if detail.is_state(*BUSY_STATES):
+        return True
+    held = edits_held(detail.config.to_dict(), change.base_config, change.desired_config)
+    if held is None:
+        # Guess: a password-only change cannot be read back; SCP's modified_dt moving past
+        # the value read before the PUT is the only sign that it arrived.
+        return bool(
+            change.scp_modified_before
+            and detail.modified_dt
+            and detail.modified_dt > change.scp_modified_before
+        )
+    return held
+
+
+def _never_started(change: ChangeRequest, detail) -> float | None:
+    """The grace period passed without any sign of the update in SCP."""
+    minutes = settings.SCP_TRACK_START_GRACE_SECONDS / 60
+    if change.put_unconfirmed and change.attempts < SEND_MAX_ATTEMPTS:
+        _requeue(
+            change,
+            frm=Status.ACCEPTED,
+            reason=f"In {minutes:g} minutes SCP never showed the update whose answer was lost "
+            f"(state {detail.state or 'unknown'}, the previous configuration): it did not arrive.",
+        )
+        return None
+    if change.put_unconfirmed:
+        sentence = (
+            f"SCP's answers were lost and in {minutes:g} minutes the service never showed the "
+            f"update (state {detail.state or 'unknown'}): it was not applied."
+        )
+    else:
+        sentence = (
+            f"SCP accepted the update (202) but in {minutes:g} minutes never showed it "
+            f"starting: the service is {detail.state or 'in an unknown state'} with the "
+            "previous configuration. Check the service in SCP before trying again."
+        )
+    _fail(change, sentence, error={"message": sentence, "state": detail.state})
+    return None
+
+
+def _flag_note(detail) -> str:
+    return " SCP also flags cluster_request_failed." if detail.cluster_request_failed else ""
+
+
 def _poll_failed(change: ChangeRequest, exc: ScpError, now) -> float | None:
     errors = change.poll_errors_in_a_row + 1
     ChangeRequest.objects.filter(pk=change.pk).update(poll_errors_in_a_row=errors)
     if errors == POLL_ERRORS_TOLERATED:
-        _event(
-            change,
-            change.status,
-            f"SCP did not answer {errors} polls in a row ({exc.message}); still trying.",
+        change_note(
+            change.pk,
+            message=f"SCP did not answer {errors} polls in a row ({exc.message}); still trying.",
         )
     if change.track_deadline and now >= change.track_deadline:
         _fail(
@@ -436,41 +705,96 @@ def _schedule_next_poll(change: ChangeRequest, now) -> float:
         settings.SCP_TRACK_MAX_POLL_SECONDS,
         settings.SCP_TRACK_FIRST_POLL_SECONDS * 1.5 ** (change.polls + 1),
     )
-    ChangeRequest.objects.filter(pk=change.pk).update(next_poll_at=now + timedelta(seconds=delay))
-    _enqueue(TRACK_TASK, change.pk, countdown=delay)
+    booked = ChangeRequest.objects.filter(pk=change.pk, status__in=TRACKING).update(
+        next_poll_at=now + timedelta(seconds=delay)
+    )
+    if booked:
+        _enqueue(TRACK_TASK, change.pk, countdown=delay)
     return delay
 
 
-def _finish(change: ChangeRequest, differences: list[dict[str, Any]]) -> None:
+def _finish(change: ChangeRequest, differences: list[dict[str, Any]], detail) -> None:
     status = Status.DIFFERENT if differences else Status.SUCCEEDED
-    ChangeRequest.objects.filter(pk=change.pk).update(
-        status=status,
-        differences=differences,
-        finished_at=timezone.now(),
-        account_password_encrypted="",
-        next_poll_at=None,
-    )
     if differences:
         fields = ", ".join(d["label"] for d in differences)
-        _event(
-            change, status, f"The service runs again, but differs from the request in: {fields}."
-        )
+        message = f"The service runs again, but differs from the request in: {fields}."
     else:
-        _event(change, status, "The service runs again with exactly the requested configuration.")
+        message = "The service runs again with exactly the requested configuration."
+    change_move(
+        change.pk,
+        frm=TRACKING,
+        to=status,
+        message=message + _flag_note(detail),
+        differences=differences,
+    )
 
 
 def _fail(change: ChangeRequest, message: str, *, error: dict[str, Any]) -> None:
-    ChangeRequest.objects.filter(pk=change.pk).update(
-        status=Status.FAILED,
-        error={**error, "message": error.get("message") or message},
-        finished_at=timezone.now(),
-        account_password_encrypted="",
-        next_poll_at=None,
+    logger.warning(
+        "change %s failed: %s",
+        change.pk,
+        message,
+        extra={"change_id": change.pk, "global_request_id": error.get("global_request_id", "")},
     )
-    _event(change, Status.FAILED, message)
+    change_move(
+        change.pk,
+        frm=IN_FLIGHT,
+        to=Status.FAILED,
+        message=message,
+        error={**error, "message": error.get("message") or message},
+        claimed_by="",
+    )
 
 
-# --- Recovery (Celery beat) ---------------------------------------------------------------
+# --- Abandon (a person) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScpLook:
+    """What SCP holds of a change's service right now, read before a person gives it up."""
+
+    ok: bool
+    state: str = ""
+    holds_edits: bool | None = None
+    differences: list[dict[str, Any]] = field(default_factory=list)
+    error: str = ""
+
+
+def change_look(*, change: ChangeRequest) -> ScpLook:
+    """Read the service from SCP and compare it with what the change asked for."""
+    try:
+        detail = scp_client_for(change.service.connection_name).get_service(change.service.scp_id)
+    except (ScpError, ConnectionUnavailable, ValueError) as exc:
+        return ScpLook(ok=False, error=str(exc))
+    current = detail.config.to_dict()
+    return ScpLook(
+        ok=True,
+        state=detail.state,
+        holds_edits=edits_held(current, change.base_config, change.desired_config),
+        differences=config_diff(change.desired_config, current),
+    )
+
+
+def change_abandon(*, change: ChangeRequest, by, look: ScpLook) -> bool:
+    """Give up a stuck change after SCP was read: it becomes Failed, freeing the service."""
+    if not look.ok or change_stuck(change) is None:
+        return False
+    held = {True: "holds", False: "does not hold", None: "cannot show"}[look.holds_edits]
+    message = (
+        f"Abandoned by {by.get_username()} after checking SCP: the service is "
+        f"{look.state or 'in an unknown state'} and SCP {held} the reviewed values."
+    )
+    return change_move(
+        change.pk,
+        frm=(Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING),
+        to=Status.FAILED,
+        message=message,
+        error={"message": message, "kind": "Abandoned", "state": look.state},
+        claimed_by="",
+    )
+
+
+# --- Recovery (Celery beat, worker start) -------------------------------------------------
 
 
 def changes_sweep(*, grace_seconds: float = 30.0) -> dict[str, int]:
@@ -491,36 +815,78 @@ def changes_sweep(*, grace_seconds: float = 30.0) -> dict[str, int]:
     for change in ChangeRequest.objects.filter(
         status=Status.SUBMITTING, submitted_at__lte=lost_after
     ):
-        taken = ChangeRequest.objects.filter(pk=change.pk, status=Status.SUBMITTING).update(
-            status=Status.QUEUED, next_poll_at=now
-        )
-        if taken:
-            _event(
-                change,
-                Status.QUEUED,
-                "The worker stopped while submitting; SCP's state is checked before any new PUT.",
-            )
-            counts["resubmit"] += _enqueue(SEND_TASK, change.pk)
+        counts["resubmit"] += _recover_submitting(change)
 
-    tracking = ChangeRequest.objects.filter(
-        status__in=[Status.ACCEPTED, Status.UPDATING], next_poll_at__lte=overdue
-    )
+    tracking = ChangeRequest.objects.filter(status__in=TRACKING, next_poll_at__lte=overdue)
     for change_id in tracking.values_list("pk", flat=True):
         counts["track"] += _enqueue(TRACK_TASK, change_id)
     return counts
 
 
+def changes_recover(*, node: str, pid: int) -> dict[str, int]:
+    """At a worker's start: take back what an earlier process of this node left half done.
+
+    Celery node names are unique among live workers, so a claim naming this node and another
+    process is a dead worker's. Queued and tracked changes are dispatched again at once
+    (their claims make a duplicate harmless).
+    """
+    counts = {"send": 0, "track": 0, "resubmit": 0}
+    dead = ChangeRequest.objects.filter(
+        status=Status.SUBMITTING, claimed_by__startswith=f"{node}|"
+    ).exclude(claimed_by=f"{node}|{pid}")
+    for change in dead:
+        counts["resubmit"] += _recover_submitting(change)
+    for change_id in ChangeRequest.objects.filter(status=Status.QUEUED).values_list(
+        "pk", flat=True
+    ):
+        counts["send"] += _enqueue(SEND_TASK, change_id)
+    now = timezone.now()
+    for change_id, next_poll_at in ChangeRequest.objects.filter(status__in=TRACKING).values_list(
+        "pk", "next_poll_at"
+    ):
+        wait = (next_poll_at - now).total_seconds() if next_poll_at else 0.0
+        counts["track"] += _enqueue(TRACK_TASK, change_id, countdown=max(0.0, wait) or None)
+    return counts
+
+
+def _recover_submitting(change: ChangeRequest) -> int:
+    """A change whose worker died while sending: follow an unconfirmed PUT, else queue it."""
+    now = timezone.now()
+    if change.put_unconfirmed:
+        moved = change_move(
+            change.pk,
+            frm=Status.SUBMITTING,
+            to=Status.ACCEPTED,
+            message="The worker stopped while sending; SCP may have received the update: "
+            "following the service before any new attempt.",
+            accepted_at=now,
+            claimed_by="",
+            **_tracking_start(now),
+        )
+        return int(moved and _enqueue(TRACK_TASK, change.pk))
+    if change.attempts >= SEND_MAX_ATTEMPTS:
+        _fail(
+            change,
+            f"The worker stopped while sending, {change.attempts} times; nothing was sent.",
+            error={"message": "worker lost", "kind": "WorkerLost"},
+        )
+        return 0
+    moved = change_move(
+        change.pk,
+        frm=Status.SUBMITTING,
+        to=Status.QUEUED,
+        message="The worker stopped before sending; SCP's state is read before any PUT.",
+        next_poll_at=now,
+        claimed_by="",
+    )
+    return int(moved and _enqueue(SEND_TASK, change.pk))
+
+
 # --- Helpers ------------------------------------------------------------------------------
 
 
-def _event(change: ChangeRequest, status: str, message: str) -> None:
-    ChangeEvent.objects.create(change_id=change.pk, status=status, message=message)
-
-
-def _scp_sentence(exc: ScpError, *, gave_up: bool) -> str:
+def _scp_sentence(exc: ScpError) -> str:
     parts = [exc.message]
     if exc.global_request_id:
         parts.append(f"(global_request_id {exc.global_request_id})")
-    if gave_up:
-        parts.append(f"Gave up after {SEND_MAX_ATTEMPTS} attempts.")
     return " ".join(parts)

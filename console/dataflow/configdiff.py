@@ -174,3 +174,27 @@ def _norm(value: Any) -> Any:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return value
+
+
+def edits_held(
+    current: dict[str, Any], base: dict[str, Any], desired: dict[str, Any]
+) -> bool | None:
+    """Whether `current` already holds every edit that turns `base` into `desired`.
+
+    None when the edits hold nothing that can be read back (a password-only change).
+    """
+    cur, cur_aliases = flatten(current)
+    old, old_aliases = flatten(base)
+    new, new_aliases = flatten(desired)
+    checked = False
+    for path in SCALAR_FIELDS:
+        if _norm(old.get(path)) != _norm(new.get(path)):
+            checked = True
+            if _norm(cur.get(path)) != _norm(new.get(path)):
+                return False
+    for hostname in old_aliases.keys() | new_aliases.keys():
+        if old_aliases.get(hostname) != new_aliases.get(hostname):
+            checked = True
+            if cur_aliases.get(hostname) != new_aliases.get(hostname):
+                return False
+    return True if checked else None

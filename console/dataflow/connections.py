@@ -20,9 +20,10 @@ def connection_names() -> list[str]:
     return names + list(rows.values_list("name", flat=True))
 
 
-def scp_client_for(name: str) -> ScpClient:
-    """A client for the named connection, speaking the active language."""
-    language = "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
+def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
+    """A client for the named connection, speaking `language` (default: the active one)."""
+    if language is None:
+        language = "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
     timeouts = {
         "connect_timeout": settings.SCP_CONNECT_TIMEOUT,
         "read_timeout": settings.SCP_READ_TIMEOUT,
@@ -48,6 +49,6 @@ def scp_client_for(name: str) -> ScpClient:
         access_key=row.access_key,
         secret_key=row.get_secret_key(),
         api_version=row.api_version,
-        language=row.language,
+        language=language,
         **timeouts,
     )

@@ -114,6 +114,7 @@ class ConfigRevision(models.Model):
 
 
 IN_FLIGHT = ["queued", "submitting", "accepted", "updating"]
+FINAL = ["succeeded", "different", "failed", "cancelled"]
 
 
 class ChangeRequest(models.Model):
@@ -152,6 +153,15 @@ class ChangeRequest(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     # A PUT went out but its answer never came back (timeout, lost worker): SCP may have it.
     put_unconfirmed = models.BooleanField(default=False)
+    # SCP has shown this change's update under way (UPDATING after the PUT, or the reviewed
+    # values read back); before that a RUNNING or ERROR state is the old one.
+    update_seen = models.BooleanField(default=False)
+    # SCP's modified_dt read just before the first PUT: evidence for a password-only change.
+    scp_modified_before = models.DateTimeField(null=True, blank=True)
+    # The worker holding the change while it is Submitting: "<node>|<main pid>".
+    claimed_by = models.CharField(max_length=200, blank=True)
+    # Accept-Language sent to SCP for this change: the author's language.
+    language = models.CharField(max_length=10, default="en-US")
     polls = models.PositiveIntegerField(default=0)
     poll_errors_in_a_row = models.PositiveSmallIntegerField(default=0)
     scp_answer = models.JSONField(null=True, blank=True)  # the 202 body, secrets redacted
@@ -184,6 +194,10 @@ class ChangeRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("dataflow:change-detail", args=[self.pk])
 
+    def may_move_to(self, status: str) -> bool:
+        """Whether the lifecycle allows this change's next status to be `status`."""
+        return status in TRANSITIONS[self.status]
+
     @property
     def is_final(self) -> bool:
         return self.status not in IN_FLIGHT
@@ -198,6 +212,23 @@ class ChangeRequest(models.Model):
             return self.finished_at - self.created_at
         return None
 
+
+_S = ChangeRequest.Status
+# The change lifecycle: the only status moves there are. `lifecycle.change_move` enforces it.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    # claimed by a worker; withdrawn by a person; given up (attempt cap, abandoned)
+    _S.QUEUED: frozenset({_S.SUBMITTING, _S.CANCELLED, _S.FAILED}),
+    # 202 (or an earlier PUT found under way); a transient fault sends it back to the queue;
+    # SCP already held every reviewed value (nothing sent); a permanent fault
+    _S.SUBMITTING: frozenset({_S.QUEUED, _S.ACCEPTED, _S.SUCCEEDED, _S.FAILED}),
+    # SCP shows the update; it ended; an unconfirmed PUT that SCP never showed is sent again
+    _S.ACCEPTED: frozenset({_S.UPDATING, _S.SUCCEEDED, _S.DIFFERENT, _S.FAILED, _S.QUEUED}),
+    _S.UPDATING: frozenset({_S.SUCCEEDED, _S.DIFFERENT, _S.FAILED}),
+    _S.SUCCEEDED: frozenset(),
+    _S.DIFFERENT: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
 
 STATUS_MEANINGS = {
     ChangeRequest.Status.QUEUED: _("Waiting for a worker to send it to SCP."),
@@ -228,6 +259,37 @@ class ChangeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.status}: {self.message}"
+
+
+class ChangeAttempt(models.Model):
+    """One attempt at sending a change to SCP, and what came of it."""
+
+    class Outcome(models.TextChoices):
+        SENDING = "sending", _("Sending")
+        ACCEPTED = "accepted", _("Accepted (202)")
+        ANSWER_LOST = "answer_lost", _("Answer lost")
+        REFUSED = "refused", _("Refused by SCP")
+        TRANSIENT = "transient", _("SCP unavailable")
+        FOUND_UPDATING = "found_updating", _("Found the earlier attempt under way")
+        FOUND_APPLIED = "found_applied", _("Found the reviewed values applied")
+        ALREADY_HELD = "already_held", _("SCP already held the values")
+        NOT_SENT = "not_sent", _("Not sent")
+
+    change = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="tries")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    put_sent = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=20, choices=Outcome, default=Outcome.SENDING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    global_request_id = models.CharField(max_length=100, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["number", "pk"]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of change #{self.change_id}: {self.outcome}"
 
 
 class SyncRun(models.Model):

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console.dataflow.changes import (
-    SEND_MAX_ATTEMPTS,
-    SEND_TASK,
-    TRACK_TASK,
-    RetryLater,
-    change_send,
-    change_track,
-    changes_sweep,
-)
+from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_track, changes_sweep
 from console.dataflow.models import SyncRun
 from console.dataflow.sync import services_sync
 
 
-@shared_task(bind=True, name=SEND_TASK, max_retries=SEND_MAX_ATTEMPTS - 1, acks_late=True)
-def change_send_task(self, change_id: int) -> None:
-    """Send one queued change to SCP; transient faults retry with backoff, bounded."""
-    try:
-        change_send(change_id=change_id, final_attempt=self.request.retries >= self.max_retries)
-    except RetryLater as exc:
-        # Each retry runs change_send again: a fresh claim, a fresh signature.
-        raise self.retry(countdown=exc.countdown) from None
+@shared_task(name=SEND_TASK, acks_late=True)
+def change_send_task(change_id: int) -> None:
+    """Send one queued change to SCP (retries are queued by the pipeline, bounded on the row)."""
+    change_send(change_id=change_id)
 
 
 @shared_task(name=TRACK_TASK, acks_late=True)

@@ -18,5 +18,6 @@ urlpatterns = [
     path("changes/<int:pk>/", views.change_detail, name="change-detail"),
     path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),
     path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
+    path("changes/<int:pk>/abandon/", views.change_abandon_view, name="change-abandon"),
     path("history/", views.history, name="history"),
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -14,7 +13,6 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.changes import (
@@ -22,7 +20,9 @@ from console.dataflow.changes import (
     ChangeRefused,
     Plan,
     StaleEdit,
+    change_abandon,
     change_cancel,
+    change_look,
     change_plan,
     change_precheck,
     change_submit,
@@ -41,12 +41,12 @@ from console.dataflow.forms import (
 )
 from console.dataflow.history import HistoryFilterForm, history_rows
 from console.dataflow.hostsfile import hosts_render, hosts_text
+from console.dataflow.lifecycle import change_actions, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision, Service, SyncRun
 from console.dataflow.sync import services_sync_request
 from console.scp import ServiceConfig
 
 Status = ChangeRequest.Status
-STUCK_AFTER = timedelta(seconds=60)
 
 
 def _get_service_for_user(request: HttpRequest, pk: int, perm: str) -> Service:
@@ -409,15 +409,21 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One change: diff, reason, author, timeline, SCP's answer; live until final."""
+    """One change: diff, reason, author, timeline, attempts, SCP's answer; live until final."""
     change = _get_change_for_user(request, pk)
     template = (
         "dataflow/partials/change_live.html" if request.htmx else "dataflow/change_detail.html"
     )
-    waiting_since = change.next_poll_at or change.created_at
-    stuck = change.status == Status.QUEUED and timezone.now() - waiting_since > STUCK_AFTER
     return render(
-        request, template, {"change": change, "events": change.events.all(), "stuck": stuck}
+        request,
+        template,
+        {
+            "change": change,
+            "events": change.events.all(),
+            "attempts": change.tries.all(),
+            "actions": change_actions(change, request.user),
+            "stuck": change_stuck(change),
+        },
     )
 
 
@@ -436,13 +442,34 @@ def change_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(change)
 
 
+@require_http_methods(["GET", "POST"])
+def change_abandon_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give up a stuck change, after the console has read SCP and shown what it holds."""
+    change = _get_change_for_user(request, pk)
+    if not request.user.has_perm("dataflow.edit_service"):
+        raise PermissionDenied("Only admins may abandon a change.")
+    if not change_actions(change, request.user).abandon:
+        messages.info(request, f"Change #{change.pk} is not stuck; there is nothing to abandon.")
+        return redirect(change)
+    look = change_look(change=change)
+    if request.method == "POST" and look.ok:
+        if change_abandon(change=change, by=request.user, look=look):
+            messages.success(
+                request, f"Change #{change.pk} is abandoned; the service is free for new changes."
+            )
+        else:
+            messages.warning(request, f"Change #{change.pk} moved on meanwhile; nothing done.")
+        return redirect(change)
+    return render(request, "dataflow/change_abandon.html", {"change": change, "look": look})
+
+
 @require_POST
 def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Start a new review of what a failed change asked for, on today's configuration."""
     change = _get_change_for_user(request, pk)
     perm = "edit_service" if change.kind == ChangeRequest.Kind.FULL else "edit_host_aliases"
     service = _get_service_for_user(request, change.service_id, perm)
-    if change.status != Status.FAILED:
+    if not change_actions(change, request.user).retry:
         messages.warning(request, f"Change #{change.pk} did not fail; there is nothing to retry.")
         return redirect(change)
     # The failed change's edits, on today's configuration: nothing SCP changed since is undone.

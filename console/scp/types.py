@@ -174,12 +174,30 @@ class ServiceDetail:
 
 @dataclass(frozen=True, slots=True)
 class ResourceCheck:
-    """SCP's answer to a resource pre-check: whether the cluster can take the workloads."""
+    """SCP's answer to a resource pre-check, as sent: the meaning of its fields is undocumented.
 
-    ok: bool
+    The only documented answer is `{"cpu": "CPU", "err_code": "", "memory": "Memory",
+    "result": ""}`; `cpu` and `memory` may be labels, not numbers, so they are kept as text.
+    """
+
+    result: str
     err_code: str
     cpu: str
     memory: str
+
+    @property
+    def verdict(self) -> str:
+        """ "no" only for a clear no (result false, or an error code); "yes"; else "none"."""
+        if self.err_code or self.result.lower() == "false":
+            return "no"
+        if self.result.lower() == "true":
+            return "yes"
+        return "none"
+
+    @property
+    def ok(self) -> bool:
+        """True unless SCP clearly said no: no verdict is not a "no"."""
+        return self.verdict != "no"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +300,7 @@ def parse_resource_check(data: Any) -> ResourceCheck:
     """The answer of validate-resources; raises ScpBadResponse when it is not an object."""
     data = _require_object(data, "resource check")
     return ResourceCheck(
-        ok=_to_bool(data.get("result")),
+        result=_to_str(data.get("result")),
         err_code=_to_str(data.get("err_code")),
         cpu=_display(data.get("cpu")),
         memory=_display(data.get("memory")),

@@ -9,10 +9,10 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from console.dataflow.changes import (
+    SEND_MAX_ATTEMPTS,
     SEND_TASK,
     TRACK_TASK,
     NothingToChange,
-    RetryLater,
     StaleEdit,
     change_cancel,
     change_send,
@@ -65,8 +65,8 @@ def test_send_claims_once_so_a_second_delivery_does_nothing(scp, imported, admin
     service = imported["sales-etl"]
     change = submit_edit(service, admin_user, raise_memory)
 
-    change_send(change_id=change.pk, final_attempt=False)
-    change_send(change_id=change.pk, final_attempt=False)  # the same message delivered twice
+    change_send(change_id=change.pk)
+    change_send(change_id=change.pk)  # the same message delivered twice
 
     change.refresh_from_db()
     assert change.status == Status.ACCEPTED
@@ -80,11 +80,11 @@ def test_send_waits_while_scp_is_updating_the_service(scp, imported, admin_user,
     change = submit_edit(service, admin_user, raise_memory)
     scp.set_state(service.scp_id, "UPDATING")
 
-    with pytest.raises(RetryLater):
-        change_send(change_id=change.pk, final_attempt=False)
+    change_send(change_id=change.pk)
 
     change.refresh_from_db()
     assert change.status == Status.QUEUED
+    assert enqueued[-1][:2] == (SEND_TASK, change.pk) and enqueued[-1][2] > 0
     assert puts(scp, service) == []  # never a second PUT into an update in progress
     assert "another update is in progress" in change.events.last().message
 
@@ -93,8 +93,9 @@ def test_send_gives_up_with_a_sentence_after_the_last_attempt(scp, imported, adm
     service = imported["sales-etl"]
     change = submit_edit(service, admin_user, raise_memory)
     scp.fault(service.scp_id, fail_next=10, fail_status=503)
+    ChangeRequest.objects.filter(pk=change.pk).update(attempts=SEND_MAX_ATTEMPTS - 1)
 
-    change_send(change_id=change.pk, final_attempt=True)
+    change_send(change_id=change.pk)
 
     change.refresh_from_db()
     assert change.status == Status.FAILED
@@ -111,12 +112,13 @@ def test_an_answer_lost_after_the_put_is_followed_not_sent_again(
     ChangeRequest.objects.filter(pk=change.pk).update(put_unconfirmed=True)
     scp.set_state(service.scp_id, "UPDATING")
 
-    change_send(change_id=change.pk, final_attempt=False)
+    change_send(change_id=change.pk)
 
     change.refresh_from_db()
-    assert change.status == Status.ACCEPTED
+    assert change.status == Status.ACCEPTED and change.update_seen
     assert puts(scp, service) == []
-    assert "Tracking it instead of sending it again" in change.events.last().message
+    assert "nothing sent again" in change.events.last().message
+    assert change.tries.get().outcome == "found_updating"
 
 
 def test_track_tolerates_transient_errors_and_stops_at_the_deadline(
@@ -125,7 +127,7 @@ def test_track_tolerates_transient_errors_and_stops_at_the_deadline(
     service = imported["sales-etl"]
     scp.fault(service.scp_id, update_delay=600)
     change = submit_edit(service, admin_user, raise_memory)
-    change_send(change_id=change.pk, final_attempt=False)
+    change_send(change_id=change.pk)
 
     scp.fault(service.scp_id, fail_next=6, fail_status=502)
     assert change_track(change_id=change.pk) is not None  # a failed poll schedules another
@@ -153,11 +155,11 @@ def test_cancel_withdraws_only_a_change_no_worker_has_taken(scp, imported, admin
     assert change_cancel(change=change, by=admin_user) is True
     change.refresh_from_db()
     assert change.status == Status.CANCELLED
-    change_send(change_id=change.pk, final_attempt=False)  # a late message finds nothing to do
+    change_send(change_id=change.pk)  # a late message finds nothing to do
     assert puts(scp, service) == []
 
     other = submit_edit(service, admin_user, add_alias)
-    change_send(change_id=other.pk, final_attempt=False)
+    change_send(change_id=other.pk)
     assert change_cancel(change=other, by=admin_user) is False
 
 
@@ -198,7 +200,7 @@ def test_the_sweeper_redispatches_lost_messages_and_recovers_a_dead_submit(
     assert all(pk != fresh.pk for _, pk, _ in enqueued)
     stuck.refresh_from_db()
     assert stuck.status == Status.QUEUED
-    assert "worker stopped while submitting" in stuck.events.last().message
+    assert "worker stopped before sending" in stuck.events.last().message
 
 
 def test_a_failed_change_can_be_tried_again_through_a_new_review(
@@ -241,12 +243,14 @@ def test_an_unreadable_202_is_not_followed_by_a_second_put(
     scp.fault(service.scp_id, update_delay=600)
     change = submit_edit(service, admin_user, raise_memory)
     monkeypatch.setattr(ScpClient, "update_service", update_then_garble)
-    with pytest.raises(RetryLater):
-        change_send(change_id=change.pk, final_attempt=False)
+    change_send(change_id=change.pk)
     monkeypatch.setattr(ScpClient, "update_service", real_update)
 
-    change_send(change_id=change.pk, final_attempt=False)
+    change.refresh_from_db()
+    assert change.status == Status.ACCEPTED and change.put_unconfirmed  # followed, not resent
+    assert change.tries.get().outcome == "answer_lost"
+    change_track(change_id=change.pk)
 
     change.refresh_from_db()
-    assert change.status == Status.ACCEPTED
+    assert change.status == Status.UPDATING
     assert len(puts(scp, service)) == 1

@@ -652,29 +652,38 @@ def test_review_never_shows_the_new_password(as_admin, sales):
         assert password not in response.content.decode()
 
 
-def test_a_workload_edit_within_capacity_is_confirmed_by_scps_precheck(as_admin, sales, scp):
+def test_the_documented_precheck_answer_gives_no_verdict_and_does_not_block(as_admin, sales, scp):
+    # SCP documents one answer: {"cpu": "CPU", "err_code": "", "memory": "Memory", "result": ""}
     response = as_admin.get(post_edit(as_admin, sales, nifi_memory=16384))
 
     text = page_text(response)
-    assert "SCP confirms the cluster has room for these workloads." in text
+    assert "SCP's pre-check gave no verdict" in text
+    assert "CPU m" not in text and "Memory MiB" not in text  # labels are never shown as numbers
     assert re.search(r'data-testid="confirm"\s*>', response.content.decode())
     checks = [r for r in scp.requests() if r["path"].endswith("/validate-resources")]
     assert len(checks) == 1
 
 
-def test_workloads_beyond_the_cluster_disable_confirm_and_a_confirm_post_is_refused(
-    as_admin, sales
+def test_a_clear_yes_from_the_precheck_is_shown(as_admin, sales, scp):
+    scp.fault(sales.scp_id, precheck="yes")
+
+    response = as_admin.get(post_edit(as_admin, sales, nifi_memory=16384))
+
+    assert "SCP's pre-check confirms the cluster can take these workloads." in page_text(response)
+    assert re.search(r'data-testid="confirm"\s*>', response.content.decode())
+
+
+def test_a_clear_no_from_the_precheck_disables_confirm_and_a_confirm_post_is_refused(
+    as_admin, sales, scp
 ):
+    scp.fault(sales.scp_id, precheck="no")
     review = post_edit(as_admin, sales, nifi_cpu=64000, nifi_replica=10)
     before = row_counts()
 
     response = as_admin.get(review)
 
     text = page_text(response)
-    assert "SCP says the cluster lacks resources for these workloads (InsufficientResources)" in (
-        text
-    )
-    assert "available CPU 48000 m, memory 98304 MiB" in text
+    assert "SCP's pre-check says the cluster cannot take these workloads" in text
     assert re.search(r'data-testid="confirm"\s+disabled', response.content.decode())
 
     response = as_admin.post(review, {"reason": "more power"})
@@ -689,7 +698,7 @@ def test_a_change_without_workload_edits_needs_no_precheck(as_admin, sales, scp)
 
     response = as_admin.get(post_edit(as_admin, sales, description="only words"))
 
-    assert "Workloads unchanged: no pre-check needed." in page_text(response)
+    assert "Workloads unchanged: no pre-check." in page_text(response)
     assert not [r for r in scp.requests() if r["path"].endswith("/validate-resources")]
 
 
@@ -699,7 +708,7 @@ def test_a_precheck_that_cannot_reach_scp_says_so_without_blocking(as_admin, sal
 
     response = as_admin.get(review)
 
-    assert "The pre-check could not reach SCP" in page_text(response)
+    assert "SCP's pre-check gave no verdict: SCP is unavailable" in page_text(response)
     assert re.search(r'data-testid="confirm"\s*>', response.content.decode())
 
 

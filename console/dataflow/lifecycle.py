@@ -1,0 +1,133 @@
+"""The one owner of a change's status: moves along `models.TRANSITIONS`, and what people may do.
+
+Every status write goes through `change_move`: a guarded update on the expected current
+status plus its timeline event, in one transaction. Views and templates ask `change_actions`
+and `change_stuck` instead of repeating the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from console.dataflow.models import FINAL, TRANSITIONS, ChangeEvent, ChangeRequest
+
+logger = logging.getLogger(__name__)
+Status = ChangeRequest.Status
+
+# How long each in-flight status may last before the change page warns about it.
+QUEUED_STUCK_AFTER = timedelta(seconds=60)
+TRACKING_OVERDUE_AFTER = timedelta(seconds=90)
+
+
+class IllegalTransition(Exception):
+    """A move the lifecycle table does not allow: a bug in the caller, never a person's input."""
+
+
+def change_move(
+    change_id: int,
+    *,
+    frm: str | Iterable[str],
+    to: str,
+    message: str,
+    **fields: Any,
+) -> bool:
+    """Move a change from one of `frm` to `to`, setting `fields`, and record `message`.
+
+    False (and nothing written) when the change is no longer in `frm`: another worker, a
+    person or the sweeper moved it first. Final statuses also erase the stored password.
+    """
+    sources = {frm} if isinstance(frm, str) else set(frm)
+    for source in sources:
+        if to not in TRANSITIONS[source]:
+            raise IllegalTransition(f"a change may not move from {source} to {to}")
+    if to in FINAL:
+        fields.setdefault("finished_at", timezone.now())
+        fields.setdefault("account_password_encrypted", "")
+        fields.setdefault("next_poll_at", None)
+    with transaction.atomic():
+        moved = ChangeRequest.objects.filter(pk=change_id, status__in=sources).update(
+            status=to, **fields
+        )
+        if moved:
+            ChangeEvent.objects.create(change_id=change_id, status=to, message=message)
+    if moved:
+        logger.info(
+            "change %s -> %s: %s",
+            change_id,
+            to,
+            message,
+            extra={"change_id": change_id, "status": to},
+        )
+    return bool(moved)
+
+
+def change_note(change_id: int, *, message: str) -> None:
+    """Add a line to a change's timeline without moving it (a retry, a poll that saw something)."""
+    status = ChangeRequest.objects.filter(pk=change_id).values_list("status", flat=True).first()
+    if status is not None:
+        ChangeEvent.objects.create(change_id=change_id, status=status, message=message)
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What a person may do with a change right now; the change page shows only these."""
+
+    cancel: bool
+    retry: bool
+    abandon: bool
+
+
+def change_actions(change: ChangeRequest, user) -> Actions:
+    """Cancel a queued change (admins, or its author); retry a failed one; abandon a stuck one."""
+    is_admin = user.has_perm("dataflow.edit_service")
+    may_edit = is_admin or (
+        change.kind == ChangeRequest.Kind.HOST_ALIASES
+        and user.has_perm("dataflow.edit_host_aliases")
+    )
+    return Actions(
+        cancel=change.status == Status.QUEUED and (is_admin or change.author_id == user.pk),
+        retry=change.status == Status.FAILED and may_edit,
+        abandon=is_admin
+        and change.status in (Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING)
+        and change_stuck(change) is not None,
+    )
+
+
+def change_stuck(change: ChangeRequest, now=None) -> str | None:
+    """Why an in-flight change has taken longer than expected, or None when it has not."""
+    now = now or timezone.now()
+    if change.status == Status.QUEUED:
+        waiting_since = change.next_poll_at or change.created_at
+        if now - waiting_since > QUEUED_STUCK_AFTER:
+            return (
+                "No worker has taken this change for a while. Is a Celery worker running? "
+                "The change is kept and goes out as soon as one is."
+            )
+    elif change.status == Status.SUBMITTING:
+        limit = timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
+        if change.submitted_at and now - change.submitted_at > limit:
+            return (
+                "A worker started sending this change and has not finished: it may have "
+                "stopped. The console reads SCP before any new attempt, so the update is "
+                "never sent twice."
+            )
+    elif change.status in (Status.ACCEPTED, Status.UPDATING):
+        grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
+        if change.next_poll_at and now - change.next_poll_at > TRACKING_OVERDUE_AFTER:
+            return "No worker has checked SCP for this change for a while: is a worker running?"
+        if (
+            change.status == Status.ACCEPTED
+            and not change.update_seen
+            and change.accepted_at
+            and now - change.accepted_at > grace
+        ):
+            return "SCP has not shown this update starting yet."
+    return None

@@ -1,0 +1,238 @@
+"""How a change's outcome is judged, and how every failure ends: pipeline steps called directly."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from django.utils import timezone
+
+from console.dataflow.changes import (
+    SEND_MAX_ATTEMPTS,
+    SEND_TASK,
+    TRACK_TASK,
+    change_send,
+    change_track,
+    changes_recover,
+)
+from console.dataflow.models import ChangeRequest
+from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = ChangeRequest.Status
+
+
+def _track_until_final(change: ChangeRequest, timeout: float = 20.0) -> ChangeRequest:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ChangeRequest.objects.filter(pk=change.pk).update(next_poll_at=timezone.now())
+        change_track(change_id=change.pk)
+        change.refresh_from_db()
+        if change.is_final or change.status == Status.QUEUED:
+            return change
+        time.sleep(0.1)
+    raise AssertionError(f"change still {change.status}: {[str(e) for e in change.events.all()]}")
+
+
+def test_a_repair_of_a_service_in_error_that_ends_running_succeeds(
+    scp, imported, admin_user, enqueued
+):
+    service = imported["finance-batch"]
+    assert service.state == "ERROR" and service.cluster_request_failed  # the earlier failure
+    change = submit_edit(service, admin_user, raise_memory, reason="repair")
+
+    change_send(change_id=change.pk)
+    change = _track_until_final(change)
+
+    assert change.status == Status.SUCCEEDED, [str(e) for e in change.events.all()]
+    assert len(puts(scp, service)) == 1
+
+
+def test_an_update_scp_accepted_but_never_started_fails_after_the_grace(
+    scp, imported, admin_user, enqueued, settings
+):
+    settings.SCP_TRACK_START_GRACE_SECONDS = 1.0
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+    change_send(change_id=change.pk)
+    scp.set_state(service.scp_id, "RUNNING")  # SCP drops the update: the old state stays
+
+    change = _track_until_final(change)
+
+    assert change.status == Status.FAILED
+    assert "never showed it starting" in change.events.last().message
+    assert len(puts(scp, service)) == 1
+
+
+def test_the_old_running_state_is_followed_until_scp_shows_the_update(
+    scp, imported, admin_user, enqueued
+):
+    service = imported["sales-etl"]
+    scp.fault(service.scp_id, start_delay=1.5)
+    change = submit_edit(service, admin_user, raise_memory)
+    change_send(change_id=change.pk)
+
+    change_track(change_id=change.pk)  # SCP still shows RUNNING with the old configuration
+    change.refresh_from_db()
+    assert change.status == Status.ACCEPTED and not change.update_seen
+    assert "waiting for the update to start" in change.events.last().message
+
+    change = _track_until_final(change)
+    assert change.status == Status.SUCCEEDED, [str(e) for e in change.events.all()]
+
+
+def test_a_lost_answer_that_scp_never_applied_is_sent_again_after_the_grace(
+    scp, imported, admin_user, enqueued, settings
+):
+    settings.SCP_TRACK_START_GRACE_SECONDS = 0.5
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, add_alias)
+    # A first attempt whose PUT may have left but never reached SCP.
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        status=Status.ACCEPTED,
+        put_unconfirmed=True,
+        attempts=1,
+        accepted_at=timezone.now() - timedelta(seconds=5),
+        next_poll_at=timezone.now(),
+    )
+
+    change_track(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.QUEUED
+    assert "it did not arrive" in change.events.last().message
+    change_send(change_id=change.pk)
+    change.refresh_from_db()
+    assert change.status == Status.ACCEPTED
+    assert len(puts(scp, service)) == 1
+
+
+def test_scp_already_holding_every_value_means_nothing_is_sent(scp, imported, admin_user, enqueued):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, add_alias)
+    # A colleague made the same edit meanwhile, outside the console.
+    change.base_config = {**change.base_config, "host_aliases": []}
+    ChangeRequest.objects.filter(pk=change.pk).update(base_config=change.base_config)
+    change.refresh_from_db()
+    desired_aliases = change.desired_config["host_aliases"]
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        desired_config={**change.desired_config, "host_aliases": desired_aliases[:3]}
+    )
+
+    change_send(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.SUCCEEDED
+    assert "nothing needed sending" in change.events.last().message
+    assert puts(scp, service) == []
+
+
+def test_an_unreadable_password_fails_with_a_sentence_and_frees_the_service(
+    scp, imported, admin_user, enqueued, settings
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory, password="N3w!Passw0rd")
+    settings.CONSOLE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key is gone
+
+    change_send(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.FAILED
+    assert "cannot read the new NiFi password" in change.events.last().message
+    assert puts(scp, service) == []
+    assert change.tries.get().outcome == "not_sent"
+    submit_edit(service, admin_user, add_alias)  # the service is free for the next change
+
+
+def test_an_unusable_connection_url_fails_at_once(scp, imported, admin_user, enqueued, settings):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+    settings.SCP_OPENAPI_URL = "ftp://scp.example/"
+
+    change_send(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.FAILED
+    assert "SCP connection cannot be used" in change.events.last().message
+
+
+def test_an_unexpected_error_is_retried_then_ends_failed(
+    scp, imported, admin_user, enqueued, monkeypatch
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr("console.dataflow.changes.edits_held", broken)
+    for _ in range(SEND_MAX_ATTEMPTS):
+        ChangeRequest.objects.filter(pk=change.pk).update(next_poll_at=timezone.now())
+        change_send(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.FAILED
+    assert change.attempts == SEND_MAX_ATTEMPTS
+    assert "unexpected error" in change.events.last().message
+    assert "Gave up after" in change.events.last().message
+    assert puts(scp, service) == []
+
+
+def test_a_worker_restart_takes_back_what_its_dead_process_left(
+    scp, imported, admin_user, enqueued
+):
+    service = imported["sales-etl"]
+    sent = submit_edit(service, admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk=sent.pk).update(
+        status=Status.SUBMITTING, claimed_by="worker1@host|111", put_unconfirmed=True
+    )
+    other = submit_edit(imported["iot-ingest"], admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk=other.pk).update(
+        status=Status.SUBMITTING, claimed_by="worker1@host|111", put_unconfirmed=False
+    )
+    alive = submit_edit(imported["ml-features"], admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk=alive.pk).update(
+        status=Status.SUBMITTING, claimed_by="worker2@host|222"
+    )
+    enqueued.clear()
+
+    counts = changes_recover(node="worker1@host", pid=999)
+
+    assert counts["resubmit"] == 2
+    sent.refresh_from_db()
+    other.refresh_from_db()
+    alive.refresh_from_db()
+    assert sent.status == Status.ACCEPTED  # the PUT may have arrived: followed, not resent
+    assert other.status == Status.QUEUED  # never sent: sent after reading SCP
+    assert alive.status == Status.SUBMITTING  # another node's live claim is left alone
+    assert (TRACK_TASK, sent.pk, None) in enqueued
+    assert (SEND_TASK, other.pk, None) in enqueued
+
+
+def test_a_stuck_change_is_abandoned_only_after_scp_was_read(
+    client, scp, imported, admin_user, lead_user, enqueued
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        status=Status.SUBMITTING, submitted_at=timezone.now() - timedelta(minutes=30)
+    )
+
+    client.force_login(lead_user)
+    assert client.get(f"/changes/{change.pk}/abandon/").status_code == 403
+
+    client.force_login(admin_user)
+    page = client.get(f"/changes/{change.pk}/").content.decode()
+    assert 'data-testid="abandon-change"' in page and 'data-testid="stuck"' in page
+    look = client.get(f"/changes/{change.pk}/abandon/").content.decode()
+    assert 'data-testid="scp-state"' in look and "RUNNING" in look
+    assert "does not hold" in look
+
+    client.post(f"/changes/{change.pk}/abandon/")
+
+    change.refresh_from_db()
+    assert change.status == Status.FAILED
+    assert "Abandoned by alice after checking SCP" in change.events.last().message
+    submit_edit(service, admin_user, add_alias)  # the service is free again

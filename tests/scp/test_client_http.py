@@ -143,7 +143,7 @@ def test_documented_api_versions_are_accepted(sim: Any, api_version: str) -> Non
 
 
 @pytest.mark.parametrize("service_id", ["0123456789abcdef0123456789abcdef", "not-an-id"])
-def test_an_unknown_or_malformed_id_is_refused_with_scp_own_words(sim: Any, service_id: str) -> None:
+def test_an_unknown_or_malformed_id_is_refused_in_scp_words(sim: Any, service_id: str) -> None:
     client = client_for(sim)
     for call in (
         lambda: client.get_service(service_id),

@@ -72,7 +72,8 @@ def test_400_on_a_get_by_id_is_refused_input_quoting_code_and_detail() -> None:
     assert type(error) is ScpInvalidInput
     assert error.code == "ValidationError"
     assert error.message == (
-        "SCP refused the request for this service (ValidationError: Field required; Field required)."
+        "SCP refused the request for this service "
+        "(ValidationError: Field required; Field required)."
     )
     assert "not found" not in error.message.lower()
 

@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.dataflow.context_processors.console_roles",
+                "console.dataflow.context_processors.scp_version_banner",
             ],
         },
     },

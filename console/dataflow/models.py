@@ -293,6 +293,21 @@ class ConnectionStatus(models.Model):
         return f"{self.name}: {'OK' if self.ok else 'FAILED'}"
 
     @property
+    def version_label(self) -> str:
+        """The version's status in words for a badge."""
+        labels = {self.NOT_LISTED: "not listed", self.REFUSED: "refused (406)", "": "unknown"}
+        return labels.get(self.version_status, self.version_status)
+
+    @property
+    def version_colour(self) -> str:
+        """Bootstrap colour of the version badge: green fine, yellow deprecated, red unusable."""
+        if not self.version_status:
+            return "secondary"
+        if self.version_status in self.FINE:
+            return "success"
+        return "warning" if self.version_status == "DEPRECATED" else "danger"
+
+    @property
     def version_needs_attention(self) -> bool:
         """True when SCP lists the configured version as anything but CURRENT or SUPPORTED."""
         return bool(self.version_status) and self.version_status not in self.FINE

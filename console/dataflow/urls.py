@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.dataflow import views
+from console.dataflow import views, views_connections
 
 app_name = "dataflow"
 
@@ -19,4 +19,10 @@ urlpatterns = [
     path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),
     path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
     path("history/", views.history, name="history"),
+    path("connections/", views_connections.connections, name="connections"),
+    path(
+        "connections/check/",
+        views_connections.connections_check_now,
+        name="connections-check",
+    ),
 ]

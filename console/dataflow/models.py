@@ -306,8 +306,3 @@ class ConnectionStatus(models.Model):
         if self.version_status in self.FINE:
             return "success"
         return "warning" if self.version_status == "DEPRECATED" else "danger"
-
-    @property
-    def version_needs_attention(self) -> bool:
-        """True when SCP lists the configured version as anything but CURRENT or SUPPORTED."""
-        return bool(self.version_status) and self.version_status not in self.FINE

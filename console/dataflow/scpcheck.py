@@ -16,6 +16,7 @@ from console.dataflow.models import DEFAULT_CONNECTION, ConnectionStatus, ScpCon
 from console.scp import (
     ApiVersion,
     ScpBadCredentials,
+    ScpBadResponse,
     ScpClient,
     ScpError,
     ScpForbidden,
@@ -302,9 +303,7 @@ def _verdict(
     elif isinstance(list_error, ScpVersionNotSupported):
         version_status = REFUSED
     elif versions_error is not None:
-        notes.append(
-            f"{api_version} status unknown (version list: {_scp_words(versions_error, own=True)})"
-        )
+        notes.append(f"{api_version} status unknown (no version list: {_answer(versions_error)})")
     if isinstance(list_error, ScpVersionNotSupported):
         problems.append(f"{api_version} refused by SCP: {_scp_words(list_error)}")
 
@@ -330,6 +329,13 @@ def _scp_words(error: ScpError, *, own: bool = False) -> str:
     said = error.message if own or not error.detail else error.detail
     code = error.code or (f"HTTP {error.status}" if error.status else "")
     return f"{said} ({code})" if code else said
+
+
+def _answer(error: ScpError) -> str:
+    """A short account of an HTTP answer: `HTTP 404 Not Found`, `HTTP 200, unreadable body`."""
+    if isinstance(error, ScpBadResponse) and error.status and 200 <= error.status < 300:
+        return f"HTTP {error.status}, unreadable body"
+    return " ".join(part for part in (f"HTTP {error.status}", error.code) if part)
 
 
 def _ms_since(started: float) -> int:

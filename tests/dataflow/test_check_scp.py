@@ -146,8 +146,20 @@ def test_any_http_answer_counts_as_an_answering_endpoint(default_on_local: Local
     status, out = check_scp()
 
     assert status == 0
-    assert "OK  endpoint answers · keys sign correctly · data-flow 1.0 status unknown" in out
+    assert without_ms(out).endswith(
+        "OK  endpoint answers · keys sign correctly · "
+        "data-flow 1.0 status unknown (no version list: HTTP 404 Not Found) · N ms\n"
+    )
     assert ConnectionStatus.objects.get().version_status == ""
+
+
+def test_an_unreadable_version_list_leaves_the_status_unknown(default_on_local: LocalScp):
+    default_on_local.routes["/"] = (200, {"versions": "v1.1"})
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert "data-flow 1.0 status unknown (no version list: HTTP 200, unreadable body)" in out
 
 
 def test_an_unreachable_endpoint_fails_in_seconds(settings):
@@ -224,3 +236,25 @@ def test_a_check_upserts_one_row_per_connection_and_drops_removed_ones(
         False,
         "keys refused: signature mismatch (HmacValidFail)",
     )
+
+
+# --- against the simulator (whatever it serves at its root, the signed list call decides) ----
+
+
+def test_check_scp_against_the_simulator_passes(scp):
+    status, out = check_scp()
+
+    assert status == 0, out
+    assert out.startswith(f"default  {scp.url}  OK  endpoint answers · keys sign correctly · ")
+
+
+def test_check_scp_against_the_simulator_with_a_wrong_secret_fails_in_one_line(scp, settings):
+    settings.SCP_SECRET_KEY = "wrong-secret"
+
+    status, out = check_scp()
+
+    assert status == 1
+    [line] = out.splitlines()
+    assert line.startswith(f"default  {scp.url}  FAILED  keys refused: ")
+    assert line.endswith("(HmacValidFail)")
+    assert "wrong-secret" not in line

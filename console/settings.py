@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.dataflow.context_processors.console_roles",
+                "console.dataflow.context_processors.scp_version_banner",
             ],
         },
     },
@@ -215,7 +216,7 @@ CELERY_BEAT_SCHEDULE = {
 SCP_OPENAPI_URL = env_str("SCP_OPENAPI_URL", "http://127.0.0.1:8001")
 SCP_ACCESS_KEY = env_str("SCP_ACCESS_KEY", "DEMOACCESSKEY0001")
 SCP_SECRET_KEY = env_str("SCP_SECRET_KEY", "DEMOSECRETKEY0001" if DEBUG else "")
-SCP_API_VERSION = env_str("SCP_API_VERSION", "data-flow 1.0")
+SCP_API_VERSION = env_str("SCP_API_VERSION", "data-flow 1.1")
 SCP_CONNECT_TIMEOUT = env_float("SCP_CONNECT_TIMEOUT", 5.0)
 SCP_READ_TIMEOUT = env_float("SCP_READ_TIMEOUT", 30.0)
 # How long a change is tracked before it is given up as timed out.

@@ -27,7 +27,7 @@ class ScpConnection(models.Model):
     )
     access_key = models.CharField(max_length=200)
     secret_key_encrypted = models.TextField(editable=False, blank=True)
-    api_version = models.CharField(max_length=50, default="data-flow 1.0")
+    api_version = models.CharField(max_length=50, default="data-flow 1.1")
     language = models.CharField(max_length=10, choices=Language, default=Language.ENGLISH)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -74,6 +74,8 @@ class Service(models.Model):
     scp_created_at = models.DateTimeField(null=True, blank=True)
     scp_modified_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # Set when a complete list of its connection no longer held it; cleared when it returns.
+    gone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -93,6 +95,11 @@ class Service(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("dataflow:service-detail", args=[self.pk])
+
+    @property
+    def is_gone(self) -> bool:
+        """True when SCP's last complete list of this connection did not hold the service."""
+        return self.gone_at is not None
 
 
 class ConfigRevision(models.Model):
@@ -314,3 +321,50 @@ class SyncRun(models.Model):
     @property
     def is_running(self) -> bool:
         return self.finished_at is None
+
+
+class ConnectionStatus(models.Model):
+    """The last verdict on one SCP connection: endpoint, keys, API version, round trip."""
+
+    # What SCP's version list says of the configured version, beside SCP's own words.
+    NOT_LISTED = "NOT_LISTED"
+    REFUSED = "REFUSED"  # answered 406 NoSuchVersion while the list was unreadable
+    FINE = ("CURRENT", "SUPPORTED")
+
+    name = models.SlugField(max_length=50, unique=True)
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField(default=False)
+    endpoint_ok = models.BooleanField(default=False)
+    # None when the check never got as far as a signed call.
+    keys_ok = models.BooleanField(null=True, blank=True)
+    api_version = models.CharField(max_length=50, blank=True)
+    # CURRENT, SUPPORTED, PLANNED, DEPRECATED, NOT_LISTED, REFUSED; "" when unknown.
+    version_status = models.CharField(max_length=20, blank=True)
+    # The removal date of a DEPRECATED version, or when a PLANNED one becomes callable.
+    version_date = models.DateField(null=True, blank=True)
+    current_version = models.CharField(max_length=50, blank=True)
+    round_trip_ms = models.PositiveIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "SCP connection status"
+        verbose_name_plural = "SCP connection statuses"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'OK' if self.ok else 'FAILED'}"
+
+    @property
+    def version_label(self) -> str:
+        """The version's status in words for a badge."""
+        labels = {self.NOT_LISTED: "not listed", self.REFUSED: "refused (406)", "": "unknown"}
+        return labels.get(self.version_status, self.version_status)
+
+    @property
+    def version_colour(self) -> str:
+        """Bootstrap colour of the version badge: green fine, yellow deprecated, red unusable."""
+        if not self.version_status:
+            return "secondary"
+        if self.version_status in self.FINE:
+            return "success"
+        return "warning" if self.version_status == "DEPRECATED" else "danger"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
 from console.dataflow.models import ConfigRevision, Service, SyncRun
+from console.dataflow.scpcheck import connection_versions_refresh
 from console.scp import ScpClient, ScpError, ServiceDetail
 
 logger = logging.getLogger(__name__)
@@ -59,11 +60,16 @@ def _offered_versions(client: ScpClient, data_flow_id: str) -> dict[str, list[st
 
 
 def services_sync_connection(*, name: str) -> tuple[int, int]:
-    """Import or refresh every service one connection lists; (seen, changed) counts."""
+    """Import or refresh every service one connection lists; (seen, changed) counts.
+
+    Services of this connection that the complete list no longer holds are marked gone
+    (never deleted: their history stays); one that is listed again is no longer gone.
+    """
     client = scp_client_for(name)
     seen = changed = 0
     offered_by_flow: dict[str, dict[str, list[str]]] = {}
-    for summary in client.list_services():
+    summaries = client.list_services()
+    for summary in summaries:
         detail = client.get_service(summary.id)
         if detail.data_flow_id and detail.data_flow_id not in offered_by_flow:
             offered_by_flow[detail.data_flow_id] = _offered_versions(client, detail.data_flow_id)
@@ -74,11 +80,24 @@ def services_sync_connection(*, name: str) -> tuple[int, int]:
                 .first()
             ) or Service(connection_name=name, scp_id=summary.id)
             is_new = service.pk is None
+            returned = service.gone_at is not None
+            service.gone_at = None
             service.offered_versions = offered_by_flow.get(detail.data_flow_id, {})
-            if service_apply_detail(service=service, detail=detail) or is_new:
+            if service_apply_detail(service=service, detail=detail) or is_new or returned:
                 changed += 1
         seen += 1
+    services_mark_gone(name=name, listed_ids={summary.id for summary in summaries})
+    connection_versions_refresh(name=name)
     return seen, changed
+
+
+def services_mark_gone(*, name: str, listed_ids: set[str]) -> int:
+    """Mark the services of `name` that a complete list did not hold; how many were marked."""
+    return (
+        Service.objects.filter(connection_name=name, gone_at__isnull=True)
+        .exclude(scp_id__in=listed_ids)
+        .update(gone_at=timezone.now())
+    )
 
 
 def services_sync(*, run: SyncRun | None = None) -> SyncRun:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.dataflow import views
+from console.dataflow import views, views_connections
 
 app_name = "dataflow"
 
@@ -20,4 +20,10 @@ urlpatterns = [
     path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
     path("changes/<int:pk>/abandon/", views.change_abandon_view, name="change-abandon"),
     path("history/", views.history, name="history"),
+    path("connections/", views_connections.connections, name="connections"),
+    path(
+        "connections/check/",
+        views_connections.connections_check_now,
+        name="connections-check",
+    ),
 ]

@@ -34,8 +34,16 @@ from console.scp.types import (
     parse_sub_versions,
     parse_workloads,
 )
+from console.scp.versions import (
+    ApiVersion,
+    VersionStanding,
+    header_value_for,
+    parse_api_versions,
+    version_standing,
+)
 
 __all__ = [
+    "ApiVersion",
     "HostAlias",
     "ResourceCheck",
     "ScpBadCredentials",
@@ -52,11 +60,14 @@ __all__ = [
     "ServiceDetail",
     "ServiceSummary",
     "SubVersions",
+    "VersionStanding",
     "Workload",
     "Workloads",
     "build_update_body",
     "build_workloads_body",
     "error_from_response",
+    "header_value_for",
+    "parse_api_versions",
     "parse_resource_check",
     "parse_service_detail",
     "parse_service_page",
@@ -68,4 +79,5 @@ __all__ = [
     "sign",
     "signed_headers",
     "string_to_sign",
+    "version_standing",
 ]

@@ -30,6 +30,7 @@ from console.scp.types import (
     parse_service_page,
     parse_sub_versions,
 )
+from console.scp.versions import ApiVersion, parse_api_versions
 
 logger = logging.getLogger("console.scp")
 
@@ -50,7 +51,7 @@ class ScpClient:
         base_url: str,
         access_key: str,
         secret_key: str,
-        api_version: str = "data-flow 1.0",
+        api_version: str = "data-flow 1.1",
         language: str = "en-US",
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
@@ -88,6 +89,36 @@ class ScpClient:
         """Close the underlying HTTP session and its pooled connections."""
         self._session.close()
 
+    def limit(self, *, max_attempts: int, connect_timeout: float, read_timeout: float) -> None:
+        """Fewer attempts and shorter timeouts, for a quick check that must not hang."""
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.max_attempts = max_attempts
+        self.timeout = (connect_timeout, read_timeout)
+
+    def api_versions(self) -> tuple[ApiVersion, ...]:
+        """The API versions SCP lists at the endpoint's root, with their status and dates."""
+        # API: GET {endpoint}/ (common guide, "API Versioning"): {"versions": [{"id", "status",
+        # "not_before", ...}]}.
+        # Guess: whether the root needs a signature is not documented; it is signed like every
+        # call, which a root that needs none ignores.
+        # Guess: the root is asked without Scp-Api-Version (SCP then uses CURRENT), so that a
+        # configured version SCP no longer serves cannot hide the list that says so.
+        return self._call("GET", "/", parse_api_versions, by_id=False, with_api_version=False)
+
+    def services_page(
+        self, *, page: int = 0, size: int = 20, sort: str = "created_dt:desc"
+    ) -> tuple[list[ServiceSummary], int | None]:
+        """One page of the service list and its `total_count` (None when SCP left it out)."""
+        # API: GET /v1/data-flow-services?page=&size=&sort= (list Data Flow services)
+        return self._call(
+            "GET",
+            SERVICES_PATH,
+            parse_service_page,
+            params={"page": page, "size": size, "sort": sort},
+            by_id=False,
+        )
+
     def list_services(
         self, *, page_size: int = 20, sort: str = "created_dt:desc", **filters: str
     ) -> list[ServiceSummary]:
@@ -116,7 +147,7 @@ class ScpClient:
         return services
 
     def get_service(self, service_id: str) -> ServiceDetail:
-        """The current detail of one service; ScpNotFound when SCP does not know the id."""
+        """The current detail of one service; an unknown id is SCP's 400 (ScpInvalidInput)."""
         # API: GET /v1/data-flow-services/{data_flow_service_id} (Data Flow service detail)
         return self._call("GET", _service_path(service_id), parse_service_detail, by_id=True)
 
@@ -165,6 +196,7 @@ class ScpClient:
         by_id: bool,
         attempts: int | None = None,
         secrets: tuple[str, ...] = (),
+        with_api_version: bool = True,
     ) -> T:
         """The parsed body of a 2xx answer, retrying transient failures with backoff."""
         attempts = self.max_attempts if attempts is None else attempts
@@ -180,6 +212,7 @@ class ScpClient:
                     attempt=attempt,
                     attempts=attempts,
                     secrets=secrets,
+                    with_api_version=with_api_version,
                 )
             except ScpError as exc:
                 if exc.permanent or attempt >= attempts:
@@ -199,8 +232,18 @@ class ScpClient:
         attempt: int,
         attempts: int,
         secrets: tuple[str, ...],
+        with_api_version: bool = True,
     ) -> T:
         """One signed request; every attempt gets its own timestamp and signature."""
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "Accept-Language": self.language,
+            "Scp-Api-Version": self.api_version,
+            "Scp-Request-Path": "openapi",
+        }
+        if not with_api_version:
+            del headers["Scp-Api-Version"]
         request = requests.Request(
             method,
             self.base_url + path,
@@ -208,13 +251,7 @@ class ScpClient:
             # requests then leaves the string as it is, and that string is what gets signed.
             params=urlencode(params, quote_via=quote, safe=":") if params else None,
             json=body,
-            headers={
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "Accept-Language": self.language,
-                "Scp-Api-Version": self.api_version,
-                "Scp-Request-Path": "openapi",
-            },
+            headers=headers,
         )
         prepared = self._session.prepare_request(request)
         url = prepared.url or ""

@@ -12,14 +12,6 @@ from console.scp.redact import redact_text
 RAW_TEXT_LIMIT = 4000
 
 _NOT_ENABLED_MARKERS = ("rejected by gateway", "catalog has not target")
-_MISSING_ID_MARKERS = (
-    "not found",
-    "not exist",
-    "no such",
-    "service id",
-    "service_id",
-    "invalid id",
-)
 
 
 class ScpError(Exception):
@@ -112,7 +104,7 @@ class ScpForbidden(ScpError):
 
 
 class ScpNotFound(ScpError):
-    """No such service, or no such address on the gateway (404, or 400 on a call by id)."""
+    """No such address on the gateway or in the service (404), or a redirect elsewhere."""
 
     default_message = "SCP has no Data Flow service with this id: it may have been deleted."
 
@@ -122,7 +114,8 @@ class ScpVersionNotSupported(ScpError):
 
     default_message = (
         "SCP does not support the API version this connection asks for: change the "
-        "connection's API version (for example to 'data-flow 1.0')."
+        "connection's API version to one SCP lists (python manage.py check_scp names the "
+        "CURRENT one)."
     )
 
 
@@ -163,10 +156,11 @@ def error_from_response(status: int, text: str, *, by_id: bool, method: str) -> 
             **common,
         )
     if status == 400:
-        if by_id and (method == "GET" or _mentions_missing_id(detail)):
-            return ScpNotFound(
-                "SCP has no Data Flow service with this id (it may have been deleted, or the id "
-                f"is malformed){_tail(detail)}",
+        if by_id:
+            # SCP answers an unknown or malformed id with 400 too, but so it does bad values and
+            # a second PUT during UPDATING: its own code and detail say which, never our guess.
+            return ScpInvalidInput(
+                f"SCP refused the request for this service{_quoted(envelope.code, detail)}",
                 **common,
             )
         return ScpInvalidInput(
@@ -177,7 +171,13 @@ def error_from_response(status: int, text: str, *, by_id: bool, method: str) -> 
             return ScpNotEnabled(**common)
         return ScpBadCredentials(**common)
     if status == 403:
-        return ScpForbidden(**common)
+        # Live calls show 403 for ids of another project as well as for missing permissions.
+        return ScpForbidden(
+            f"SCP denied access{_quoted(envelope.code, detail)} The access key may lack the "
+            "permission, or the service belongs to another project: ask the SCP account "
+            "administrator.",
+            **common,
+        )
     if status == 404:
         if envelope.kind == "service":
             return ScpNotFound(f"SCP found nothing at this address{_tail(detail)}", **common)
@@ -289,9 +289,10 @@ def _plain_text(text: str) -> str:
     return redact_text(text)[:300]
 
 
-def _mentions_missing_id(detail: str) -> bool:
-    lowered = detail.lower()
-    return any(marker in lowered for marker in _MISSING_ID_MARKERS)
+def _quoted(code: str, detail: str) -> str:
+    """SCP's own code and detail as the end of a sentence: ` (Code: detail).`"""
+    said = ": ".join(part for part in (code, detail.rstrip(".")) if part)
+    return f" ({said})." if said else "."
 
 
 def _tail(detail: str) -> str:

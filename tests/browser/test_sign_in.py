@@ -13,7 +13,7 @@ from tests.browser.conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NAVIGATION = {
-    "admin": ("Admins", {"Services", "Change history"}),
+    "admin": ("Admins", {"Services", "Change history", "SCP connections"}),
     "lead": ("Team leads", {"Services", "Change history"}),
     "support": ("Support", {"Services"}),
 }

@@ -236,7 +236,7 @@ def test_a_bad_body_then_a_good_one_succeeds() -> None:
 @pytest.mark.parametrize(
     ("status", "text", "error"),
     [
-        (400, fixture_text("error-400-validation.json"), ScpNotFound),
+        (400, fixture_text("error-400-validation.json"), ScpInvalidInput),
         (401, fixture_text("error-401-hmac.json"), ScpBadCredentials),
         (403, "", ScpForbidden),
         (404, fixture_text("error-404-gateway.json"), ScpNotFound),

@@ -143,20 +143,24 @@ def test_documented_api_versions_are_accepted(sim: Any, api_version: str) -> Non
 
 
 @pytest.mark.parametrize("service_id", ["0123456789abcdef0123456789abcdef", "not-an-id"])
-def test_an_unknown_or_malformed_id_is_not_found(sim: Any, service_id: str) -> None:
+def test_an_unknown_or_malformed_id_is_refused_in_scp_words(sim: Any, service_id: str) -> None:
     client = client_for(sim)
-    with pytest.raises(ScpNotFound):
-        client.get_service(service_id)
-    with pytest.raises(ScpNotFound):
-        client.update_service(service_id, {"description": "x"})
-    with pytest.raises(ScpNotFound):
-        client.validate_resources(service_id, _workloads())
+    for call in (
+        lambda: client.get_service(service_id),
+        lambda: client.update_service(service_id, {"description": "x"}),
+        lambda: client.validate_resources(service_id, _workloads()),
+    ):
+        with pytest.raises(ScpInvalidInput) as caught:
+            call()
+        assert caught.value.message.startswith("SCP refused the request for this service (")
+        assert caught.value.code == "ValidationError"
+        assert caught.value.detail in caught.value.message
     # A permanent error: one request each, no retries.
     assert len(api_requests(sim)) == 3
 
 
 def test_an_unknown_data_flow_has_no_sub_versions(sim: Any) -> None:
-    with pytest.raises(ScpNotFound):
+    with pytest.raises(ScpInvalidInput, match="SCP refused the request for this service"):
         client_for(sim).sub_versions("0123456789abcdef0123456789abcdef")
 
 

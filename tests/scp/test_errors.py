@@ -65,23 +65,38 @@ def test_validation_400_on_a_put_by_id_stays_invalid_input() -> None:
     assert error.details == ("description: at most 150 characters",)
 
 
-def test_400_on_a_get_by_id_means_the_service_does_not_exist() -> None:
+def test_400_on_a_get_by_id_is_refused_input_quoting_code_and_detail() -> None:
     error = error_from_response(
         400, fixture_text("error-400-validation.json"), by_id=True, method="GET"
     )
-    assert type(error) is ScpNotFound
+    assert type(error) is ScpInvalidInput
     assert error.code == "ValidationError"
+    assert error.message == (
+        "SCP refused the request for this service "
+        "(ValidationError: Field required; Field required)."
+    )
+    assert "not found" not in error.message.lower()
 
 
 @pytest.mark.parametrize(
     "detail",
     ["Data flow service not found", "invalid data_flow_service_id", "service id does not exist"],
 )
-def test_400_on_a_put_by_id_naming_the_id_is_not_found(detail: str) -> None:
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST"])
+def test_400_by_id_is_never_reworded_as_not_found_from_its_words(detail: str, method: str) -> None:
     error = error_from_response(
-        400, service_error(400, "ValidationError", detail), by_id=True, method="PUT"
+        400, service_error(400, "ValidationError", detail), by_id=True, method=method
     )
-    assert type(error) is ScpNotFound
+    assert type(error) is ScpInvalidInput
+    assert error.message == f"SCP refused the request for this service (ValidationError: {detail})."
+    assert error.detail == detail
+    assert error.global_request_id == "req-00000000000000000000000000000001"
+
+
+def test_400_by_id_without_a_body_still_says_scp_refused_it() -> None:
+    error = error_from_response(400, "", by_id=True, method="GET")
+    assert type(error) is ScpInvalidInput
+    assert error.message == "SCP refused the request for this service."
 
 
 def test_hmac_401_is_bad_credentials() -> None:
@@ -113,13 +128,16 @@ def test_401_saying_rejected_by_gateway_means_not_enabled(text: str) -> None:
     assert "not enabled" in error.message
 
 
-def test_403_is_forbidden() -> None:
+def test_403_is_forbidden_with_scp_code_and_detail() -> None:
     error = error_from_response(
         403, service_error(403, "Forbidden", "no permission"), by_id=True, method="GET"
     )
     assert type(error) is ScpForbidden
     assert error.permanent
     assert error.detail == "no permission"
+    assert error.message.startswith("SCP denied access (Forbidden: no permission).")
+    assert "another project" in error.message
+    assert "not found" not in error.message.lower()
 
 
 def test_gateway_404_is_not_found_pointing_at_the_address_or_signing() -> None:

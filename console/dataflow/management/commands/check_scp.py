@@ -1,0 +1,49 @@
+"""manage.py check_scp: endpoint, keys, API version and round trip of each SCP connection."""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from console.dataflow.connections import connection_names
+from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
+from console.dataflow.scpcheck import connection_check, connections_check
+
+
+class Command(BaseCommand):
+    help = (
+        "Check each SCP connection: does the endpoint answer, do the keys sign, what SCP's "
+        "version list says of the configured API version, and the round trip. Exit status 1 "
+        "when any connection fails."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--connection", metavar="NAME", help="check only this connection")
+
+    def handle(self, *args, connection: str | None = None, **options) -> None:
+        if connection is not None:
+            verdicts = [connection_check(name=self._known(connection))]
+        else:
+            verdicts = connections_check()
+            if not verdicts:
+                raise CommandError(
+                    "No SCP connection is configured: set SCP_ACCESS_KEY and SCP_SECRET_KEY, "
+                    "or add a connection in the Django admin."
+                )
+        for verdict in verdicts:
+            self.stdout.write(verdict.line)
+        if not all(verdict.ok for verdict in verdicts):
+            sys.exit(1)
+
+    def _known(self, name: str) -> str:
+        """The name when such a connection exists; CommandError naming the known ones if not."""
+        if name == DEFAULT_CONNECTION:
+            return name
+        row = ScpConnection.objects.filter(name=name).values_list("enabled", flat=True).first()
+        if row is None:
+            known = ", ".join(connection_names() or [DEFAULT_CONNECTION])
+            raise CommandError(f"No SCP connection named {name!r}; known: {known}.")
+        if not row:
+            raise CommandError(f"The SCP connection {name!r} is disabled; enable it first.")
+        return name

@@ -1,0 +1,7 @@
+"""Fixtures of the app's tests: a local SCP stand-in serving a version list."""
+
+from __future__ import annotations
+
+from tests.dataflow.local_scp import default_on_local, local_scp
+
+__all__ = ["default_on_local", "local_scp"]

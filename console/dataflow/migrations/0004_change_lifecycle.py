@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dataflow', '0002_role_groups'),
+        ('dataflow', '0003_scp_versions_gone'),
     ]
 
     operations = [

@@ -33,9 +33,7 @@ class ExpectedErrorsWithoutTraceback(logging.Filter):
     """A 403 or 404 is an answer, not a fault: keep Django's one line, drop its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, "status_code", None) in (403, 404) and record.name.startswith(
-            "django."
-        ):
+        if getattr(record, "status_code", None) in (403, 404) and record.name.startswith("django."):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -212,7 +212,7 @@ if EMAIL_URL:
             "EMAIL_URL is not a mail URL; use smtp://user:pass@host:587/?tls=True, "
             "smtps://… or console://."
         )
-    # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_USE_TLS, DEFAULT_FROM_EMAIL (?_default_from_email=)
+    # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ..., DEFAULT_FROM_EMAIL (?_default_from_email=)
     globals().update({key: value for key, value in _email.items() if value not in (None, "")})
     EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
 else:

@@ -38,9 +38,7 @@ def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 account_urls = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"
-    ),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),

@@ -93,7 +93,7 @@ def duration(value) -> str:
 
 @register.filter
 def safe_link(url) -> str:
-    """The URL when it is http(s), else "": a link from SCP must never run script (`javascript:`)."""
+    """The URL when it is http(s), else "": a link from SCP never runs script (`javascript:`)."""
     text = str(url or "").strip()
     try:
         scheme = urlsplit(text).scheme.lower()

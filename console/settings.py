@@ -321,13 +321,14 @@ LOGGING = {
         "json": {"()": "console.logjson.JsonLineFormatter"},
     },
     "filters": {"expected_errors": {"()": "console.logjson.ExpectedErrorsWithoutTraceback"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["expected_errors"],
-        }
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler would print every record a second time (with DEBUG):
+        # its records go to the root handler only.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["expected_errors"]},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts, not every successful sign-in
+    },
 }

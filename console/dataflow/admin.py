@@ -12,8 +12,8 @@ from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnec
 class ScpConnectionForm(forms.ModelForm):
     """The secret key can be set or replaced, never read back."""
 
-    # Any scheme gets through the URL check, so that ours says why ftp:// is refused.
-    base_url = forms.CharField(
+    base_url = forms.URLField(
+        assume_scheme="https",
         max_length=300,
         validators=[validate_scp_url],
         help_text="https:// only (plain http:// only to 127.0.0.1/localhost, for the simulator); "

@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
+# `PORT=8080 make run`: honcho gives every process a PORT of its own, so the web port travels
+# to the Procfile as CONSOLE_WEB_PORT.
+WEB_PORT := $(or $(PORT),8000)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: run test test-embedded lint format bench install install-dev chromium reset-demo-passwords clean
+.PHONY: install-local run test test-embedded lint format bench install install-dev chromium reset-demo-passwords clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -21,15 +24,21 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.installed
 
+# Development only: honcho runs the development Procfile.
+$(VENV)/.installed-local: requirements.txt requirements-local.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-local.txt
+	@touch $@ $(VENV)/.installed
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-local: $(VENV)/.installed-local
 
-## make run: web on http://127.0.0.1:8000, a Celery worker and the SCP simulator; Ctrl-C stops all.
-run: install
+## make run: web on http://127.0.0.1:8000 (PORT=8080 for another), a Celery worker and the SCP simulator; Ctrl-C stops all.
+run: install-local
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	@DEBUG=1 $(BIN)/python manage.py seed_demo
-	@echo "Starting the console on http://127.0.0.1:8000 (web, worker, SCP simulator); sign in with a demo login above. Ctrl-C stops everything."
-	DEBUG=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	@echo "Starting the console on http://127.0.0.1:$(WEB_PORT) (web, worker, SCP simulator); sign in with a demo login above. Ctrl-C stops everything."
+	DEBUG=1 CONSOLE_WEB_PORT=$(WEB_PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 reset-demo-passwords: install
 	@DEBUG=1 $(BIN)/python manage.py seed_demo --reset-passwords

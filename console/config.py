@@ -51,6 +51,20 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
+def env_int(name: str, default: int) -> int:
+    """A whole number, zero or more."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {raw!r}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     """A comma-separated list; blanks between commas are dropped."""
     raw = os.environ.get(name)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
+from csp.constants import NONE, SELF
 
-from console.config import ConfigError, env_bool, env_float, env_list, env_str
+from console.config import ConfigError, env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -43,9 +46,13 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "axes",
+    "csp",
     "console.dataflow",
-    "console.simulator",
 ]
+if DEBUG:
+    # The SCP simulator is a development tool: production never serves or imports it.
+    INSTALLED_APPS.append("console.simulator")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -58,7 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during sign-in into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "console.urls"
@@ -95,6 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-console.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails a request (and /healthz) in seconds, not minutes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -------------------------------------------------------------------------
@@ -107,6 +120,21 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dataflow:service-list"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes): ten failures for one username from one address lock that
+# pair for the cool-off; a superuser sees and lifts locks in Django admin (Axes > Access attempts).
+AXES_FAILURE_LIMIT = 10
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("SIGNIN_LOCKOUT_MINUTES", 15.0))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # one warning per lockout from our own logger settings is enough
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -118,7 +146,7 @@ USE_TZ = True
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"  # collectstatic writes here
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))  # collectstatic's
 os.makedirs(STATIC_ROOT, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -138,8 +166,58 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if env_bool("BEHIND_TLS_PROXY", False):
+# Without DEBUG the console speaks HTTPS only; a lab on plain HTTP turns each off explicitly.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# The preload directive does nothing until the domain's owner submits it to browsers' list.
+SECURE_HSTS_PRELOAD = True
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The proxy appends the address it saw to X-Forwarded-For: the right-most entry is the
+    # client; anything left of it came from the client and may be forged.
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = 0
+    IPWARE_STRICT = False  # a forged left part must not push the lookup back to the proxy
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# Content-Security-Policy (django-csp 4): the pages load only their own files, run no inline
+# script and carry no inline style (htmx's indicator style is off, see base.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Bootstrap draws its icons as data: SVGs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    },
+}
+
+# Mail: only for password reset. Without EMAIL_URL the reset pages answer 404.
+EMAIL_URL = env_str("EMAIL_URL", "")
+if EMAIL_URL:
+    try:
+        _email = dj_email_url.parse(EMAIL_URL)
+    except Exception:  # dj-email-url raises several kinds for a malformed URL
+        _email = {}
+    if "EMAIL_BACKEND" not in _email:
+        raise ConfigError(
+            "EMAIL_URL is not a mail URL; use smtp://user:pass@host:587/?tls=True, "
+            "smtps://… or console://."
+        )
+    # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ..., DEFAULT_FROM_EMAIL (?_default_from_email=)
+    globals().update({key: value for key, value in _email.items() if value not in (None, "")})
+    EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # Secrets at rest (SCP secret keys, NiFi passwords): Fernet keys, the first encrypts and all
 # decrypt, so a new key goes first and old ones stay until rows are re-encrypted.
@@ -213,8 +291,13 @@ CELERY_BEAT_SCHEDULE = {
 # --- SCP ------------------------------------------------------------------------------------
 # The connection named "default". Out of the box it points at the bundled simulator with its
 # demo keys; set the three SCP_* variables to talk to a real region.
-SCP_OPENAPI_URL = env_str("SCP_OPENAPI_URL", "http://127.0.0.1:8001")
-SCP_ACCESS_KEY = env_str("SCP_ACCESS_KEY", "DEMOACCESSKEY0001")
+SCP_OPENAPI_URL = env_str("SCP_OPENAPI_URL", "http://127.0.0.1:8001" if DEBUG else "")
+if not SCP_OPENAPI_URL:
+    raise ConfigError(
+        "SCP_OPENAPI_URL is required when DEBUG is off "
+        "(e.g. https://data-flow.kr-west1.e.samsungsdscloud.com)."
+    )
+SCP_ACCESS_KEY = env_str("SCP_ACCESS_KEY", "DEMOACCESSKEY0001" if DEBUG else "")
 SCP_SECRET_KEY = env_str("SCP_SECRET_KEY", "DEMOSECRETKEY0001" if DEBUG else "")
 SCP_API_VERSION = env_str("SCP_API_VERSION", "data-flow 1.1")
 SCP_CONNECT_TIMEOUT = env_float("SCP_CONNECT_TIMEOUT", 5.0)
@@ -233,11 +316,25 @@ CONSOLE_SYNC_AT_WORKER_START = env_bool("CONSOLE_SYNC_AT_WORKER_START", True)
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ConfigError(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "console.logjson.JsonLineFormatter"},
+    },
+    "filters": {"expected_errors": {"()": "console.logjson.ExpectedErrorsWithoutTraceback"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler would print every record a second time (with DEBUG):
+        # its records go to the root handler only.
+        "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["expected_errors"]},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # lockouts, not every successful sign-in
+    },
 }

@@ -1,10 +1,74 @@
-"""URL map: Django's login/logout, Django admin, and the console's pages."""
+"""URL map: sign-in and password pages, /healthz, Django admin, and the console's pages."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 
+from console.dataflow.health import healthz
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page; it offers a password reset only when mail is configured."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["password_reset_enabled"] = bool(settings.EMAIL_URL)
+        return context
+
+
+def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The view, or 404 while no mail is configured (a reset mail could not go anywhere)."""
+
+    @wraps(view)  # keeps Django's login_not_required mark
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.EMAIL_URL:
+            raise Http404("Password reset needs mail: set EMAIL_URL.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+account_urls = [
+    path("login/", SignInView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password_change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "password_reset/",
+        _only_with_mail(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
+    path(
+        "password_reset/done/",
+        _only_with_mail(auth_views.PasswordResetDoneView.as_view()),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        _only_with_mail(auth_views.PasswordResetConfirmView.as_view()),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        _only_with_mail(auth_views.PasswordResetCompleteView.as_view()),
+        name="password_reset_complete",
+    ),
+]
+
 urlpatterns = [
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include(account_urls)),
     path("django-admin/", admin.site.urls),
     path("", include("console.dataflow.urls")),
 ]

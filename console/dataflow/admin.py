@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
+from console.dataflow.endpoints import validate_scp_url
 from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
 
 
@@ -13,7 +14,10 @@ class ScpConnectionForm(forms.ModelForm):
 
     base_url = forms.URLField(
         assume_scheme="https",
-        help_text="e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
+        max_length=300,
+        validators=[validate_scp_url],
+        help_text="https:// only (plain http:// only to 127.0.0.1/localhost, for the simulator); "
+        "e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
     )
     secret_key = forms.CharField(
         required=False,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils import translation
 
+from console.dataflow.endpoints import scp_url_problem
 from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
 from console.scp import ScpClient
 
 
 class ConnectionUnavailable(Exception):
-    """The named connection is not configured or is disabled."""
+    """The named connection is not configured, is disabled, or points where it must not."""
 
 
 def connection_names() -> list[str]:
@@ -21,7 +22,11 @@ def connection_names() -> list[str]:
 
 
 def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
-    """A client for the named connection, speaking `language` (default: the active one)."""
+    """A client for the named connection, speaking `language` (default: the active one).
+
+    The URL is checked here as well as in the admin form: rows written before the rule, or
+    SCP_OPENAPI_URL, must not send a signed request to a metadata or plain-http address.
+    """
     if language is None:
         language = "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
     timeouts = {
@@ -33,6 +38,9 @@ def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
             raise ConnectionUnavailable(
                 "The default SCP connection has no keys: set SCP_ACCESS_KEY and SCP_SECRET_KEY."
             )
+        problem = scp_url_problem(settings.SCP_OPENAPI_URL)
+        if problem:
+            raise ConnectionUnavailable(f"SCP_OPENAPI_URL cannot be used: {problem}")
         return ScpClient(
             base_url=settings.SCP_OPENAPI_URL,
             access_key=settings.SCP_ACCESS_KEY,
@@ -44,6 +52,9 @@ def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
     row = ScpConnection.objects.filter(name=name, enabled=True).first()
     if row is None:
         raise ConnectionUnavailable(f"The SCP connection {name!r} is missing or disabled.")
+    problem = scp_url_problem(row.base_url)
+    if problem:
+        raise ConnectionUnavailable(f"The SCP connection {name!r} cannot be used: {problem}")
     return ScpClient(
         base_url=row.base_url,
         access_key=row.access_key,

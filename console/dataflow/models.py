@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.dataflow import crypto
+from console.dataflow.endpoints import validate_scp_url
 
 DEFAULT_CONNECTION = "default"
 
@@ -23,7 +24,9 @@ class ScpConnection(models.Model):
 
     name = models.SlugField(max_length=50, unique=True)
     base_url = models.URLField(
-        help_text="e.g. https://data-flow.kr-west1.e.samsungsdscloud.com", max_length=300
+        help_text="e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
+        max_length=300,
+        validators=[validate_scp_url],
     )
     access_key = models.CharField(max_length=200)
     secret_key_encrypted = models.TextField(editable=False, blank=True)

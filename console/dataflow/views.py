@@ -90,9 +90,9 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@permission_required("dataflow.view_service", raise_exception=True)
+@permission_required("dataflow.edit_service", raise_exception=True)
 def sync_request(request: HttpRequest) -> HttpResponse:
-    """ "Refresh from SCP": a worker reads every service; the list follows it live."""
+    """ "Refresh from SCP" (admins): a worker reads every service; the list follows it live."""
     run = services_sync_request(requested_by=request.user)
     run.refresh_from_db()
     if run.errors:

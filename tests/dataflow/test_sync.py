@@ -243,16 +243,16 @@ def dispatched(monkeypatch):
 
 
 def test_refresh_starts_a_sync_run_and_the_list_follows_it(
-    client, lead_user, scp, dispatched, django_capture_on_commit_callbacks
+    client, admin_user, scp, dispatched, django_capture_on_commit_callbacks
 ):
-    client.force_login(lead_user)
+    client.force_login(admin_user)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("dataflow:sync-request"))
 
     assert response.status_code == 302
     [run] = SyncRun.objects.all()
-    assert run.requested_by == lead_user
+    assert run.requested_by == admin_user
     assert run.is_running
     assert dispatched == [("dataflow.services_sync", [run.pk])]
     page = client.get(LIST)
@@ -290,14 +290,15 @@ def test_a_second_refresh_while_one_runs_joins_it(
 
 
 def test_a_refresh_that_fails_shows_why_on_the_list(
-    client, support_user, scp, settings, dispatched, django_capture_on_commit_callbacks
+    client, admin_user, support_user, scp, settings, dispatched, django_capture_on_commit_callbacks
 ):
-    client.force_login(support_user)
+    client.force_login(admin_user)
     settings.SCP_SECRET_KEY = "wrong"
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("dataflow:sync-request"))
 
     services_sync_task(SyncRun.objects.get().pk)
+    client.force_login(support_user)  # everyone sees why, though only admins may refresh
 
     text = " ".join(page_text(client.get(LIST)).split())
     assert "failed: default: SCP refused the request signature" in text

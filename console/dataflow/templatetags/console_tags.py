@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import template
 
 from console.dataflow.configdiff import cpu_display, memory_display
@@ -32,6 +34,7 @@ STATUS_COLOURS = {
     "failed": "danger",
     "cancelled": "secondary",
 }
+# Each value needs its .progress-at-N class in console.css (no inline style under the CSP).
 STATUS_PROGRESS = {"queued": 10, "submitting": 25, "accepted": 45, "updating": 70}
 
 
@@ -86,3 +89,14 @@ def duration(value) -> str:
     if minutes:
         return f"{minutes} min {seconds} s"
     return f"{seconds} s"
+
+
+@register.filter
+def safe_link(url) -> str:
+    """The URL when it is http(s), else "": a link from SCP never runs script (`javascript:`)."""
+    text = str(url or "").strip()
+    try:
+        scheme = urlsplit(text).scheme.lower()
+    except ValueError:
+        return ""
+    return text if scheme in {"http", "https"} and "//" in text else ""

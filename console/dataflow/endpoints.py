@@ -1,0 +1,72 @@
+"""Which SCP OpenAPI URLs the console may send signed requests to.
+
+`https` only; plain `http` only to this machine (the simulator); never a link-local or cloud
+metadata address, where a signed request could reach an instance's credentials.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+
+METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata"}
+METADATA_ADDRESSES = {
+    ipaddress.ip_address("169.254.169.254"),  # AWS, Azure, GCP, OpenStack
+    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
+    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
+}
+LOOPBACK_NAMES = {"localhost"}
+
+
+def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a literal host stands for, also in the short forms resolvers accept
+    (`2852039166`, `0xa9.254.169.254`), or None for a name."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        try:
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def scp_url_problem(url: str) -> str | None:
+    """Why the console must not send signed requests to `url`, as a sentence; None if it may."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".").lower()
+    except ValueError:
+        return f"{url!r} is not a URL; use https://host[:port]."
+    scheme = parts.scheme.lower()
+    if scheme not in {"http", "https"}:
+        return (
+            f"Use an https:// URL (got {scheme or 'no'} scheme in {url!r}); "
+            "SCP's OpenAPI is served over https."
+        )
+    if not host:
+        return f"{url!r} has no host; use https://host[:port]."
+    address = _literal_address(host)
+    if host in METADATA_HOSTS or address in METADATA_ADDRESSES:
+        return f"{host} is a cloud metadata address; the console never sends requests there."
+    if address is not None and address.is_link_local:
+        return f"{host} is a link-local address; the console never sends requests there."
+    loopback = host in LOOPBACK_NAMES or (address is not None and address.is_loopback)
+    if scheme == "http" and not loopback:
+        return (
+            f"Use https:// for {host}; plain http:// is allowed only to this machine "
+            "(127.0.0.1, ::1 or localhost, e.g. the SCP simulator)."
+        )
+    return None
+
+
+def validate_scp_url(value: str) -> None:
+    """Django validator for an SCP connection's base URL (see `scp_url_problem`)."""
+    problem = scp_url_problem(value)
+    if problem:
+        raise ValidationError(problem, code="scp_url")

@@ -1,0 +1,39 @@
+"""Log formatting: one JSON object per line (LOG_FORMAT=json) and quiet expected 403s/404s."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+# Extras that are objects, not facts: a request's repr may carry a reset token in its path.
+_DROPPED_EXTRAS = {"request", "server_time"}
+
+
+class JsonLineFormatter(JsonFormatter):
+    """`{"time", "level", "logger", "message", ...extras}`: `change_id`, `global_request_id`
+    and any other `extra={...}` of the record become fields; a traceback becomes `exc_info`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("timestamp", "time")  # ISO 8601, UTC
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        super().__init__(["levelname", "name", "message"], *args[1:], **kwargs)
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        """The library's fields, less the extras that are objects rather than values."""
+        super().add_fields(log_data, record, message_dict)
+        for key in _DROPPED_EXTRAS:
+            log_data.pop(key, None)
+
+
+class ExpectedErrorsWithoutTraceback(logging.Filter):
+    """A 403 or 404 is an answer, not a fault: keep Django's one line, drop its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) in (403, 404) and record.name.startswith("django."):
+            record.exc_info = None
+            record.exc_text = None
+        return True

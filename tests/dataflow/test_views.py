@@ -817,9 +817,7 @@ def test_an_edit_opened_on_an_older_config_goes_to_the_review_with_only_my_edit(
     assert row_counts() == before
 
 
-def test_an_edit_posted_after_a_sync_stored_a_newer_config_keeps_the_newer_values(
-    as_admin, sales
-):
+def test_an_edit_posted_after_a_sync_stored_a_newer_config_keeps_the_newer_values(as_admin, sales):
     data = edit_data(sales, description="my edit")
     detail = scp_client_for("default").get_service(sales.scp_id)
     newer = dataclasses.replace(

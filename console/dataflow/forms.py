@@ -34,14 +34,14 @@ class HeldValueMixin:
     def hold(self, value: Any) -> None:
         """The value SCP holds for this field, in the configuration the form was opened on."""
         self.held = value
-        if not self.held_warning():
-            return
-        widget = self.widget  # type: ignore[attr-defined]
         # The browser must not refuse to send back what SCP holds (step, length, range).
-        for attr in ("maxlength", "minlength", "min", "max", "pattern"):
-            widget.attrs.pop(attr, None)
-        if "step" in widget.attrs:
-            widget.attrs["step"] = "any"
+        attrs = self.widget.attrs  # type: ignore[attr-defined]
+        step = attrs.get("step")
+        if isinstance(step, int) and isinstance(value, int) and value % step:
+            attrs["step"] = "any"
+        if self.held_warning():
+            for attr in ("maxlength", "minlength", "min", "max", "pattern"):
+                attrs.pop(attr, None)
 
     def is_held(self, value: Any) -> bool:
         """True when the posted value is the held one (surrounding blanks aside)."""

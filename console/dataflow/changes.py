@@ -219,6 +219,8 @@ def change_submit(
         raise ChangeRefused("A host alias change may change host aliases only.")
     with transaction.atomic():
         service = Service.objects.select_for_update().get(pk=plan.service_id)
+        if service.is_gone:
+            raise ChangeRefused("SCP no longer lists this service: a change cannot be sent.")
         if service.config_revision != plan.base_revision:
             raise StaleEdit(
                 "The service's configuration changed since you opened the form; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from console.dataflow import validators as v
@@ -14,16 +15,117 @@ from console.dataflow.models import Service
 from console.scp import HostAlias, ServiceConfig, Workload, Workloads
 
 VERSION_RE = r"^[0-9A-Za-z][0-9A-Za-z.\-_+]{0,40}$"
+GUIDE = "the user guide's"
+KUBERNETES = "Kubernetes'"
+_NOTHING: Any = object()
 
 
-class HostnameField(forms.CharField):
+class HeldValueMixin:
+    """A field that lets the value SCP holds pass exactly as held, whatever the rules say.
+
+    The user guide's and Kubernetes' rules apply to what a person changes: services created by
+    other tools may hold values the rules refuse, and a change of another field must not be
+    blocked by them (nor rewrite them). `hold()` names the value; an unchanged post returns it.
+    """
+
+    held: Any = _NOTHING
+    rules: str = GUIDE
+
+    def hold(self, value: Any) -> None:
+        """The value SCP holds for this field, in the configuration the form was opened on."""
+        self.held = value
+        # The browser must not refuse to send back what SCP holds (step, length, range).
+        attrs = self.widget.attrs  # type: ignore[attr-defined]
+        step = attrs.get("step")
+        if isinstance(step, int) and isinstance(value, int) and value % step:
+            attrs["step"] = "any"
+        if self.held_warning():
+            for attr in ("maxlength", "minlength", "min", "max", "pattern"):
+                attrs.pop(attr, None)
+
+    def is_held(self, value: Any) -> bool:
+        """True when the posted value is the held one (surrounding blanks aside)."""
+        if self.held is _NOTHING:
+            return False
+        if isinstance(value, str) and isinstance(self.held, str):
+            return value.strip() == self.held.strip()
+        try:
+            return self.to_python(value) == self.to_python(self.held)  # type: ignore[attr-defined]
+        except (ValidationError, TypeError, ValueError):
+            return False
+
+    def clean(self, value: Any) -> Any:
+        if self.is_held(value):
+            return self.held
+        return super().clean(value)  # type: ignore[misc]
+
+    def held_warning(self) -> str:
+        """What the rules say about the held value, as a warning; "" when they accept it."""
+        if self.held is _NOTHING:
+            return ""
+        try:
+            super().clean(self.held)  # type: ignore[misc]
+        except ValidationError as exc:
+            return (
+                f"SCP holds '{self.held}', which {self.rules} rules would refuse; it is kept "
+                f"as it is unless you change it. ({' '.join(exc.messages)})"
+            )
+        return ""
+
+
+class HeldCharField(HeldValueMixin, forms.CharField):
+    """A text field whose held value passes unchanged."""
+
+
+class HeldIntegerField(HeldValueMixin, forms.IntegerField):
+    """A number field whose held value passes unchanged."""
+
+
+class HeldChoiceField(HeldValueMixin, forms.ChoiceField):
+    """A choice whose held value passes unchanged."""
+
+
+class HeldRegexField(HeldValueMixin, forms.RegexField):
+    """A patterned text field whose held value passes unchanged."""
+
+
+class NodeSelectorField(HeldCharField):
+    """Kubernetes node labels, key=value joined by commas; an edited value is tidied for SCP."""
+
+    default_validators = [v.validate_node_selector]
+    rules = KUBERNETES
+
+    def clean(self, value: Any) -> Any:
+        if self.is_held(value):
+            return self.held
+        cleaned = super().clean(value)
+        # "nodepool = dataflow , zone=a" is what people type; SCP wants "nodepool=dataflow,zone=a".
+        return ",".join(
+            "=".join(part.strip() for part in pair.split("=", 1)) for pair in cleaned.split(",")
+        )
+
+
+class HostnameField(HeldCharField):
     """A host name Kubernetes accepts in /etc/hosts: a lower-case RFC 1123 subdomain."""
 
     default_validators = [v.validate_hostname]
+    rules = KUBERNETES
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 253)
         super().__init__(**kwargs)
+
+
+class IPField(HeldCharField):
+    """An IPv4 or IPv6 address, read by the same parser as the hosts-file paste."""
+
+    rules = KUBERNETES
+
+    def clean(self, value: Any) -> Any:
+        if self.is_held(value):
+            return self.held
+        cleaned = super().clean(value)
+        return v.ip_normalize(cleaned) if cleaned else cleaned
 
 
 class BaseRevisionField(forms.IntegerField):
@@ -41,18 +143,45 @@ class BaseRevisionField(forms.IntegerField):
 
 
 class HostAliasForm(forms.Form):
-    """One row of the host alias list: a host name and the IP it resolves to in the pods."""
+    """One row of the host alias list: a host name and the IP it resolves to in the pods.
+
+    A row that is, unchanged, a (host name, IP) pair SCP holds passes as held; new and edited
+    rows are checked.
+    """
 
     hostname = HostnameField(
         label="Host name",
         widget=forms.TextInput(attrs={"placeholder": "db.internal.example", "autocomplete": "off"}),
     )
-    ip = forms.GenericIPAddressField(
+    ip = IPField(
         label="IP address",
-        unpack_ipv4=False,
+        max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "10.0.0.12", "autocomplete": "off"}),
-        error_messages={"invalid": "Enter a valid IPv4 or IPv6 address."},
     )
+
+    def __init__(self, *args: Any, held: frozenset[tuple[str, str]] = frozenset(), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            hostname = self.data.get(self.add_prefix("hostname"))
+            ip = self.data.get(self.add_prefix("ip"))
+        else:
+            hostname, ip = self.initial.get("hostname"), self.initial.get("ip")
+        if not (isinstance(hostname, str) and isinstance(ip, str)):
+            return
+        pair = next((p for p in held if p == (hostname.strip(), ip.strip())), None)
+        pair = pair or next((p for p in held if p == (hostname, ip)), None)
+        if pair is not None:
+            self.fields["hostname"].hold(pair[0])
+            self.fields["ip"].hold(pair[1])
+
+    @property
+    def held_pair(self) -> bool:
+        """True when this row is a pair SCP holds, unchanged."""
+        return self.fields["hostname"].held is not _NOTHING
+
+    def held_warnings(self) -> list[str]:
+        """The rules this held row breaks, as warnings."""
+        return [w for w in (self.fields[name].held_warning() for name in ("hostname", "ip")) if w]
 
 
 class BaseHostAliasFormSet(forms.BaseFormSet):
@@ -70,19 +199,27 @@ class BaseHostAliasFormSet(forms.BaseFormSet):
             )
         if any(self.errors):
             return
-        seen: dict[str, str] = {}
-        for form in self.forms:
-            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
-                continue
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        held_count = len(self.form_kwargs.get("held", ()))
+        # More rows than SCP allows is refused only when they add to what SCP already holds.
+        if len(kept) > max(v.HOST_ALIASES_MAX, held_count):
+            raise forms.ValidationError(
+                self.error_messages["too_many_forms"] % {"num": v.HOST_ALIASES_MAX},
+                code="too_many_forms",
+            )
+        seen: dict[str, tuple[str, bool]] = {}
+        for form in kept:
             hostname, ip = form.cleaned_data["hostname"], form.cleaned_data["ip"]
-            if hostname in seen and seen[hostname] != ip:
+            if hostname in seen and seen[hostname][1] and form.held_pair:
+                continue  # SCP holds both rows already: not this edit's to refuse
+            if hostname in seen and seen[hostname][0] != ip:
                 raise forms.ValidationError(
-                    f"'{hostname}' points at both {seen[hostname]} and {ip}: "
+                    f"'{hostname}' points at both {seen[hostname][0]} and {ip}: "
                     "a host name may have only one IP."
                 )
             if hostname in seen:
                 raise forms.ValidationError(f"'{hostname}' is listed twice; keep one row.")
-            seen[hostname] = ip
+            seen[hostname] = (ip, form.held_pair)
 
     def aliases(self) -> tuple[HostAlias, ...]:
         """The valid, non-deleted rows, in page order."""
@@ -99,25 +236,45 @@ HostAliasFormSet = forms.formset_factory(
     extra=0,
     can_delete=True,
     max_num=v.HOST_ALIASES_MAX,
-    validate_max=True,
+    validate_max=False,  # BaseHostAliasFormSet.clean counts, sparing what SCP already holds
     absolute_max=v.HOST_ALIASES_MAX + 30,
 )
 
 
+def held_pairs(config: dict[str, Any] | None) -> frozenset[tuple[str, str]]:
+    """The (host name, IP) pairs a configuration holds."""
+    return frozenset(
+        (str(a.get("hostname", "")), str(a.get("ip", "")))
+        for a in (config or {}).get("host_aliases") or ()
+        if isinstance(a, dict)
+    )
+
+
 def host_alias_formset(
-    *, data: Any = None, aliases: list[dict[str, str]] | None = None
+    *,
+    data: Any = None,
+    aliases: list[dict[str, str]] | None = None,
+    held: dict[str, Any] | None = None,
 ) -> BaseHostAliasFormSet:
-    """The host alias rows, bound to posted data or filled from a configuration."""
+    """The host alias rows, bound to posted data or filled from a configuration.
+
+    `held` is the configuration the page was opened on: its rows pass unchanged.
+    """
+    form_kwargs = {"held": held_pairs(held)}
     if data is not None:
-        return HostAliasFormSet(data, prefix="aliases")
-    return HostAliasFormSet(initial=aliases or [], prefix="aliases")
+        return HostAliasFormSet(data, prefix="aliases", form_kwargs=form_kwargs)
+    return HostAliasFormSet(initial=aliases or [], prefix="aliases", form_kwargs=form_kwargs)
 
 
 class ServiceEditForm(forms.Form):
-    """Every field an admin may change, pre-filled from the last known configuration."""
+    """Every field an admin may change, pre-filled from the last known configuration.
+
+    `held` is the configuration the form was opened on (default: the service's newest): a
+    value equal to what it holds passes exactly as held; edited values meet every rule.
+    """
 
     base_revision = BaseRevisionField()
-    account_id = forms.CharField(
+    account_id = HeldCharField(
         label="Account id", max_length=30, validators=[v.validate_account_id]
     )
     account_password = forms.CharField(
@@ -130,16 +287,15 @@ class ServiceEditForm(forms.Form):
         "lower case, digits and special characters.",
         validators=[v.validate_account_password],
     )
-    domain = forms.CharField(label="Domain", max_length=50, validators=[v.validate_domain])
-    node_selector = forms.CharField(
+    domain = HeldCharField(label="Domain", max_length=50, validators=[v.validate_domain])
+    node_selector = NodeSelectorField(
         label="Node selector",
         max_length=200,
-        validators=[v.validate_node_selector],
         help_text="The Kubernetes node label the pods run on, e.g. nodepool=dataflow. "
         "A wrong label makes the installation fail.",
     )
     host_alias_enabled = forms.BooleanField(label="Host aliases enabled", required=False)
-    description = forms.CharField(
+    description = HeldCharField(
         label="Description",
         required=False,
         max_length=v.DESCRIPTION_MAX,
@@ -147,40 +303,47 @@ class ServiceEditForm(forms.Form):
         help_text=f"At most {v.DESCRIPTION_MAX} characters.",
     )
 
-    def __init__(self, *args: Any, service: Service, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, service: Service, held: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.service = service
+        self.held_config = service.config if held is None else held
         offered = service.offered_versions or {}
+        held_workloads = (self.held_config or {}).get("workloads") or {}
         current = (service.config or {}).get("workloads") or {}
         for component, label in COMPONENT_LABELS.items():
-            self.fields[f"{component}_cpu"] = forms.IntegerField(
+            self.fields[f"{component}_cpu"] = HeldIntegerField(
                 label=f"{label} CPU (millicores)",
                 validators=[MinValueValidator(v.CPU_MIN), MaxValueValidator(v.CPU_MAX)],
                 widget=forms.NumberInput(attrs={"data-unit": "cpu", "step": 100}),
                 help_text=f"{v.CPU_MIN}-{v.CPU_MAX}; 1000 = 1 vCPU",
             )
-            self.fields[f"{component}_memory"] = forms.IntegerField(
+            self.fields[f"{component}_memory"] = HeldIntegerField(
                 label=f"{label} memory (MiB)",
                 validators=[MinValueValidator(v.MEMORY_MIN), MaxValueValidator(v.MEMORY_MAX)],
                 widget=forms.NumberInput(attrs={"data-unit": "memory", "step": 128}),
                 help_text=f"{v.MEMORY_MIN}-{v.MEMORY_MAX}; 1024 = 1 GiB",
             )
-            self.fields[f"{component}_replica"] = forms.IntegerField(
+            replica_rules = [MinValueValidator(v.REPLICA_MIN), MaxValueValidator(v.REPLICA_MAX)]
+            if component == "zookeeper":
+                replica_rules.append(v.validate_odd_replicas)
+            self.fields[f"{component}_replica"] = HeldIntegerField(
                 label=f"{label} replicas",
-                validators=[
-                    MinValueValidator(v.REPLICA_MIN),
-                    MaxValueValidator(v.REPLICA_MAX),
-                ],
+                validators=replica_rules,
                 help_text="odd, for a quorum (1, 3, 5 …)"
                 if component == "zookeeper"
                 else f"{v.REPLICA_MIN}-{v.REPLICA_MAX}",
             )
+            running = {
+                (part.get(component) or {}).get("version") for part in (current, held_workloads)
+            }
             choices = sorted(
-                set(offered.get(component) or [])
-                | ({(current.get(component) or {}).get("version")} - {None, ""})
+                {str(c) for c in offered.get(component) or []}
+                | {str(c) for c in running if c not in (None, "")}
             )
             if choices:
-                self.fields[f"{component}_version"] = forms.ChoiceField(
+                self.fields[f"{component}_version"] = HeldChoiceField(
                     label=f"{label} version",
                     choices=[(c, c) for c in choices],
                     help_text="the versions SCP offers for this data flow",
@@ -190,26 +353,36 @@ class ServiceEditForm(forms.Form):
                     },
                 )
             else:
-                self.fields[f"{component}_version"] = forms.RegexField(
+                self.fields[f"{component}_version"] = HeldRegexField(
                     label=f"{label} version",
                     regex=VERSION_RE,
                     max_length=40,
                     error_messages={"invalid": "Write a version such as 1.27.1."},
                     help_text="SCP did not list the versions it offers; type one",
                 )
+        for name, value in self._held_values(self.held_config or {}).items():
+            if value is not None:
+                self.fields[name].hold(value)
 
-    def clean_node_selector(self) -> str:
-        # "nodepool = dataflow , zone=a" is what people type; SCP wants "nodepool=dataflow,zone=a".
-        pairs = self.cleaned_data["node_selector"].split(",")
-        return ",".join("=".join(part.strip() for part in pair.split("=", 1)) for pair in pairs)
+    @staticmethod
+    def _held_values(config: dict[str, Any]) -> dict[str, Any]:
+        values = {
+            name: config.get(name)
+            for name in ("account_id", "domain", "node_selector", "description")
+        }
+        for component in Workloads.COMPONENTS:
+            workload = (config.get("workloads") or {}).get(component) or {}
+            for attr in ("cpu", "memory", "replica", "version"):
+                values[f"{component}_{attr}"] = workload.get(attr)
+        return values
 
-    def clean_zookeeper_replica(self) -> int:
-        value = self.cleaned_data["zookeeper_replica"]
-        if value % 2 == 0:
-            raise forms.ValidationError(
-                f"ZooKeeper needs an odd number of replicas for a quorum (1, 3, 5 …); got {value}."
-            )
-        return value
+    def held_warnings(self) -> dict[str, str]:
+        """Field name -> a warning about a held value that the rules would refuse."""
+        warnings = {}
+        for name, field in self.fields.items():
+            if isinstance(field, HeldValueMixin) and (warning := field.held_warning()):
+                warnings[name] = warning
+        return warnings
 
     @staticmethod
     def initial_from(config: dict[str, Any], *, revision: int) -> dict[str, Any]:
@@ -228,7 +401,7 @@ class ServiceEditForm(forms.Form):
         return initial
 
     def desired_config(self, aliases: tuple[HostAlias, ...]) -> ServiceConfig:
-        """The configuration the valid form asks for."""
+        """The configuration the valid form asks for (held values exactly as held)."""
         data = self.cleaned_data
         workloads = Workloads(
             **{
@@ -243,9 +416,9 @@ class ServiceEditForm(forms.Form):
         )
         return ServiceConfig(
             account_id=data["account_id"],
-            description=data["description"].strip(),
+            description=data["description"],
             domain=data["domain"],
-            node_selector=data["node_selector"].strip(),
+            node_selector=data["node_selector"],
             host_alias_enabled=data["host_alias_enabled"],
             host_aliases=aliases,
             workloads=workloads,
@@ -270,8 +443,10 @@ class HostsFileField(forms.CharField):
 
     widget = forms.Textarea(attrs={"rows": 12, "spellcheck": "false", "class": "font-monospace"})
 
+    held: frozenset[tuple[str, str]] = frozenset()
+
     def to_python(self, value: Any) -> tuple[HostAlias, ...]:
-        return hosts_parse(super().to_python(value) or "")
+        return hosts_parse(super().to_python(value) or "", held=self.held)
 
     def validate(self, value: tuple[HostAlias, ...]) -> None:
         """An empty list is a valid answer: it removes every alias."""
@@ -300,3 +475,25 @@ class HostAliasesForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Kept in the change history.",
     )
+
+    def __init__(self, *args: Any, held: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held_config = held or {}
+        self.fields["hosts"].held = held_pairs(self.held_config)
+
+    def held_warnings(self) -> list[str]:
+        """Host aliases SCP holds that Kubernetes' rules would refuse: kept unless changed."""
+        warnings = []
+        for hostname, ip in sorted(held_pairs(self.held_config)):
+            problems = []
+            for check, value in ((v.validate_hostname, hostname), (v.ip_normalize, ip)):
+                try:
+                    check(value)
+                except ValidationError as exc:
+                    problems += exc.messages
+            if problems:
+                warnings.append(
+                    f"SCP holds '{hostname}' at {ip}, which Kubernetes' rules would refuse; it is "
+                    f"kept as it is unless you change it. ({' '.join(problems)})"
+                )
+        return warnings

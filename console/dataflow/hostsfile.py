@@ -2,54 +2,67 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from django.core.exceptions import ValidationError
 
-from console.dataflow.validators import HOST_ALIASES_MAX, validate_hostname
+from console.dataflow.validators import HOST_ALIASES_MAX, ip_normalize, validate_hostname
 from console.scp import HostAlias
 
 HEADER = "# Entries added by HostAliases."
 
 
-def hosts_parse(text: str) -> tuple[HostAlias, ...]:
+def hosts_parse(
+    text: str, *, held: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset()
+) -> tuple[HostAlias, ...]:
     """Aliases from hosts-file lines (`IP name [name …]`, `#` comments, blank lines).
 
-    Raises ValidationError with one message per bad line, each naming the line.
+    A (host name, IP) pair in `held` is one SCP already holds: it passes exactly as written,
+    whatever the rules say; new and edited pairs are checked. Raises ValidationError with one
+    message per bad line, each naming the line.
     """
     aliases: list[HostAlias] = []
     errors: list[str] = []
-    seen: dict[str, tuple[str, int]] = {}
+    seen: dict[str, tuple[str, int, bool]] = {}
+    held_ips = {ip for _, ip in held}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        ip, *names = line.split()
-        try:
-            ip = str(ipaddress.ip_address(ip))
-        except ValueError:
-            errors.append(f"Line {number}: '{ip}' is not an IPv4 or IPv6 address.")
-            continue
+        written, *names = line.split()
+        ip = written
+        if written not in held_ips or not all((name, written) in held for name in names):
+            try:
+                ip = ip_normalize(written)
+            except ValidationError as exc:
+                errors.append(f"Line {number}: {exc.messages[0]}")
+                continue
         if not names:
             errors.append(f"Line {number}: write at least one host name after {ip}.")
             continue
         for name in names:
-            try:
-                validate_hostname(name)
-            except ValidationError as exc:
-                errors.append(f"Line {number}: {exc.messages[0]}")
-                continue
+            # A pair SCP holds keeps its IP exactly as SCP wrote it.
+            pair_ip = written if (name, written) in held else ip
+            is_held = (name, pair_ip) in held
+            if not is_held:
+                try:
+                    validate_hostname(name)
+                except ValidationError as exc:
+                    errors.append(f"Line {number}: {exc.messages[0]}")
+                    continue
             if name in seen:
-                first_ip, first_line = seen[name]
-                if first_ip != ip:
+                first_ip, first_line, first_held = seen[name]
+                if first_ip != pair_ip and is_held and first_held:
+                    # SCP holds this conflict already; it is not this paste's to refuse.
+                    aliases.append(HostAlias(hostname=name, ip=pair_ip))
+                elif first_ip != pair_ip:
                     errors.append(
                         f"Line {number}: '{name}' already points at {first_ip} (line "
                         f"{first_line}); a host name may have only one IP."
                     )
                 continue  # the same pair twice is harmless: keep one
-            seen[name] = (ip, number)
-            aliases.append(HostAlias(hostname=name, ip=ip))
-    if len(aliases) > HOST_ALIASES_MAX:
+            seen[name] = (pair_ip, number, is_held)
+            aliases.append(HostAlias(hostname=name, ip=pair_ip))
+    # More than SCP allows is refused only when the paste adds to what SCP already holds.
+    if len(aliases) > max(HOST_ALIASES_MAX, len(held)):
         errors.append(
             f"{len(aliases)} host names: SCP allows at most {HOST_ALIASES_MAX} host aliases."
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 
 from django.core.exceptions import ValidationError
+from django.utils.ipv6 import clean_ipv6_address
 
 DOMAIN_RE = re.compile(r"^[a-z0-9-]{3,50}$")
 LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -107,3 +109,40 @@ def validate_node_selector(value: str) -> None:
                 params={"label": label.strip()},
                 code="node_selector",
             )
+
+
+def validate_odd_replicas(value: int) -> None:
+    """ZooKeeper needs an odd number of replicas for a quorum."""
+    if value % 2 == 0:
+        raise ValidationError(
+            "ZooKeeper needs an odd number of replicas for a quorum (1, 3, 5 …); got %(value)s.",
+            params={"value": value},
+            code="odd",
+        )
+
+
+def ip_normalize(value: str) -> str:
+    """An IPv4 or IPv6 address as SCP should receive it; ValidationError for anything else.
+
+    The one IP parser of both host alias forms, so that a pasted line and a form row agree:
+    IPv6 in Django's form (`::ffff:10.0.0.1` stays dotted), zone ids refused.
+    """
+    text = value.strip()
+    if "%" in text:
+        # Kubernetes' IP validation has no zone ids; dropping one silently would change the host.
+        raise ValidationError(
+            "SCP and Kubernetes refuse zone ids such as %(zone)s; write the address without it "
+            "(got '%(value)s').",
+            params={"zone": text[text.index("%") :], "value": text},
+            code="zone_id",
+        )
+    message = "'%(value)s' is not an IPv4 or IPv6 address."
+    if ":" in text:
+        try:
+            return clean_ipv6_address(text, unpack_ipv4=False)
+        except ValidationError:
+            raise ValidationError(message, params={"value": text}, code="ip") from None
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise ValidationError(message, params={"value": text}, code="ip") from None

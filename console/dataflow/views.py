@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -13,9 +12,11 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.changes import (
+    BUSY_STATES,
     ChangeInFlight,
     ChangeRefused,
     Plan,
@@ -32,7 +33,16 @@ from console.dataflow.configdiff import (
     config_apply,
     config_diff,
 )
-from console.dataflow.drafts import Draft, draft_discard, draft_load, draft_save, draft_update
+from console.dataflow.drafts import (
+    Draft,
+    draft_discard,
+    draft_load,
+    draft_rebase,
+    draft_save,
+    draft_update,
+    edits_rebase,
+    revision_config,
+)
 from console.dataflow.forms import (
     ConfirmForm,
     HostAliasesForm,
@@ -42,11 +52,16 @@ from console.dataflow.forms import (
 from console.dataflow.history import HistoryFilterForm, history_rows
 from console.dataflow.hostsfile import hosts_render, hosts_text
 from console.dataflow.lifecycle import change_actions, change_stuck
-from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision, Service, SyncRun
+from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
 from console.dataflow.sync import services_sync_request
+from console.dataflow.validators import HOST_ALIASES_MAX
 from console.scp import ServiceConfig
 
 Status = ChangeRequest.Status
+GONE = (
+    "SCP no longer lists this service, so it cannot be changed from here; its history stays. "
+    "A refresh from SCP brings it back if it reappears."
+)
 
 
 def _get_service_for_user(request: HttpRequest, pk: int, perm: str) -> Service:
@@ -136,42 +151,102 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Edit → review → confirm --------------------------------------------------------------
 
+BASE_MISSING = (
+    "The configuration this form was opened on (revision {revision}) is no longer on record, "
+    "so your edits cannot be told apart from the values you did not touch. Nothing was kept: "
+    "reload the page and make your edit again."
+)
 
+
+def _opened_on(service: Service, raw: object) -> tuple[int | None, dict | None]:
+    """The revision a form was opened on and its configuration (None when not on record)."""
+    try:
+        revision = int(str(raw))
+    except ValueError:
+        return None, None
+    return revision, revision_config(service=service, revision=revision)
+
+
+def _state_notice(service: Service) -> dict[str, str] | None:
+    """What happens to a change of a service that is not RUNNING, told before the edit starts."""
+    state = (service.state or "").upper()
+    if state == "RUNNING":
+        return None
+    if state == "ERROR":
+        return {
+            "level": "warning",
+            "title": "SCP reports this service in ERROR.",
+            "text": "Your change is sent as a repair. SCP keeps reporting the earlier failure "
+            "until this update finishes; the console follows the update to its end.",
+        }
+    if state in BUSY_STATES:
+        return {
+            "level": "info",
+            "title": f"SCP is applying another update to this service ({state}).",
+            "text": "SCP refuses a second update meanwhile: your change waits and is retried, "
+            "and fails with that reason if SCP stays busy.",
+        }
+    # Guess: SCP's documentation does not say what an update does to a stopped service.
+    return {
+        "level": "secondary",
+        "title": f"SCP reports this service as {state or 'of unknown state'}.",
+        "text": "A guess, as SCP's documentation does not say: SCP may refuse the update or "
+        "start the service to apply it. The console reports what SCP answers.",
+    }
+
+
+@sensitive_post_parameters("account_password")
 @require_http_methods(["GET", "POST"])
 def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """The edit form; a valid post becomes a draft and goes to the review page."""
+    """The edit form; the person's edits become a draft and go to the review page."""
     service = _get_service_for_user(request, pk, "edit_service")
-    stale_diff: list[dict] = []
+    if service.is_gone:
+        messages.error(request, GONE)
+        return redirect(service)
+    meanwhile = None
     if request.method == "POST":
-        form = ServiceEditForm(request.POST, service=service)
-        formset = host_alias_formset(data=request.POST)
+        opened_revision, opened_config = _opened_on(service, request.POST.get("base_revision"))
+        form = ServiceEditForm(request.POST, service=service, held=opened_config)
+        formset = host_alias_formset(data=request.POST, held=opened_config or service.config)
         if form.is_valid() and formset.is_valid():
-            base_revision = form.cleaned_data["base_revision"]
-            if base_revision != service.config_revision:
-                # Opened on an older configuration: show what moved, keep the edits, re-base.
-                stale_diff = _changes_since(service, base_revision)
-                data = request.POST.copy()
-                data["base_revision"] = str(service.config_revision)
-                form = ServiceEditForm(data, service=service)
-                form.is_valid()
-                form.add_error(
-                    None,
-                    "The configuration changed in SCP since you opened this form (see above). "
-                    "Your edits are kept; check them against the newer values and submit again.",
-                )
+            if opened_config is None:
+                form.add_error(None, BASE_MISSING.format(revision=opened_revision))
             else:
-                desired = form.desired_config(formset.aliases())
+                # Only the fields the person changed count: the rest follows the newest config.
+                rebased = edits_rebase(
+                    service=service,
+                    opened_revision=form.cleaned_data["base_revision"],
+                    opened_config=opened_config,
+                    desired=form.desired_config(formset.aliases()).to_dict(),
+                )
                 new_password = form.cleaned_data["account_password"] or None
                 plan = change_plan(
                     service=service,
-                    desired=desired,
+                    desired=ServiceConfig.from_dict(rebased.desired_config),
                     password_changed=bool(new_password),
-                    base_revision=base_revision,
+                    base_revision=rebased.base_revision,
                 )
-                if not plan.entries:
+                if plan.entries:
+                    return _to_review(
+                        request, plan, new_password=new_password, meanwhile=rebased.meanwhile
+                    )
+                if rebased.meanwhile is None:
                     form.add_error(None, "Nothing changed: edit at least one field to continue.")
                 else:
-                    return _to_review(request, plan, new_password=new_password)
+                    meanwhile = rebased.meanwhile
+                    messages.info(
+                        request,
+                        "Nothing to change: the newer configuration already holds your edits.",
+                    )
+                    form = ServiceEditForm(
+                        initial=ServiceEditForm.initial_from(
+                            service.config, revision=service.config_revision
+                        ),
+                        service=service,
+                    )
+                    formset = host_alias_formset(
+                        aliases=service.config.get("host_aliases") or [], held=service.config
+                    )
     else:
         config, draft = service.config, None
         if draft_id := request.GET.get("draft"):
@@ -182,7 +257,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
             initial=ServiceEditForm.initial_from(config, revision=service.config_revision),
             service=service,
         )
-        formset = host_alias_formset(aliases=config.get("host_aliases") or [])
+        formset = host_alias_formset(aliases=config.get("host_aliases") or [], held=service.config)
         if draft is not None and draft.password_changed:
             messages.info(request, "Your draft set a new password; type it again to keep it.")
     return render(
@@ -192,8 +267,10 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "service": service,
             "form": form,
             "formset": formset,
-            "stale_diff": stale_diff,
+            "meanwhile": meanwhile,
+            "state_notice": _state_notice(service),
             "components": list(COMPONENT_LABELS.items()),
+            "host_aliases_max": HOST_ALIASES_MAX,
         },
     )
 
@@ -205,6 +282,7 @@ def _to_review(
     new_password: str | None = None,
     ticket: str = "",
     reason: str = "",
+    meanwhile: dict | None = None,
 ) -> HttpResponse:
     """Keep a plan as a draft in the session and go to its review page."""
     draft = draft_save(
@@ -217,6 +295,7 @@ def _to_review(
         new_password=new_password,
         ticket=ticket,
         reason=reason,
+        meanwhile=meanwhile,
     )
     return redirect("dataflow:change-review", pk=plan.service_id, draft_id=draft.id)
 
@@ -231,11 +310,6 @@ def _draft_on_current_config(service: Service, draft: Draft) -> dict:
     return config_apply(service.config, draft.base_config, draft.desired_config)
 
 
-def _changes_since(service: Service, revision: int) -> list[dict]:
-    base = ConfigRevision.objects.filter(service=service, revision=revision).first()
-    return config_diff(base.config if base else {}, service.config)
-
-
 def _draft_or_redirect(request: HttpRequest, service: Service, draft_id: str) -> Draft | None:
     draft = draft_load(request.session, draft_id, service_id=service.pk)
     if draft is None:
@@ -243,9 +317,20 @@ def _draft_or_redirect(request: HttpRequest, service: Service, draft_id: str) ->
     return draft
 
 
+def _review_plan(service: Service, draft: Draft) -> Plan:
+    return change_plan(
+        service=service,
+        desired=ServiceConfig.from_dict(draft.desired_config),
+        password_changed=draft.password_changed,
+        base_revision=draft.base_revision,
+        kind=draft.kind,
+    )
+
+
+@sensitive_post_parameters("account_password")
 @require_http_methods(["GET", "POST"])
 def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
-    """Plan before apply: the exact diff, SCP's pre-check, a reason, and confirm."""
+    """Plan before apply: the person's edits, SCP's pre-check, a reason, and confirm."""
     if not (
         request.user.has_perm("dataflow.edit_service")
         or request.user.has_perm("dataflow.edit_host_aliases")
@@ -260,38 +345,30 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
         _get_service_for_user(request, pk, "edit_service")
     else:
         _get_service_for_user(request, pk, "edit_host_aliases")
-    plan = change_plan(
-        service=service,
-        desired=ServiceConfig.from_dict(draft.desired_config),
-        password_changed=draft.password_changed,
-        base_revision=draft.base_revision,
-        kind=draft.kind,
-    )
-    plan_entries = config_diff(
-        draft.base_config, draft.desired_config, password_changed=draft.password_changed
-    )
-    if draft.precheck is None:
-        draft.precheck = change_precheck(service=service, plan=plan).to_dict()
-        draft_update(request.session, draft)
+    # The configuration moved since the draft was made: the edits move onto the newest one.
+    rebased_now = draft.base_revision != service.config_revision
+    draft = draft_rebase(request.session, draft, service=service)
     # Bound on every POST, even an empty one, so that a missing reason is reported.
     form = ConfirmForm(
         request.POST if request.method == "POST" else None, initial={"reason": draft.reason}
     )
-    stale_diff: list[dict] = []
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not rebased_now:
+        draft.precheck = draft.precheck or _precheck(request, service, draft)
         if not draft.precheck["ok"]:
             form.add_error(None, "SCP's pre-check failed; change the workloads first.")
         else:
             try:
                 change = change_submit(
-                    plan=plan,
+                    plan=_review_plan(service, draft),
                     author=request.user,
                     reason=form.cleaned_data["reason"],
                     new_password=draft.new_password(),
                     ticket=draft.ticket,
                 )
             except StaleEdit:
-                stale_diff = _changes_since(service, draft.base_revision)
+                service.refresh_from_db()
+                draft = draft_rebase(request.session, draft, service=service)
+                rebased_now = True
             except ChangeInFlight as exc:
                 form.add_error(None, str(exc))
             except ChangeRefused as exc:
@@ -300,17 +377,24 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
                 draft_discard(request.session, draft.id)
                 messages.success(request, f"Change #{change.pk} is queued for SCP.")
                 return redirect(change)
+    plan = _review_plan(service, draft)
+    if draft.precheck is None:
+        draft.precheck = _precheck(request, service, draft, plan=plan)
     return render(
         request,
         "dataflow/change_review.html",
         {
             "service": service,
             "draft": draft,
-            "entries": plan_entries,
+            # Only the person's edits: the draft's desired config against the one it sits on.
+            "entries": config_diff(
+                draft.base_config, draft.desired_config, password_changed=draft.password_changed
+            ),
             "counts": plan.counts,
             "precheck": draft.precheck,
             "form": form,
-            "stale_diff": stale_diff,
+            "meanwhile": draft.meanwhile,
+            "nothing_sent": request.method == "POST" and rebased_now,
             "in_flight": service.changes.filter(status__in=IN_FLIGHT).first(),
             "form_url": form_url,
             "hosts_preview": hosts_render(draft.desired_config.get("host_aliases") or [])
@@ -318,6 +402,17 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
             else "",
         },
     )
+
+
+def _precheck(
+    request: HttpRequest, service: Service, draft: Draft, *, plan: Plan | None = None
+) -> dict:
+    """SCP's pre-check of the draft's workloads, kept with the draft."""
+    draft.precheck = change_precheck(
+        service=service, plan=plan or _review_plan(service, draft)
+    ).to_dict()
+    draft_update(request.session, draft)
+    return draft.precheck
 
 
 def _edit_url_name(request: HttpRequest) -> str:
@@ -339,43 +434,54 @@ def _draft_form_url(service: Service, draft: Draft) -> str:
 def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
     """Support's page: paste or edit the host alias list, with a ticket and a reason."""
     service = _get_service_for_user(request, pk, "edit_host_aliases")
-    stale_diff: list[dict] = []
+    if service.is_gone:
+        messages.error(request, GONE)
+        return redirect(service)
+    meanwhile = None
     if request.method == "POST":
-        form = HostAliasesForm(request.POST)
+        opened_revision, opened_config = _opened_on(service, request.POST.get("base_revision"))
+        form = HostAliasesForm(request.POST, held=opened_config or service.config)
         if form.is_valid():
-            base_revision = form.cleaned_data["base_revision"]
-            if base_revision != service.config_revision:
-                stale_diff = _changes_since(service, base_revision)
-                data = request.POST.copy()
-                data["base_revision"] = str(service.config_revision)
-                form = HostAliasesForm(data)
-                form.is_valid()
-                form.add_error(
-                    None,
-                    "The configuration changed in SCP since you opened this page (see above). "
-                    "Your list is kept; check it against the newer values and submit again.",
-                )
+            if opened_config is None:
+                form.add_error(None, BASE_MISSING.format(revision=opened_revision))
             else:
-                desired = dataclasses.replace(
-                    ServiceConfig.from_dict(service.config),
-                    host_alias_enabled=form.cleaned_data["host_alias_enabled"],
-                    host_aliases=form.cleaned_data["hosts"],
+                # The pasted list against the one opened: added, removed, changed host names.
+                desired = {
+                    **opened_config,
+                    "host_alias_enabled": form.cleaned_data["host_alias_enabled"],
+                    "host_aliases": [
+                        {"hostname": a.hostname, "ip": a.ip} for a in form.cleaned_data["hosts"]
+                    ],
+                }
+                rebased = edits_rebase(
+                    service=service,
+                    opened_revision=form.cleaned_data["base_revision"],
+                    opened_config=opened_config,
+                    desired=desired,
                 )
                 plan = change_plan(
                     service=service,
-                    desired=desired,
+                    desired=ServiceConfig.from_dict(rebased.desired_config),
                     password_changed=False,
-                    base_revision=base_revision,
+                    base_revision=rebased.base_revision,
                     kind=ChangeRequest.Kind.HOST_ALIASES,
                 )
-                if not plan.entries:
-                    form.add_error(None, "Nothing changed: the host aliases are already so.")
-                else:
+                if plan.entries:
                     return _to_review(
                         request,
                         plan,
                         ticket=form.cleaned_data["ticket"],
                         reason=form.cleaned_data["reason"],
+                        meanwhile=rebased.meanwhile,
+                    )
+                if rebased.meanwhile is None:
+                    form.add_error(None, "Nothing changed: the host aliases are already so.")
+                else:
+                    meanwhile = rebased.meanwhile
+                    form.add_error(
+                        None,
+                        "Nothing to change: the newer configuration already holds this list. "
+                        "Reload the page to see it.",
                     )
     else:
         config, initial = service.config, {}
@@ -390,7 +496,8 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
                 "host_alias_enabled": config.get("host_alias_enabled", False),
                 "hosts": hosts_text(config.get("host_aliases") or []),
                 **initial,
-            }
+            },
+            held=service.config,
         )
     return render(
         request,
@@ -398,7 +505,9 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "service": service,
             "form": form,
-            "stale_diff": stale_diff,
+            "held_warnings": form.held_warnings(),
+            "meanwhile": meanwhile,
+            "state_notice": _state_notice(service),
             "current_hosts": hosts_render((service.config or {}).get("host_aliases") or []),
         },
     )

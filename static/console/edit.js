@@ -6,7 +6,8 @@
   var template = form.querySelector("[data-alias-template]");
   var total = form.querySelector("#id_aliases-TOTAL_FORMS");
   var addButton = form.querySelector("[data-alias-add]");
-  var MAX = 20;
+  // The limit comes from the page (the code that owns it), not from this file.
+  var MAX = parseInt(rows.getAttribute("data-alias-max"), 10) || 20;
 
   function visibleRows() {
     return rows.querySelectorAll("[data-alias-row]:not(.d-none)").length;
@@ -15,7 +16,7 @@
     var count = visibleRows();
     form.querySelector("[data-alias-count]").textContent = count;
     addButton.disabled = count >= MAX;
-    addButton.title = count >= MAX ? "At most 20 host aliases" : "";
+    addButton.title = count >= MAX ? "At most " + MAX + " host aliases" : "";
   }
   addButton.addEventListener("click", function () {
     if (visibleRows() >= MAX) return;

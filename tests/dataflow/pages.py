@@ -223,7 +223,12 @@ INVALID_EDITS: list[tuple[str, dict[str, Any], str]] = [
     (
         "ip-invalid",
         {"aliases": _aliases(("db.corp.internal", "10.0.0.300"))},
-        "Enter a valid IPv4 or IPv6 address.",
+        "'10.0.0.300' is not an IPv4 or IPv6 address.",
+    ),
+    (
+        "ip-with-zone-id",
+        {"aliases": _aliases(("db.corp.internal", "fe80::1%eth0"))},
+        "SCP and Kubernetes refuse zone ids such as %eth0; write the address without it",
     ),
     (
         "hostname-on-two-ips",

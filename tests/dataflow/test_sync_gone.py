@@ -131,3 +131,31 @@ def test_a_version_list_that_fails_never_fails_the_sync(default_on_local: LocalS
     assert run.errors == []
     assert run.finished_at is not None
     assert ConnectionStatus.objects.get().version_status == "CURRENT"
+
+
+def test_a_service_scp_no_longer_lists_cannot_be_edited(client, admin_user, support_user):
+    retired = old_service(gone_at=timezone.now())
+
+    client.force_login(admin_user)
+    for url in (f"/services/{retired.pk}/edit/", f"/services/{retired.pk}/host-aliases/"):
+        response = client.post(url, {"base_revision": "1"}, follow=True)
+        assert "SCP no longer lists this service" in visible_text(response)
+        assert response.redirect_chain[-1][0] == f"/services/{retired.pk}/"
+    assert not retired.changes.exists()
+
+
+def test_submitting_a_plan_for_a_service_scp_no_longer_lists_is_refused(admin_user):
+    from console.dataflow.changes import ChangeRefused, change_plan, change_submit
+    from console.scp import ServiceConfig
+
+    retired = old_service(config={"description": "old"})
+    plan = change_plan(
+        service=retired,
+        desired=ServiceConfig.from_dict({"description": "new"}),
+        password_changed=False,
+    )
+    Service.objects.filter(pk=retired.pk).update(gone_at=timezone.now())
+
+    with pytest.raises(ChangeRefused, match="no longer lists"):
+        change_submit(plan=plan, author=admin_user, reason="late")
+    assert not retired.changes.exists()

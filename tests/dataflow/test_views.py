@@ -803,7 +803,7 @@ def test_a_draft_of_an_unknown_id_leaves_the_form_as_the_service_is(as_admin, sa
 # --- Optimistic concurrency ---------------------------------------------------------------
 
 
-def test_an_edit_opened_on_an_older_config_is_refused_with_the_newer_values(as_admin, sales):
+def test_an_edit_opened_on_an_older_config_goes_to_the_review_with_only_my_edit(as_admin, sales):
     html = as_admin.get(url("service-edit", sales.pk)).content.decode()
     opened_on = re.search(r'name="base_revision" value="(\d+)"', html).group(1)
     data = edit_data(sales, nifi_memory=16384, base_revision=opened_on)
@@ -812,19 +812,21 @@ def test_an_edit_opened_on_an_older_config_is_refused_with_the_newer_values(as_a
 
     response = as_admin.post(url("service-edit", sales.pk), data)
 
-    assert response.status_code == 200
-    html = response.content.decode()
-    stale = re.search(r'data-testid="stale">.*?</div>\s*</div>', html, re.S)
-    assert stale
-    assert "sales-moved" in stale.group(0)
-    assert 'data-field="domain"' in stale.group(0)
-    assert "The configuration changed in SCP since you opened this form" in page_text(response)
-    assert re.search(rf'name="base_revision" value="{int(opened_on) + 1}"', html)
-    assert drafts_in_session(as_admin) == {}
+    assert response.status_code == 302
+    review = as_admin.get(response.url)
+    assert set(diff_rows(review)) == {"workloads.nifi.memory"}
+    html = review.content.decode()
+    stale = re.search(r'data-testid="stale">.*?</table>', html, re.S).group(0)
+    assert 'data-field="domain"' in stale
+    assert "sales-moved" in stale
+    assert "outside the console, seen by a refresh from SCP" in page_text(review)
+    [draft] = drafts_in_session(as_admin).values()
+    assert draft["base_revision"] == int(opened_on) + 1
+    assert draft["desired_config"]["domain"] == "sales-moved"
     assert row_counts() == before
 
 
-def test_an_edit_is_refused_when_a_sync_stored_a_newer_config_meanwhile(as_admin, sales):
+def test_an_edit_posted_after_a_sync_stored_a_newer_config_keeps_the_newer_values(as_admin, sales):
     data = edit_data(sales, description="my edit")
     detail = scp_client_for("default").get_service(sales.scp_id)
     newer = dataclasses.replace(
@@ -835,10 +837,13 @@ def test_an_edit_is_refused_when_a_sync_stored_a_newer_config_meanwhile(as_admin
 
     response = as_admin.post(url("service-edit", sales.pk), data)
 
-    assert response.status_code == 200
-    assert 'data-testid="stale"' in response.content.decode()
-    assert "nodepool=moved" in page_text(response)
-    assert drafts_in_session(as_admin) == {}
+    assert response.status_code == 302
+    review = as_admin.get(response.url)
+    assert set(diff_rows(review)) == {"description"}
+    assert 'data-testid="stale"' in review.content.decode()
+    assert "nodepool=moved" in page_text(review)
+    [draft] = drafts_in_session(as_admin).values()
+    assert draft["desired_config"]["node_selector"] == "nodepool=moved"
     assert ChangeRequest.objects.count() == 0
 
 
@@ -862,7 +867,7 @@ def test_editing_again_after_a_stale_confirm_keeps_my_edits_on_the_newer_config(
     as_admin.get(review)
     config_moves(sales, domain="sales-moved")
     stale = as_admin.post(review, {"reason": "late"}).content.decode()
-    again = re.search(r'href="([^"]+)"[^>]*>Edit again on the newer configuration', stale)
+    again = re.search(r'href="([^"]+)" data-testid="back-to-form"', stale)
 
     html = as_admin.get(again.group(1).replace("&amp;", "&")).content.decode()
 

@@ -24,16 +24,16 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from console.simulator import rules, seed
 from console.simulator.faults import FaultBoard, faults_parse
 from console.simulator.state import BUSY_STATES, STATES, Store, iso_ms
+from console.simulator.versions import VersionBoard, versions_parse
 
 logger = logging.getLogger("console.simulator")
 
 CLIENT_TYPE = "Openapi"
-API_VERSIONS = ("data-flow 1.0", "data-flow 1.1", "data-flow 1.2")
 TIMESTAMP_TOLERANCE_MS = 5 * 60 * 1000
 LIST_MAX_SIZE = 1000
 IGNORED_SIZE = 10
@@ -57,7 +57,8 @@ CONTACT_ADMIN_DETAIL = (
 )
 
 _SERVICES_PATH = "/v1/data-flow-services"
-_ID = re.compile(r"[0-9a-f]{32}")
+# Ids are opaque, but a created service's id must fit in one path segment as it travels.
+_UNROUTABLE_ID = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
 _WHOLE = re.compile(r"[0-9]{1,9}")
 
 
@@ -196,21 +197,25 @@ class Simulator:
         credentials: Mapping[str, str],
         not_enabled: frozenset[str],
         update_delay: float,
+        start_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
         stopping: threading.Event | None = None,
     ) -> None:
         """Serve `store` to callers holding `credentials` (access key to secret key).
 
         Keys in `not_enabled` sign correctly but are refused by the gateway, as SCP refuses an
-        account without Data Flow in the region.
+        account without Data Flow in the region. After a 202 the service shows its old state for
+        `start_delay` seconds, then UPDATING for `update_delay` seconds (faults can override both).
         """
         self.store = store
         self.credentials = dict(credentials)
         self.not_enabled = not_enabled
         self.update_delay = update_delay
+        self.start_delay = start_delay
         self.clock = clock
         self.stopping = stopping or threading.Event()
         self.faults = FaultBoard()
+        self.versions = VersionBoard()
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._log_lock = threading.Lock()
 
@@ -222,7 +227,9 @@ class Simulator:
             if request.path == "/_simulator" or request.path.startswith("/_simulator/"):
                 return self._control(request)
             if request.path.startswith("/v1/"):
-                return self._api(request)
+                return self._logged(request, self._api_answer)
+            if request.path == "/":
+                return self._logged(request, self._root)
             return Response(404, gateway_error(404, request.path))
         except Exception:
             logger.exception("simulator failed on %s %s", request.method, request.path)
@@ -232,9 +239,14 @@ class Simulator:
 
     # ---- the /v1 API -------------------------------------------------------------------
 
-    def _api(self, request: Request) -> Response:
-        """Answer an API call and record it in the request log."""
-        response, verdict = self._api_answer(request)
+    def _logged(
+        self, request: Request, answer: Callable[[Request], tuple[Response, str, bool]]
+    ) -> Response:
+        """Answer a call with `answer` and record it in the request log.
+
+        Every PUT's entry says whether the update was `applied` (accepted, answer lost or not).
+        """
+        response, verdict, applied = answer(request)
         host = request.header("Host") or ""
         entry = {
             "time": iso_ms(self.clock()),
@@ -247,16 +259,16 @@ class Simulator:
             "status": response.status,
             "verdict": verdict,
         }
+        if request.method == "PUT":
+            entry["applied"] = applied
         with self._log_lock:
             self._log.append(entry)
         return response
 
-    def _api_answer(self, request: Request) -> tuple[Response, str]:
-        """The response to an API call and the verdict the request log shows for it."""
-        route = _route(request.method, request.path)
-        service_id = route[1] if route and route[0] in ("detail", "update", "validate") else None
-
-        # Faults come first: the gateway drops or fails a call before anything checks it.
+    def _gateway_faults(
+        self, request: Request, service_id: str | None
+    ) -> tuple[Response, str] | None:
+        """An injected latency, hang or failure; the gateway drops or fails a call first."""
         latency = self.faults.value("latency", service_id=service_id, default=0)
         if latency:
             self.stopping.wait(latency)
@@ -267,17 +279,43 @@ class Simulator:
         failure = self.faults.take_failure(service_id=service_id)
         if failure:
             return self._failure(failure, request.path), f"injected {failure}"
+        return None
 
+    def _root(self, request: Request) -> tuple[Response, str, bool]:
+        """`GET /`: the product's version list (SCP_API.md §3).
+
+        Guess: the documentation does not say whether the root needs a signature; it is answered
+        without one, and a signed call is answered too (its signature only shows in the verdict).
+        """
+        injected = self._gateway_faults(request, None)
+        if injected:
+            return *injected, False
+        if request.method != "GET":
+            return Response(404, gateway_error(404, request.path)), "unknown path", False
+        signed = "unsigned"
+        if request.header("Scp-Signature"):
+            refusal = self._authenticate(request)
+            signed = f"signed, {refusal[1]} (not enforced)" if refusal else "signed"
+        base_url = "http://" + (request.header("Host") or "")
+        return Response(200, self.versions.document(base_url)), f"version list ({signed})", False
+
+    def _api_answer(self, request: Request) -> tuple[Response, str, bool]:
+        """The response to an API call, the verdict the request log shows, and whether applied."""
+        route = _route(request.method, request.path)
+        service_id = route[1] if route and route[0] in ("detail", "update", "validate") else None
+
+        injected = self._gateway_faults(request, service_id)
+        if injected:
+            return *injected, False
         if route is None:
-            return Response(404, gateway_error(404, request.path)), "unknown path"
+            return Response(404, gateway_error(404, request.path)), "unknown path", False
         refusal = self._authenticate(request)
         if refusal:
-            return refusal
-        version = request.header("Scp-Api-Version")
-        if version not in API_VERSIONS:
-            supported = ", ".join(API_VERSIONS)
-            detail = f"unsupported Scp-Api-Version {version!r}; use one of {supported}"
-            return ApiError(406, "NoSuchVersion", detail, "").response(), "unsupported api version"
+            return *refusal, False
+        problem = self.versions.check_header(request.header("Scp-Api-Version"))
+        if problem:
+            error = ApiError(406, "NoSuchVersion", problem, "unsupported api version")
+            return error.response(), error.verdict, False
 
         handler = {
             "list": self._list,
@@ -289,9 +327,15 @@ class Simulator:
         try:
             with self.store.lock:
                 self.store.updates_settle(self.clock())
-                return handler(request, route[1]), "ok"
+                response = handler(request, route[1])
         except ApiError as error:
-            return error.response(), error.verdict
+            return error.response(), error.verdict, False
+        if route[0] != "update":
+            return response, "ok", False
+        if self.faults.take_lost_answer(service_id=service_id):
+            # Applied exactly like any accepted update; only the answer never reaches the caller.
+            return Response(0, drop=True), "applied, answer lost", True
+        return response, "ok", True
 
     def _failure(self, status: int, path: str) -> Response:
         """An injected failure: SCP's service envelope for a 500, the gateway's for the rest."""
@@ -349,15 +393,7 @@ class Simulator:
         return parse_qs(request.query, keep_blank_values=True)
 
     def _service(self, service_id: str) -> dict[str, Any]:
-        """The service with this id; SCP answers a bad or unknown id with 400, not 404."""
-        if not _ID.fullmatch(service_id):
-            raise validation_error(
-                [
-                    "data_flow_service_id: must be 32 lower-case hexadecimal digits, "
-                    f"got {service_id!r}"
-                ],
-                "malformed service id",
-            )
+        """The service with this opaque id; SCP answers an unknown id with 400, not 404."""
         service = self.store.services.get(service_id)
         if service is None:
             raise validation_error(
@@ -478,13 +514,24 @@ class Simulator:
             "web_url_registry": f"https://{host}/nifi-registry/",
         }
 
+    def _guess_rules(self) -> bool:
+        """Whether the rules that are only guesses apply (off unless switched on)."""
+        return bool(self.faults.value("guess_rules", service_id=None, default=False))
+
     def _update(self, request: Request, service_id: str) -> Response:
         """`PUT /v1/data-flow-services/{id}`: validate, accept as pending, answer 202."""
         service = self._service(service_id)
         body = self._body(request)
-        errors = rules.update_validate(body, allowed_versions=self.store.allowed_versions(service))
+        errors = rules.update_validate(
+            body,
+            held=service["config"],
+            allowed_versions=self.store.allowed_versions(service),
+            guess_rules=self._guess_rules(),
+        )
         if errors:
             raise validation_error(errors)
+        # Guess: during the start window the service looks idle (its old state), so a PUT then
+        # is accepted and replaces the update that has not started; SCP may do otherwise.
         if service["state"] in BUSY_STATES:
             raise validation_error(
                 [f"service is being updated (state {service['state']}); try again when it is done"],
@@ -492,16 +539,19 @@ class Simulator:
             )
         config = rules.update_merge(service["config"], body)
         delay = self.faults.value("update_delay", service_id=service_id, default=None)
+        start = self.faults.value("start_delay", service_id=service_id, default=None)
         outcome = self.faults.value("update_outcome", service_id=service_id, default="succeed")
-        now = self.clock()
         self.store.update_accept(
             service_id,
             config=config,
             outcome=outcome,
             delay=self.update_delay if delay is None else float(delay),
-            now=now,
+            start_delay=self.start_delay if start is None else float(start),
+            now=self.clock(),
         )
-        answer = self._service_body(service, config, state="UPDATING")
+        # Guess: the 202 carries the state a GET would show at this moment (the old one during a
+        # start delay) with the requested configuration.
+        answer = self._service_body(service, config, state=service["state"])
         # The quirks of SCP's documented 202 example, which clients must tolerate.
         answer["service_workload"] = ""
         answer["http_port"] = str(service["http_port"])
@@ -511,7 +561,7 @@ class Simulator:
         return Response(202, answer)
 
     def _validate_resources(self, request: Request, service_id: str) -> Response:
-        """`POST .../validate-resources`: does the requested workload fit the cluster?"""
+        """`POST .../validate-resources`: the pre-check, answered as the `precheck` switch says."""
         service = self._service(service_id)
         body = self._body(request)
         if not isinstance(body, dict):
@@ -521,17 +571,40 @@ class Simulator:
             errors.append("service_workload: required")
         else:
             errors += rules.workload_errors(
-                body["service_workload"], allowed_versions=self.store.allowed_versions(service)
+                body["service_workload"],
+                held=service["config"]["service_workload"],
+                allowed_versions=self.store.allowed_versions(service),
+                guess_rules=self._guess_rules(),
             )
         if errors:
             raise validation_error(errors)
+        mode = self.faults.value("precheck", service_id=service_id, default="documented")
+        if mode == "documented":
+            # The only answer SCP documents; what its fields mean is not documented.
+            return Response(200, {"cpu": "CPU", "err_code": "", "memory": "Memory", "result": ""})
+        if mode == "no":
+            # Guess: the shape of a clear "no".
+            return Response(
+                200,
+                {
+                    "cpu": "CPU",
+                    "err_code": "NotEnoughResource",
+                    "memory": "Memory",
+                    "result": "false",
+                },
+            )
+        if mode == "yes":
+            # Guess: the shape of a clear "yes".
+            return Response(
+                200, {"cpu": "CPU", "err_code": "", "memory": "Memory", "result": "true"}
+            )
+        # Guess: SCP compares the requested workload with the cluster's capacity. Other tenants
+        # are not modelled, so that the answer depends on the request alone.
         workload = rules.workload_merge(
             service["config"]["service_workload"], body["service_workload"]
         )
         cpu = sum(int(c["cpu"]) * int(c["replica"]) for c in workload.values())
         memory = sum(int(c["memory"]) * int(c["replica"]) for c in workload.values())
-        # The cluster's capacity for this service; other tenants are not modelled, so that
-        # the answer depends on the request alone.
         capacity = self.store.data_flow_for(service)["capacity"]
         fits = cpu <= capacity["cpu"] and memory <= capacity["memory"]
         return Response(
@@ -571,9 +644,12 @@ class Simulator:
                 return self._control_requests(method)
             if path == "/_simulator/faults":
                 return self._control_faults(method, body)
+            if path == "/_simulator/versions":
+                return self._control_versions(method, body)
             if path == "/_simulator/reset" and method == "POST":
                 self.store.reset()
                 self.faults.clear()
+                self.versions.reset()
                 with self._log_lock:
                     self._log.clear()
                 return Response(200, {"status": "reset"})
@@ -624,6 +700,19 @@ class Simulator:
         self.faults.set(switches, service_id=service_id)
         return Response(200, self.faults.snapshot())
 
+    def _control_versions(self, method: str, body: Any) -> Response:
+        """Read, replace or restore the version list of `GET /` and the header check."""
+        if method == "DELETE":
+            self.versions.reset()
+        elif method == "POST":
+            versions, errors = versions_parse(body)
+            if errors:
+                return _control_error(400, errors)
+            self.versions.set(versions)
+        elif method != "GET":
+            return _control_error(405, "use GET, POST or DELETE")
+        return Response(200, {"versions": self.versions.snapshot()})
+
     def _control_state(self, service: dict[str, Any], body: Any) -> Response:
         """Force a service into a state (dropping any pending update)."""
         state = body.get("state") if isinstance(body, dict) else None
@@ -657,9 +746,14 @@ class Simulator:
                 account.update(flat)
 
         errors: list[str] = []
-        service_id = meta.get("data_flow_service_id", uuid.uuid4().hex)
-        if not isinstance(service_id, str) or not _ID.fullmatch(service_id):
-            errors.append("data_flow_service_id: must be 32 lower-case hexadecimal digits")
+        service_id = meta.get("data_flow_service_id", str(uuid.uuid4()))
+        if not isinstance(service_id, str) or not service_id:
+            errors.append("data_flow_service_id: must be a non-empty string")
+        elif _UNROUTABLE_ID.search(service_id):
+            errors.append(
+                "data_flow_service_id: must fit in one URL path segment as it is "
+                f"(no '/', '?', '#', '%' or spaces); got {service_id!r}"
+            )
         elif service_id in self.store.services:
             errors.append(f"data_flow_service_id: {service_id} exists already")
         flow_id = meta.get("data_flow_id", seed.PROD_DATA_FLOW_ID)
@@ -673,8 +767,11 @@ class Simulator:
                 errors.append(f"{key}: must be a non-empty string")
         if not isinstance(meta.get("cluster_request_failed", False), bool):
             errors.append("cluster_request_failed: must be true or false")
-        # Versions are free here: a created service may run any release, old ones included.
-        errors += rules.update_validate(fields, allowed_versions=None)
+        # Services made by other tools need not follow the guide: only the documented shape
+        # applies, so a domain with dots or a bare node label can be created. Unknown fields are
+        # refused all the same: here they are typos in a test.
+        errors += [f"{key}: unknown field" for key in fields if key not in rules.TOP_LEVEL]
+        errors += rules.update_validate(fields, shape_only=True)
         if errors:
             return _control_error(400, errors)
 
@@ -703,6 +800,8 @@ class Simulator:
         if record.get("pending"):
             record["pending"]["config"].pop("account_password", None)
             record["pending"]["due_dt"] = iso_ms(record["pending"]["due_at"])
+            if "starts_at" in record["pending"]:
+                record["pending"]["starts_dt"] = iso_ms(record["pending"]["starts_at"])
         flow = self.store.data_flow_for(service)
         record.update(
             data_flow_name=flow["data_flow_name"],
@@ -720,7 +819,13 @@ def _control_error(status: int, detail: str | list[str]) -> Response:
 
 
 def _route(method: str, path: str) -> tuple[str, str] | None:
-    """(endpoint, id from the path) for a known API call, else None."""
+    """(endpoint, id from the path, percent-decoded) for a known API call, else None."""
+    route = _route_raw(method, path)
+    return (route[0], unquote(route[1])) if route else None
+
+
+def _route_raw(method: str, path: str) -> tuple[str, str] | None:
+    """(endpoint, id as it appears in the path) for a known API call, else None."""
     if path == _SERVICES_PATH:
         return ("list", "") if method == "GET" else None
     if not path.startswith(_SERVICES_PATH + "/"):

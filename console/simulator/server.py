@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.simulator.app import Simulator, SimulatorHTTPServer
+from console.simulator.app import Simulator
 from console.simulator.state import Store
+from console.simulator.wire import SimulatorHTTPServer
 
 DEMO_ACCESS_KEY = "DEMOACCESSKEY0001"
 DEMO_SECRET_KEY = "DEMOSECRETKEY0001"  # noqa: S105 (a published demo key of the simulator)

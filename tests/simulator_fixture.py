@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,32 @@ class SimulatorHandle:
         """Empty the request log."""
         self._call("DELETE", "/_simulator/requests")
 
+    def applied_puts(self, service_id: str | None = None) -> list[dict[str, Any]]:
+        """The logged PUTs the simulator applied (answer delivered or lost), optionally of one id.
+
+        The id is matched against the path's last segment, percent-decoded.
+        """
+        entries = [e for e in self.requests() if e["method"] == "PUT" and e.get("applied")]
+        if service_id is None:
+            return entries
+        return [
+            entry
+            for entry in entries
+            if urllib.parse.unquote(entry["path"].rstrip("/").rsplit("/", 1)[-1]) == service_id
+        ]
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The API version list in force (what `GET /` shows, without links)."""
+        return self._call("GET", "/_simulator/versions")["versions"]
+
+    def set_versions(self, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Replace the version list, e.g. [{"id": "v1.0", "status": "DEPRECATED", ...}]."""
+        return self._call("POST", "/_simulator/versions", {"versions": versions})["versions"]
+
+    def reset_versions(self) -> list[dict[str, Any]]:
+        """Back to the default version list (1.0 SUPPORTED, 1.1 CURRENT)."""
+        return self._call("DELETE", "/_simulator/versions")["versions"]
+
     def fault(self, service_id: str | None = None, **switches: Any) -> dict[str, Any]:
         """Set fault switches, global or for one service; returns the whole board."""
         body = dict(switches)
@@ -97,7 +124,7 @@ class SimulatorHandle:
         return self._call("GET", "/_simulator/data-flows")["data_flows"]
 
     def reset(self) -> None:
-        """Reseed the demo services and clear faults and the request log."""
+        """Reseed the demo services, restore the version list, clear faults and the request log."""
         self._call("POST", "/_simulator/reset")
 
 

@@ -1,4 +1,5 @@
-"""Fault switches of the simulator: latency, failures, hangs, update outcomes; global or by id."""
+"""Fault switches of the simulator: latency, failures, hangs, update timing and outcomes,
+lost answers, the pre-check's answer and the guess rules; global or by id."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from console.simulator.state import OUTCOMES
 FAIL_STATUSES = (500, 502, 503, 504, 429)
 DEFAULT_FAIL_STATUS = 503
 
-_NUMBERS = ("latency", "hang", "update_delay")
-_COUNTS = ("fail_next", "hang_next")
+_NUMBERS = ("latency", "hang", "update_delay", "start_delay")
+_COUNTS = ("fail_next", "hang_next", "lose_answer_next")
+# documented: SCP's only documented answer; no/yes: a clear verdict (their shape is a guess);
+# capacity: the requested workload against the cluster's capacity (a guess at SCP's logic).
+PRECHECK_MODES = ("documented", "no", "yes", "capacity")
 
 
 def faults_parse(body: Any) -> tuple[str | None, dict[str, Any], list[str]]:
@@ -40,9 +44,14 @@ def faults_parse(body: Any) -> tuple[str | None, dict[str, Any], list[str]]:
         elif key == "update_outcome":
             if value not in OUTCOMES:
                 errors.append(f"update_outcome: must be one of {', '.join(OUTCOMES)}")
-        elif key == "ignore_size":
+        elif key in ("ignore_size", "guess_rules"):
             if not isinstance(value, bool):
-                errors.append("ignore_size: must be true or false")
+                errors.append(f"{key}: must be true or false")
+            elif service_id is not None and key == "guess_rules":
+                errors.append("guess_rules: applies to every service; set it without service_id")
+        elif key == "precheck":
+            if value not in PRECHECK_MODES:
+                errors.append(f"precheck: must be one of {', '.join(PRECHECK_MODES)}")
         else:
             errors.append(f"{key}: unknown switch")
             continue
@@ -104,6 +113,15 @@ class FaultBoard:
                     scope["hang_next"] -= 1
                     return float(scope["hang"])
             return 0.0
+
+    def take_lost_answer(self, *, service_id: str | None) -> bool:
+        """Whether this accepted update's answer must be lost, counting it down."""
+        with self._lock:
+            for scope in self._scopes(service_id):
+                if scope.get("lose_answer_next", 0) > 0:
+                    scope["lose_answer_next"] -= 1
+                    return True
+            return False
 
     def take_failure(self, *, service_id: str | None) -> int:
         """The status this call must fail with, counting it down; 0 when it must not fail."""

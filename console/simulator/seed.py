@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-# Fixed ids (32 lower-case hex, SCP's form) so that demos, docs and tests can name them.
-PROD_DATA_FLOW_ID = "726b46e5973a9384a380f2d89cf833f1"
-BATCH_DATA_FLOW_ID = "2a53b9976fa010d14d3dcec5d639711b"
-ANALYTICS_DATA_FLOW_ID = "3ef2f21e82bcedf334b06408454eed37"
+# Fixed ids so that demos, docs and tests can name them. Ids are opaque strings; these take the
+# dashed UUID form of the API reference's examples.
+PROD_DATA_FLOW_ID = "726b46e5-973a-4384-a380-f2d89cf833f1"
+BATCH_DATA_FLOW_ID = "2a53b997-6fa0-40d1-8d3d-cec5d639711b"
+ANALYTICS_DATA_FLOW_ID = "3ef2f21e-82bc-4df3-b4b0-6408454eed37"
 
-SALES_ETL_ID = "97ff18b6f6ac2a24966f313464a60728"
-IOT_INGEST_ID = "a1302f6e99f487325f3e10c5a536f1c1"
-FINANCE_BATCH_ID = "ce391202c7dd296f73de84a339e27cd6"
-LOG_ARCHIVE_ID = "216e50df30f36853afe0511bb06f8db9"
-ML_FEATURES_ID = "971e4d2724a835501b7a8b41e12e6386"
+SALES_ETL_ID = "97ff18b6-f6ac-4a24-966f-313464a60728"
+IOT_INGEST_ID = "a1302f6e-99f4-4732-9f3e-10c5a536f1c1"
+FINANCE_BATCH_ID = "ce391202-c7dd-496f-b3de-84a339e27cd6"
+LOG_ARCHIVE_ID = "216e50df-30f3-4853-afe0-511bb06f8db9"
+ML_FEATURES_ID = "971e4d27-24a8-4550-9b7a-8b41e12e6386"
 
 # NiFi login passwords of the demo accounts: stored by the simulator, never returned by the API.
 DEMO_PASSWORDS = {
@@ -34,7 +35,7 @@ def data_flows() -> list[dict[str, Any]]:
         {
             "data_flow_id": PROD_DATA_FLOW_ID,
             "data_flow_name": "dataflow-prod",
-            "cluster_id": "b04f0420cdc9466295afef96c88aa4e9",
+            "cluster_id": "b04f0420-cdc9-4662-95af-ef96c88aa4e9",
             "cluster_name": "k8s-prod-01",
             "versions": dict(OFFERED_VERSIONS),
             "capacity": {"cpu": 48000, "memory": 98304},
@@ -42,7 +43,7 @@ def data_flows() -> list[dict[str, Any]]:
         {
             "data_flow_id": BATCH_DATA_FLOW_ID,
             "data_flow_name": "dataflow-batch",
-            "cluster_id": "5a1409baec2bc69fb2848b18786aedea",
+            "cluster_id": "5a1409ba-ec2b-469f-b284-8b18786aedea",
             "cluster_name": "k8s-batch-01",
             "versions": dict(OFFERED_VERSIONS),
             "capacity": {"cpu": 32000, "memory": 65536},
@@ -50,7 +51,7 @@ def data_flows() -> list[dict[str, Any]]:
         {
             "data_flow_id": ANALYTICS_DATA_FLOW_ID,
             "data_flow_name": "dataflow-analytics",
-            "cluster_id": "ca53bc3eed324ed0974093718f38f558",
+            "cluster_id": "ca53bc3e-ed32-4ed0-9740-93718f38f558",
             "cluster_name": "k8s-analytics-01",
             "versions": dict(OFFERED_VERSIONS),
             "capacity": {"cpu": 48000, "memory": 98304},

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.simulator.app import Simulator, SimulatorHTTPServer
+from console.simulator.app import Simulator
 from console.simulator.state import Store
+from console.simulator.wire import SimulatorHTTPServer
 
 DEMO_ACCESS_KEY = "DEMOACCESSKEY0001"
 DEMO_SECRET_KEY = "DEMOSECRETKEY0001"  # noqa: S105 (a published demo key of the simulator)
@@ -44,13 +45,16 @@ class RunningSimulator:
         self._thread.join(timeout=10)
 
 
-def _build(*, state_path: Path, host: str, port: int, update_delay: float) -> SimulatorHTTPServer:
+def _build(
+    *, state_path: Path, host: str, port: int, update_delay: float, start_delay: float
+) -> SimulatorHTTPServer:
     """A bound server over the state in `state_path` (seeded when the file does not exist)."""
     simulator = Simulator(
         store=Store(Path(state_path)),
         credentials=CREDENTIALS,
         not_enabled=frozenset({NOT_ENABLED_ACCESS_KEY}),
         update_delay=update_delay,
+        start_delay=start_delay,
     )
     return SimulatorHTTPServer((host, port), simulator)
 
@@ -62,10 +66,25 @@ def _url(server: SimulatorHTTPServer, host: str) -> str:
 
 
 def start_in_thread(
-    *, state_path: Path, host: str = "127.0.0.1", port: int = 0, update_delay: float = 5.0
+    *,
+    state_path: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    update_delay: float = 5.0,
+    start_delay: float = 0.0,
 ) -> RunningSimulator:
-    """Serve in a daemon thread (port 0 picks a free one) and return once it accepts calls."""
-    server = _build(state_path=state_path, host=host, port=port, update_delay=update_delay)
+    """Serve in a daemon thread (port 0 picks a free one) and return once it accepts calls.
+
+    After a 202 the service shows its old state for `start_delay` seconds, then UPDATING for
+    `update_delay` seconds.
+    """
+    server = _build(
+        state_path=state_path,
+        host=host,
+        port=port,
+        update_delay=update_delay,
+        start_delay=start_delay,
+    )
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": _POLL_INTERVAL},
@@ -84,10 +103,17 @@ def serve_forever(
     host: str = "127.0.0.1",
     port: int = 8001,
     update_delay: float = 5.0,
+    start_delay: float = 0.0,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve in the foreground until interrupted; `on_ready` gets the URL once it listens."""
-    server = _build(state_path=state_path, host=host, port=port, update_delay=update_delay)
+    server = _build(
+        state_path=state_path,
+        host=host,
+        port=port,
+        update_delay=update_delay,
+        start_delay=start_delay,
+    )
     try:
         if on_ready is not None:
             on_ready(_url(server, host))

@@ -131,27 +131,49 @@ class Store:
         outcome: str,
         delay: float,
         now: float,
+        start_delay: float = 0.0,
     ) -> dict[str, Any]:
-        """Mark the service UPDATING with `config` pending until `now + delay`; return it."""
+        """Accept an update of `config`; return the service.
+
+        For `start_delay` seconds the service shows exactly what it showed before (state, flags,
+        configuration); then UPDATING for `delay` seconds; then the outcome. A pending update
+        that has not started yet is replaced.
+        """
         with self.lock:
             service = self.services[service_id]
+            previous = service.get("pending")
+            previous_state = previous["previous_state"] if previous else service["state"]
             service["pending"] = {
                 "config": config,
                 "outcome": outcome,
                 "accepted_at": now,
-                "due_at": now + delay,
-                "previous_state": service["state"],
+                "starts_at": now + start_delay,
+                "due_at": now + start_delay + delay,
+                "previous_state": previous_state,
+                "started": False,
             }
-            service["state"] = "UPDATING"
-            service["modified_dt"] = iso_ms(now)
+            self._update_start(service, now)
             self.save()
             return service
 
+    @staticmethod
+    def _update_start(service: dict[str, Any], now: float) -> bool:
+        """Show a pending update as UPDATING once its start has come; True when it did so now."""
+        pending = service.get("pending")
+        # Records written before start delays existed have no `started`: they are running.
+        if not pending or pending.get("started", True) or pending["starts_at"] > now:
+            return False
+        pending["started"] = True
+        service["state"] = "UPDATING"
+        service["modified_dt"] = iso_ms(pending["starts_at"])
+        return True
+
     def updates_settle(self, now: float) -> None:
-        """Finish every pending update whose time has come, as its outcome says."""
+        """Start and finish every pending update whose time has come, as its outcome says."""
         with self.lock:
             changed = False
             for service in self.services.values():
+                changed = self._update_start(service, now) or changed
                 pending = service.get("pending")
                 if pending and pending["due_at"] <= now:
                     _update_finish(service, pending)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 
+from console.simulator import seed
 from console.simulator.server import DEMO_ACCESS_KEY, DEMO_SECRET_KEY
 from tests.simulator.helpers import Api
 
@@ -65,6 +67,8 @@ def command_simulator(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[st
             str(state),
             "--update-delay",
             "0.2",
+            "--start-delay",
+            "0.5",
         ],
         cwd=REPO,
         env=env,
@@ -111,3 +115,24 @@ def test_command_prints_its_url_and_stops_cleanly_on_ctrl_c(
     first_line = output.splitlines()[0]
     assert url in first_line
     assert DEMO_ACCESS_KEY in first_line
+
+
+def test_command_start_delay_keeps_the_old_state_after_a_202(
+    command_simulator: tuple[str, subprocess.Popen[str], Path],
+) -> None:
+    url, _, _ = command_simulator
+    api = Api(url, access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY)
+    path = f"/v1/data-flow-services/{seed.SALES_ETL_ID}"
+
+    answer = api.put(path, json={"description": "later"})
+    right_after = api.get(path).json()["state"]
+    time.sleep(0.6)
+
+    assert answer.status_code == 202 and answer.json()["state"] == "RUNNING"
+    assert right_after == "RUNNING"
+    assert api.get(path).json()["state"] == "UPDATING"
+
+
+def test_command_refuses_a_negative_start_delay() -> None:
+    with pytest.raises(CommandError, match="--start-delay"):
+        call_command("scp_simulator", start_delay=-1)

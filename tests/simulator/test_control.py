@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -91,7 +92,7 @@ def test_added_service_gets_defaults_and_appears_in_the_api(
     )
 
     service_id = detail["data_flow_service_id"]
-    assert len(service_id) == 32
+    assert str(uuid.UUID(service_id)) == service_id  # a fresh dashed UUID
     assert detail["state"] == "RUNNING"
     assert detail["data_flow_id"] == seed.PROD_DATA_FLOW_ID
     assert detail["web_url_nifi"] == "https://orders-cdc.orders.dataflow.test/nifi/"
@@ -105,13 +106,13 @@ def test_added_service_may_run_an_old_version_in_any_state(
     scp_simulator: SimulatorHandle,
 ) -> None:
     detail = scp_simulator.add_service(
-        data_flow_service_id="00000000000000000000000000000abc",
+        data_flow_service_id="legacy-cdc-01",
         data_flow_id=seed.BATCH_DATA_FLOW_ID,
         state="STOPPED",
         service_workload={"nifi": {"version": "1.23.2"}},
     )
 
-    assert detail["data_flow_service_id"] == "00000000000000000000000000000abc"
+    assert detail["data_flow_service_id"] == "legacy-cdc-01"
     assert detail["state"] == "STOPPED"
     assert detail["version"] == "1.23.2"
 
@@ -119,11 +120,15 @@ def test_added_service_may_run_an_old_version_in_any_state(
 @pytest.mark.parametrize(
     "fields",
     [
-        {"data_flow_service_id": "ABC"},
+        {"data_flow_service_id": ""},
+        {"data_flow_service_id": 42},
+        {"data_flow_service_id": "a/b"},
+        {"data_flow_service_id": "two words"},
         {"data_flow_service_id": seed.SALES_ETL_ID},
-        {"data_flow_id": "0123456789abcdef0123456789abcdef"},
+        {"data_flow_id": "2a9be312-5d4b-4bc8-b2ae-35100fa9241f"},
         {"state": "SLEEPING"},
-        {"domain": "-bad-"},
+        {"domain": 5},
+        {"host_alias": {"enabled": "yes"}},
         {"service_workload": {"nifi": {"cpu": 1}}},
         {"favourite_colour": "blue"},
     ],
@@ -161,7 +166,7 @@ def test_set_state_refuses_unknown_states_and_services(scp_simulator: SimulatorH
     with pytest.raises(SimulatorControlError):
         scp_simulator.set_state(seed.SALES_ETL_ID, "NAPPING")
     with pytest.raises(SimulatorControlError):
-        scp_simulator.set_state("0123456789abcdef0123456789abcdef", "RUNNING")
+        scp_simulator.set_state("2a9be312-5d4b-4bc8-b2ae-35100fa9241f", "RUNNING")
 
 
 def test_data_flows_show_versions_and_capacity(scp_simulator: SimulatorHandle) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from console.simulator import seed
 from tests.simulator.helpers import Api, error_of
+from tests.simulator_fixture import SimulatorHandle
 
 DETAIL_FIELDS = {
     "account",
@@ -116,10 +117,11 @@ def test_failed_service_flags_its_cluster_request(api: Api) -> None:
 @pytest.mark.parametrize(
     "service_id",
     [
-        "0123456789abcdef0123456789abcdef",  # well formed, unknown
+        "2a9be312-5d4b-4bc8-b2ae-35100fa9241f",  # well formed, unknown
         "not-an-id",
         seed.SALES_ETL_ID.upper(),
         seed.SALES_ETL_ID[:-1],
+        seed.SALES_ETL_ID.replace("-", ""),  # ids are opaque: no normalising
     ],
 )
 def test_unknown_or_malformed_id_gets_400_not_404(api: Api, service_id: str) -> None:
@@ -132,7 +134,7 @@ def test_unknown_or_malformed_id_gets_400_not_404(api: Api, service_id: str) -> 
 
 
 def test_unknown_id_on_put_gets_400(api: Api) -> None:
-    response = api.put(detail_path("0123456789abcdef0123456789abcdef"), json={})
+    response = api.put(detail_path("2a9be312-5d4b-4bc8-b2ae-35100fa9241f"), json={})
 
     assert response.status_code == 400
 
@@ -157,7 +159,7 @@ def test_ml_features_runs_older_versions_than_its_data_flow_offers(api: Api) -> 
     assert offered["nifi"] == "1.27.1"
 
 
-@pytest.mark.parametrize("data_flow_id", ["0123456789abcdef0123456789abcdef", "nope"])
+@pytest.mark.parametrize("data_flow_id", ["2a9be312-5d4b-4bc8-b2ae-35100fa9241f", "nope"])
 def test_sub_versions_of_an_unknown_data_flow_get_400(api: Api, data_flow_id: str) -> None:
     response = api.get(f"/v1/data-flow-services/data-flows/{data_flow_id}/sub-versions")
 
@@ -174,7 +176,11 @@ def workload(nifi_cpu: str, nifi_replica: str) -> dict[str, dict[str, str]]:
     }
 
 
-def test_workload_within_capacity_validates(api: Api) -> None:
+def test_workload_within_capacity_validates_in_capacity_mode(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    scp_simulator.fault(precheck="capacity")
+
     response = api.post(
         f"{detail_path(seed.SALES_ETL_ID)}/validate-resources",
         json={"service_workload": workload("4000", "2")},
@@ -184,7 +190,11 @@ def test_workload_within_capacity_validates(api: Api) -> None:
     assert response.json() == {"result": True, "err_code": "", "cpu": "48000", "memory": "98304"}
 
 
-def test_workload_beyond_capacity_reports_insufficient_resources(api: Api) -> None:
+def test_workload_beyond_capacity_reports_insufficient_resources_in_capacity_mode(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    scp_simulator.fault(precheck="capacity")
+
     response = api.post(
         f"{detail_path(seed.SALES_ETL_ID)}/validate-resources",
         json={"service_workload": workload("16000", "3")},
@@ -201,7 +211,8 @@ def test_workload_beyond_capacity_reports_insufficient_resources(api: Api) -> No
         {},
         {"service_workload": ""},
         {"service_workload": {"nifi": {"cpu": 2000}}},
-        {"service_workload": {"spark": {"cpu": "2000"}}},
+        {"service_workload": {"nifi": {"cpu": "2 cores"}}},
+        {"service_workload": {"nifi": "big"}},
         {"service_workload": {}, "extra": 1},
     ],
 )

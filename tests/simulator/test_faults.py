@@ -211,7 +211,7 @@ def test_faults_can_be_read_and_cleared(scp_simulator: SimulatorHandle) -> None:
         {"update_outcome": "maybe"},
         {"ignore_size": "yes"},
         {"explode": True},
-        {"service_id": "0123456789abcdef0123456789abcdef", "fail_next": 1},
+        {"service_id": "2a9be312-5d4b-4bc8-b2ae-35100fa9241f", "fail_next": 1},
     ],
 )
 def test_malformed_fault_switches_are_refused(

@@ -192,11 +192,33 @@ def twenty_one_aliases() -> list[dict[str, str]]:
     return [{"hostname": f"h{n}.example.internal", "ip": f"10.0.0.{n}"} for n in range(1, 22)]
 
 
+GUESS_CASES = [
+    ({"unknown_key": "x"}, "unknown_key"),
+    ({"account": {"role": "admin"}}, "account.role"),
+    ({"service_workload": {"kafka": {}}}, "service_workload.kafka"),
+    ({"service_workload": {"nifi": {"cpu": "99"}}}, "service_workload.nifi.cpu"),
+    ({"service_workload": {"nifi": {"cpu": "64001"}}}, "service_workload.nifi.cpu"),
+    ({"service_workload": {"nifi": {"memory": "127"}}}, "service_workload.nifi.memory"),
+    ({"service_workload": {"nifi": {"memory": "262145"}}}, "service_workload.nifi.memory"),
+    ({"service_workload": {"nifi": {"replica": "0"}}}, "service_workload.nifi.replica"),
+    ({"service_workload": {"nifi": {"replica": "11"}}}, "service_workload.nifi.replica"),
+    (
+        {"service_workload": {"zookeeper": {"replica": "2"}}},
+        "service_workload.zookeeper.replica",
+    ),
+    ({"service_workload": {"nifi": {"version": "1.28.0"}}}, "service_workload.nifi.version"),
+    (
+        {"service_workload": {"nifi_registry": {"version": "1.25.0"}}},
+        "service_workload.nifi_registry.version",
+    ),
+    ({"service_workload": {"nifi": {"disk": "10"}}}, "service_workload.nifi.disk"),
+]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ([], "body"),
-        ({"unknown_key": "x"}, "unknown_key"),
         ({"account": "admin"}, "account"),
         ({"account": {"account_id": "short"}}, "account.account_id"),
         ({"account": {"account_id": "a" * 31}}, "account.account_id"),
@@ -208,7 +230,6 @@ def twenty_one_aliases() -> list[dict[str, str]]:
         ({"account": {"account_password": "NoDigits!!"}}, "account.account_password"),
         ({"account": {"account_password": "NoSpecial12"}}, "account.account_password"),
         ({"account": {"account_password": ""}}, "account.account_password"),
-        ({"account": {"role": "admin"}}, "account.role"),
         ({"description": "x" * 151}, "description"),
         ({"description": None}, "description"),
         ({"domain": "ab"}, "domain"),
@@ -284,27 +305,10 @@ def twenty_one_aliases() -> list[dict[str, str]]:
             "host_alias.host_alias_list[1].hostname",
         ),
         ({"service_workload": ""}, "service_workload"),
-        ({"service_workload": {"kafka": {}}}, "service_workload.kafka"),
         ({"service_workload": {"nifi": {"cpu": 2000}}}, "service_workload.nifi.cpu"),
         ({"service_workload": {"nifi": {"cpu": "2000m"}}}, "service_workload.nifi.cpu"),
-        ({"service_workload": {"nifi": {"cpu": "99"}}}, "service_workload.nifi.cpu"),
-        ({"service_workload": {"nifi": {"cpu": "64001"}}}, "service_workload.nifi.cpu"),
-        ({"service_workload": {"nifi": {"memory": "127"}}}, "service_workload.nifi.memory"),
-        ({"service_workload": {"nifi": {"memory": "262145"}}}, "service_workload.nifi.memory"),
         ({"service_workload": {"nifi": {"memory": "1.5"}}}, "service_workload.nifi.memory"),
-        ({"service_workload": {"nifi": {"replica": "0"}}}, "service_workload.nifi.replica"),
-        ({"service_workload": {"nifi": {"replica": "11"}}}, "service_workload.nifi.replica"),
         ({"service_workload": {"nifi": {"replica": "-1"}}}, "service_workload.nifi.replica"),
-        (
-            {"service_workload": {"zookeeper": {"replica": "2"}}},
-            "service_workload.zookeeper.replica",
-        ),
-        ({"service_workload": {"nifi": {"version": "1.28.0"}}}, "service_workload.nifi.version"),
-        (
-            {"service_workload": {"nifi_registry": {"version": "1.25.0"}}},
-            "service_workload.nifi_registry.version",
-        ),
-        ({"service_workload": {"nifi": {"disk": "10"}}}, "service_workload.nifi.disk"),
     ],
 )
 def test_each_broken_rule_gets_400_naming_the_field(api: Api, body: Any, field: str) -> None:
@@ -315,6 +319,24 @@ def test_each_broken_rule_gets_400_naming_the_field(api: Api, body: Any, field: 
     assert error["code"] == "ValidationError"
     assert isinstance(error["detail"], list)
     assert any(message.startswith(f"{field}:") for message in error["detail"]), error["detail"]
+
+
+@pytest.mark.parametrize(("body", "field"), GUESS_CASES)
+def test_guess_rules_are_off_by_default(api: Api, body: Any, field: str) -> None:
+    assert api.put(SALES, json=body).status_code == 202
+
+
+@pytest.mark.parametrize(("body", "field"), GUESS_CASES)
+def test_guess_rules_refuse_when_switched_on(
+    api: Api, scp_simulator: SimulatorHandle, body: Any, field: str
+) -> None:
+    scp_simulator.fault(guess_rules=True)
+
+    response = api.put(SALES, json=body)
+
+    assert response.status_code == 400
+    detail = error_of(response)["detail"]
+    assert any(message.startswith(f"{field}:") for message in detail), detail
 
 
 def test_every_bad_field_gets_its_own_message(api: Api) -> None:

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--host, --port, --state, --update-delay and --reset."""
+        """--host, --port, --state, --update-delay, --start-delay and --reset."""
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
         parser.add_argument("--port", type=int, default=8001, help="port to listen on (8001)")
         parser.add_argument(
@@ -37,6 +37,12 @@ class Command(BaseCommand):
             help="seconds an accepted update stays UPDATING (5)",
         )
         parser.add_argument(
+            "--start-delay",
+            type=float,
+            default=0.0,
+            help="seconds an accepted update still shows the old state before UPDATING (0)",
+        )
+        parser.add_argument(
             "--reset", action="store_true", help="replace the state with the demo services"
         )
 
@@ -45,6 +51,8 @@ class Command(BaseCommand):
         state_path: Path = options["state"] or Path(settings.VAR_DIR) / "simulator" / "state.json"
         if options["update_delay"] < 0:
             raise CommandError("--update-delay must be 0 or more seconds.")
+        if options["start_delay"] < 0:
+            raise CommandError("--start-delay must be 0 or more seconds.")
         if options["reset"]:
             state_path.unlink(missing_ok=True)
         if options["verbosity"] >= 2:
@@ -64,6 +72,7 @@ class Command(BaseCommand):
                 host=options["host"],
                 port=options["port"],
                 update_delay=options["update_delay"],
+                start_delay=options["start_delay"],
                 on_ready=ready,
             )
         except StateError as exc:

@@ -81,6 +81,7 @@ def test_validation_error_from_scp_is_shown_with_its_detail(
     celery_worker, scp, imported, admin_user
 ):
     service = imported["sales-etl"]
+    scp.fault(guess_rules=True)  # that a version must be on offer is a guess, off by default
 
     def unknown_version(config):
         config["workloads"]["nifi"]["version"] = "9.9.9"

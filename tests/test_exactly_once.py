@@ -51,8 +51,12 @@ def _wait_for(change: ChangeRequest, predicate, timeout: float, worker: WorkerPr
         if predicate(change):
             return change
         time.sleep(0.05)
-    events = [str(e) for e in change.events.all()]
+    events = _events(change)
     raise AssertionError(f"change #{change.pk} is {change.status}: {events}\n{worker.output()}")
+
+
+def _events(change: ChangeRequest) -> list[str]:
+    return [str(e) for e in change.events.all()]
 
 
 def _final(change, worker, timeout=60.0):
@@ -72,7 +76,7 @@ def test_two_503s_then_a_lost_202_end_succeeded_with_one_applied_put(
 
     change = _final(submit_edit(service, admin_user, raise_memory), worker)
 
-    assert change.status == Status.SUCCEEDED, [str(e) for e in change.events.all()]
+    assert change.status == Status.SUCCEEDED, _events(change)
     assert _applied(scp, service) == 1
     assert [a.outcome for a in change.tries.all()][-1] == "answer_lost"
 
@@ -82,7 +86,7 @@ def test_two_503s_then_a_lost_202_end_succeeded_with_one_applied_put(
 def test_a_worker_killed_while_changes_are_queued_and_submitting_loses_nothing(
     run, scp, imported, admin_user, worker
 ):
-    slow, other = imported["sales-etl"], imported["iot-ingest"]
+    slow, other = imported["sales-etl"], imported["ml-features"]
     scp.fault(slow.scp_id, latency=3)  # holds the worker's hands on the first change
     first = submit_edit(slow, admin_user, raise_memory)
     _wait_for(first, lambda c: c.status == Status.SUBMITTING, 30, worker)
@@ -99,7 +103,8 @@ def test_a_worker_killed_while_changes_are_queued_and_submitting_loses_nothing(
 
     first, second = _final(first, worker), _final(second, worker)
     assert time.monotonic() - restarted < 60
-    assert first.status == second.status == Status.SUCCEEDED
+    assert first.status == Status.SUCCEEDED, _events(first)
+    assert second.status == Status.SUCCEEDED, _events(second)
     assert _applied(scp, slow) == 1
     assert _applied(scp, other) == 1
 
@@ -120,7 +125,7 @@ def test_a_worker_killed_while_its_put_is_on_the_wire_never_sends_it_twice(
 
     change = _final(change, worker)
     assert time.monotonic() - restarted < 60
-    assert change.status == Status.SUCCEEDED, [str(e) for e in change.events.all()]
+    assert change.status == Status.SUCCEEDED, _events(change)
     assert _applied(scp, service) == 1
 
 
@@ -143,7 +148,7 @@ def test_a_worker_killed_while_following_a_change_picks_it_up_again(
 
     change = _final(change, worker)
     assert time.monotonic() - restarted < 60
-    assert change.status == Status.SUCCEEDED, [str(e) for e in change.events.all()]
+    assert change.status == Status.SUCCEEDED, _events(change)
     assert _applied(scp, service) == 1
 
 

@@ -11,12 +11,14 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from console.dataflow.finished import change_finished_dispatch
 from console.dataflow.models import FINAL, TRANSITIONS, ChangeEvent, ChangeRequest
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ def change_move(
         )
         if moved:
             ChangeEvent.objects.create(change_id=change_id, status=to, message=message)
+            if to in FINAL:
+                transaction.on_commit(partial(change_finished_dispatch, change_id))
     if moved:
         logger.info(
             "change %s -> %s: %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_track, changes_sweep
+from console.dataflow.finished import FINISHED_TASK, change_finished
 from console.dataflow.models import SyncRun
 from console.dataflow.sync import services_sync
 
@@ -33,3 +34,9 @@ def services_sync_task(run_id: int) -> None:
     run = SyncRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
     if run is not None:
         services_sync(run=run)
+
+
+@shared_task(name=FINISHED_TASK, acks_late=True)
+def change_finished_task(change_id: int) -> None:
+    """Run the follow-ups of a change that has become final (notifications, fleet waves)."""
+    change_finished(change_id=change_id)

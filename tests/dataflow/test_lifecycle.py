@@ -116,3 +116,35 @@ def test_an_accepted_change_scp_never_showed_is_stuck_after_the_grace(settings):
 
     assert "not shown this update starting" in change_stuck(waiting)
     assert change_stuck(seen) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_final_move_dispatches_the_follow_ups_once_after_commit(monkeypatch):
+    dispatched: list[int] = []
+    monkeypatch.setattr("console.dataflow.lifecycle.change_finished_dispatch", dispatched.append)
+    change = _change(Status.UPDATING)
+
+    change_move(change.pk, frm=Status.UPDATING, to=Status.SUCCEEDED, message="done")
+    change_move(change.pk, frm=Status.UPDATING, to=Status.FAILED, message="late, refused")
+
+    assert dispatched == [change.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_follow_up_that_fails_never_stops_the_others(monkeypatch, caplog):
+    from console.dataflow import finished
+
+    ran: list[str] = []
+
+    def broken(change_id):
+        raise RuntimeError("mail server down")
+
+    monkeypatch.setattr(
+        finished,
+        "_followups",
+        lambda: [("broken", broken), ("next", lambda pk: ran.append("next"))],
+    )
+    finished.change_finished(change_id=1)
+
+    assert ran == ["next"]
+    assert "follow-up broken of change 1 failed" in caplog.text

@@ -1,0 +1,46 @@
+"""What follows a change reaching a final status: one place, run by a Celery task after commit.
+
+`lifecycle.change_move` dispatches `dataflow.change_finished` once per final move; the task
+calls `change_finished`, which runs every follow-up in turn. A follow-up never fails the
+pipeline: its own errors are logged and the next one runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+FINISHED_TASK = "dataflow.change_finished"
+
+
+def _followups() -> list[tuple[str, Callable[[int], object]]]:
+    """The follow-ups of a final change, in order (imported late: they import the pipeline)."""
+    return []
+
+
+def change_finished(*, change_id: int) -> None:
+    """Run every follow-up of a change that has just become final."""
+    for name, followup in _followups():
+        try:
+            followup(change_id)
+        except Exception:
+            logger.exception(
+                "follow-up %s of change %s failed", name, change_id, extra={"change_id": change_id}
+            )
+
+
+def change_finished_dispatch(change_id: int) -> None:
+    """Hand the follow-ups to a worker; a broker outage only costs the follow-ups, logged."""
+    from celery import current_app
+
+    try:
+        current_app.send_task(FINISHED_TASK, args=[change_id])
+    except Exception as exc:  # kombu raises several kinds when the broker is unreachable
+        logger.warning(
+            "could not dispatch the follow-ups of change %s: %s",
+            change_id,
+            exc,
+            extra={"change_id": change_id},
+        )

@@ -409,7 +409,7 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
     ChangeAttempt.objects.filter(pk=attempt.pk).update(put_sent=True)
     attempt.put_sent = True
     accepted = client.update_service(change.service.scp_id, body)
-    _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED, http_status=202)
+    _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED)
     _accepted(
         change,
         accepted,

@@ -236,3 +236,20 @@ def test_a_stuck_change_is_abandoned_only_after_scp_was_read(
     assert change.status == Status.FAILED
     assert "Abandoned by alice after checking SCP" in change.events.last().message
     submit_edit(service, admin_user, add_alias)  # the service is free again
+
+
+def test_scp_hears_the_language_of_the_person_who_made_the_change(
+    scp, imported, admin_user, enqueued
+):
+    from django.utils import translation
+
+    service = imported["sales-etl"]
+    with translation.override("ko"):
+        change = submit_edit(service, admin_user, raise_memory)
+    assert change.language == "ko-KR"
+
+    change_send(change_id=change.pk)  # a worker runs in no particular language
+
+    [put] = puts(scp, service)
+    headers = {key.lower(): value for key, value in put["headers"].items()}
+    assert headers["accept-language"] == "ko-KR"

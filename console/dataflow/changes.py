@@ -554,14 +554,16 @@ def change_track(*, change_id: int) -> float | None:
     now = timezone.now()
     # Claim this poll: a duplicate chain (a message restored after a worker died) finds the
     # next poll already booked and stops.
+    lease = now + timedelta(seconds=POLL_LEASE_SECONDS)
     claimed = ChangeRequest.objects.filter(
         pk=change_id,
         status__in=TRACKING,
         next_poll_at__lte=now + timedelta(seconds=POLL_EARLY_SLACK),
-    ).update(next_poll_at=now + timedelta(seconds=POLL_LEASE_SECONDS))
+    ).update(next_poll_at=lease, claimed_by=worker_identity())
     if not claimed:
         return None
     change = ChangeRequest.objects.select_related("service").get(pk=change_id)
+    change.next_poll_at = lease  # only the holder of this lease books the next poll
     try:
         return _track_once(change, now)
     except Exception:  # a bug or a dropped database must not end the chain silently
@@ -707,9 +709,9 @@ def _schedule_next_poll(change: ChangeRequest, now) -> float:
         settings.SCP_TRACK_MAX_POLL_SECONDS,
         settings.SCP_TRACK_FIRST_POLL_SECONDS * 1.5 ** (change.polls + 1),
     )
-    booked = ChangeRequest.objects.filter(pk=change.pk, status__in=TRACKING).update(
-        next_poll_at=now + timedelta(seconds=delay)
-    )
+    booked = ChangeRequest.objects.filter(
+        pk=change.pk, status__in=TRACKING, next_poll_at=change.next_poll_at
+    ).update(next_poll_at=now + timedelta(seconds=delay), claimed_by="")
     if booked:
         _enqueue(TRACK_TASK, change.pk, countdown=delay)
     return delay
@@ -843,6 +845,10 @@ def changes_recover(*, node: str, pid: int) -> dict[str, int]:
     ):
         counts["send"] += _enqueue(SEND_TASK, change_id)
     now = timezone.now()
+    # A poll leased by a dead process of this node would keep its lease for a minute.
+    ChangeRequest.objects.filter(status__in=TRACKING, claimed_by__startswith=f"{node}|").exclude(
+        claimed_by=f"{node}|{pid}"
+    ).update(next_poll_at=now, claimed_by="")
     for change_id, next_poll_at in ChangeRequest.objects.filter(status__in=TRACKING).values_list(
         "pk", "next_poll_at"
     ):

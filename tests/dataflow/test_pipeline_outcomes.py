@@ -196,6 +196,12 @@ def test_a_worker_restart_takes_back_what_its_dead_process_left(
     ChangeRequest.objects.filter(pk=alive.pk).update(
         status=Status.SUBMITTING, claimed_by="worker2@host|222"
     )
+    polled = submit_edit(imported["finance-batch"], admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk=polled.pk).update(  # a poll's lease held by the dead process
+        status=Status.UPDATING,
+        claimed_by="worker1@host|111",
+        next_poll_at=timezone.now() + timedelta(seconds=60),
+    )
     enqueued.clear()
 
     counts = changes_recover(node="worker1@host", pid=999)
@@ -209,6 +215,7 @@ def test_a_worker_restart_takes_back_what_its_dead_process_left(
     assert alive.status == Status.SUBMITTING  # another node's live claim is left alone
     assert (TRACK_TASK, sent.pk, None) in enqueued
     assert (SEND_TASK, other.pk, None) in enqueued
+    assert (TRACK_TASK, polled.pk, None) in enqueued  # at once, not when the dead lease ends
 
 
 def test_a_stuck_change_is_abandoned_only_after_scp_was_read(

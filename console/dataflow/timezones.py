@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cache
 
 from django import forms
@@ -29,13 +29,16 @@ def zone_load(name: str) -> zoneinfo.ZoneInfo | None:
     return zoneinfo.ZoneInfo(name)
 
 
-def when_text(value: datetime | None, *, seconds: bool = False) -> str:
-    """The one format of a moment: "2026-11-29 20:31 KST", in the active time zone; "—" if None."""
+def when_text(value: datetime | None, *, seconds: bool = False, zone: tzinfo | None = None) -> str:
+    """The one format of a moment: "2026-11-29 20:31 KST", in `zone` or the active time zone.
+
+    "—" for None.
+    """
     if value is None:
         return "—"
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
-    local = timezone.localtime(value)
+    local = timezone.localtime(value, zone)
     zone = local.tzname() or local.strftime("%z")
     return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + f" {zone}"
 

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.charts import OUTCOMES, weekly_chart, weekly_counts
@@ -79,13 +80,15 @@ def entry_text(entry: dict) -> str:
     return f"{entry['label']}: {entry['before_display']} → {entry['after_display']}"
 
 
-def scp_text(change: ChangeRequest) -> str:
+def scp_text(change: ChangeRequest, *, zone=None) -> str:
     """The SCP column of the history: SCP's error code, 202 Accepted, or what SCP reported."""
     error = change.error or {}
     if error.get("code"):
         return str(error["code"])
     if change.is_outside:
-        return f"modified {when_text(change.scp_modified_at)}" if change.scp_modified_at else "—"
+        if change.scp_modified_at is None:
+            return "—"
+        return f"modified {when_text(change.scp_modified_at, zone=zone)}"
     return "202 Accepted" if change.accepted_at else "—"
 
 
@@ -118,6 +121,9 @@ CSV_HEADER = [
 
 def _history_csv(rows) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
+    # The rows are written after the view returned (and the middleware reset the time zone):
+    # keep the person's zone for them.
+    zone = timezone.get_current_timezone()
 
     def lines():
         # The byte order mark makes Excel read the file as UTF-8 (Korean reasons and names).
@@ -127,14 +133,14 @@ def _history_csv(rows) -> StreamingHttpResponse:
             row = [
                 change.pk,
                 change.service.name,
-                when_text(change.created_at, seconds=True),
+                when_text(change.created_at, seconds=True, zone=zone),
                 change.author_name,
                 change.get_kind_display(),
                 change.reason,
                 change.ticket,
                 "; ".join(entry_text(e) for e in change.diff or ()),
                 change.get_status_display(),
-                scp_text(change),
+                scp_text(change, zone=zone),
                 (change.error or {}).get("global_request_id", ""),
                 int(duration.total_seconds()) if duration is not None else "",
             ]
@@ -260,8 +266,6 @@ def service_revert(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
     """The person's time zone, used for every date the console shows or exports."""
-    from django.utils import timezone
-
     form = TimeZoneForm(
         request.POST or None,
         site_zone=settings.TIME_ZONE,

@@ -111,7 +111,8 @@ def service_chart(revisions: list[ConfigRevision]) -> dict[str, Any] | None:
                     "x": round(x_at(index), 1),
                     "kind": kind,
                     "title": (
-                        f"r{rev.revision}: changed outside the console ({who})"
+                        f"r{rev.revision}: changed outside the console"
+                        + (f" by {change.scp_modified_by}" if change.scp_modified_by else "")
                         if kind == "outside"
                         else f"r{rev.revision}: change #{change.pk} by {who}"
                     ),
@@ -155,7 +156,8 @@ def _revision_row(rev: ConfigRevision) -> dict[str, Any]:
     if change is None:
         source = "first import" if rev.revision == 1 else "refresh from SCP"
     elif change.is_outside:
-        source = f"changed outside the console ({change.author_name})"
+        by = f" by {change.scp_modified_by}" if change.scp_modified_by else ""
+        source = f"changed outside the console{by}"
     else:
         source = f"change #{change.pk} by {change.author_name}"
     cells = []

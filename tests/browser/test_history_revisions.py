@@ -76,9 +76,7 @@ def test_lead_compares_revisions_finds_an_outside_change_and_exports_it(
         "aria-label", re.compile(r"Changes per week by outcome, 1 week .*: 2 changes")
     )
     expect(page.locator("[data-testid=weekly-chart] rect[data-outcome=outside]")).to_have_count(1)
-    expect(page.locator("[data-testid=weekly-chart] rect[data-outcome=succeeded]")).to_have_count(
-        1
-    )
+    expect(page.locator("[data-testid=weekly-chart] rect[data-outcome=succeeded]")).to_have_count(1)
     snap(page, "history-weekly")
     page.get_by_label("Status").select_option(label="Changed outside the console")
     page.get_by_role("button", name="Filter").click()
@@ -125,9 +123,7 @@ def test_lead_compares_revisions_finds_an_outside_change_and_exports_it(
     replica = page.locator("[data-field='workloads.nifi.replica']")
     expect(replica).to_contain_text(str(old_replica))
     expect(replica).to_contain_text(str(old_replica + 1))
-    expect(page.locator("[data-field='description']")).to_contain_text(
-        "Edited in the SCP console"
-    )
+    expect(page.locator("[data-field='description']")).to_contain_text("Edited in the SCP console")
     expect(page.get_by_test_id("compare-heads")).to_contain_text("outside the console")
     expect(page.get_by_test_id("revert")).to_have_count(0)
     snap(page, "compare")

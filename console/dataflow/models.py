@@ -112,6 +112,11 @@ class ConfigRevision(models.Model):
     revision = models.PositiveIntegerField()
     config = models.JSONField()
     observed_at = models.DateTimeField(default=timezone.now)
+    # The change that explains this revision: the console's own, or the "Changed outside the
+    # console" entry a refresh recorded; None for the first import and older rows.
+    change = models.ForeignKey(
+        "ChangeRequest", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-revision"]
@@ -124,7 +129,7 @@ class ConfigRevision(models.Model):
 
 
 IN_FLIGHT = ["queued", "submitting", "accepted", "updating"]
-FINAL = ["succeeded", "different", "failed", "cancelled"]
+FINAL = ["succeeded", "different", "failed", "cancelled", "outside"]
 
 
 class ChangeRequest(models.Model):
@@ -139,10 +144,13 @@ class ChangeRequest(models.Model):
         DIFFERENT = "different", _("Applied with differences")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        # Recorded final by a refresh: a configuration no change of the console explains.
+        OUTSIDE = "outside", _("Changed outside the console")
 
     class Kind(models.TextChoices):
         FULL = "full", _("Configuration")
         HOST_ALIASES = "host_aliases", _("Host aliases")
+        OUTSIDE = "outside", _("Outside the console")
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="changes")
     author = models.ForeignKey(
@@ -179,6 +187,9 @@ class ChangeRequest(models.Model):
     differences = models.JSONField(default=list)  # requested vs observed, once RUNNING
     web_url_nifi = models.CharField(max_length=500, blank=True)
     web_url_registry = models.CharField(max_length=500, blank=True)
+    # For a change seen outside the console: SCP's modified_by and modified_dt, as reported.
+    scp_modified_by = models.CharField(max_length=150, blank=True)
+    scp_modified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -217,7 +228,14 @@ class ChangeRequest(models.Model):
         return STATUS_MEANINGS[self.status]
 
     @property
+    def is_outside(self) -> bool:
+        """Recorded by a refresh, not made through the console."""
+        return self.kind == ChangeRequest.Kind.OUTSIDE
+
+    @property
     def duration(self):
+        if self.is_outside:
+            return None  # SCP says when it was modified, not how long it took
         if self.finished_at:
             return self.finished_at - self.created_at
         return None
@@ -238,6 +256,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     _S.DIFFERENT: frozenset(),
     _S.FAILED: frozenset(),
     _S.CANCELLED: frozenset(),
+    # created final by a refresh from SCP; never in flight, never moved
+    _S.OUTSIDE: frozenset(),
 }
 
 STATUS_MEANINGS = {
@@ -253,6 +273,9 @@ STATUS_MEANINGS = {
     ),
     ChangeRequest.Status.FAILED: _("The change did not go through; SCP's answer says why."),
     ChangeRequest.Status.CANCELLED: _("Withdrawn before it was sent to SCP."),
+    ChangeRequest.Status.OUTSIDE: _(
+        "A refresh from SCP found a configuration that no change of the console explains."
+    ),
 }
 
 
@@ -371,3 +394,16 @@ class ConnectionStatus(models.Model):
         if self.version_status in self.FINE:
             return "success"
         return "warning" if self.version_status == "DEPRECATED" else "danger"
+
+
+class Preference(models.Model):
+    """One person's display preferences: the time zone their pages and exports use."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_preference"
+    )
+    # An IANA name (e.g. "Asia/Seoul"); "" means the site's TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone or 'site time zone'}"

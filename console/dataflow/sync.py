@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
 from console.dataflow.models import ConfigRevision, Service, SyncRun
+from console.dataflow.revisions import revision_record
 from console.dataflow.scpcheck import connection_versions_refresh
 from console.scp import ScpClient, ScpError, ServiceDetail
 
@@ -20,7 +21,9 @@ def service_apply_detail(*, service: Service, detail: ServiceDetail) -> bool:
     """Store what SCP reports of a service; bump the config revision when the config moved."""
     config = detail.config.to_dict()
     changed = config != service.config
-    if changed and service.pk:
+    previous_revision, previous_config = service.config_revision, service.config
+    known = bool(service.pk)
+    if changed and known:
         service.config_revision += 1
     service.config = config
     service.name = detail.name or service.name
@@ -38,7 +41,17 @@ def service_apply_detail(*, service: Service, detail: ServiceDetail) -> bool:
     service.scp_modified_at = detail.modified_dt
     service.synced_at = timezone.now()
     service.save()
-    if changed:
+    if changed and known:
+        # A new configuration of a known service: the console's own change, or one made
+        # outside the console, which the history records.
+        revision_record(
+            service=service,
+            previous_revision=previous_revision,
+            previous_config=previous_config,
+            config=config,
+            detail=detail,
+        )
+    elif changed:
         ConfigRevision.objects.get_or_create(
             service=service, revision=service.config_revision, defaults={"config": config}
         )

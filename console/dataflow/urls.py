@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.dataflow import views, views_connections
+from console.dataflow import views, views_connections, views_history
 
 app_name = "dataflow"
 
@@ -19,7 +19,15 @@ urlpatterns = [
     path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),
     path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
     path("changes/<int:pk>/abandon/", views.change_abandon_view, name="change-abandon"),
-    path("history/", views.history, name="history"),
+    path("history/", views_history.history, name="history"),
+    path(
+        "services/<int:pk>/revisions/",
+        views_history.service_revisions,
+        name="service-revisions",
+    ),
+    path("services/<int:pk>/compare/", views_history.service_compare, name="service-compare"),
+    path("services/<int:pk>/revert/", views_history.service_revert, name="service-revert"),
+    path("preferences/", views_history.preferences, name="preferences"),
     path("connections/", views_connections.connections, name="connections"),
     path(
         "connections/check/",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
@@ -28,6 +25,7 @@ from console.dataflow.changes import (
     change_precheck,
     change_submit,
 )
+from console.dataflow.charts import service_chart, service_chart_headers
 from console.dataflow.configdiff import (
     COMPONENT_LABELS,
     config_apply,
@@ -49,7 +47,6 @@ from console.dataflow.forms import (
     ServiceEditForm,
     host_alias_formset,
 )
-from console.dataflow.history import HistoryFilterForm, history_rows
 from console.dataflow.hostsfile import hosts_render, hosts_text
 from console.dataflow.lifecycle import change_actions, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
@@ -145,6 +142,11 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "workloads": workloads,
             "change": in_flight,
             "recent_changes": service.changes.all()[:10],
+            # The newest revisions, oldest first, for the chart of workloads over time.
+            "chart": service_chart(
+                list(service.revisions.select_related("change").order_by("-revision")[:30])[::-1]
+            ),
+            "chart_headers": service_chart_headers(),
         },
     )
 
@@ -604,85 +606,3 @@ def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
             "Go back to the form to type it again.",
         )
     return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
-
-
-@require_GET
-@permission_required("dataflow.review_history", raise_exception=True)
-def history(request: HttpRequest) -> HttpResponse:
-    """Every change across services, filterable; `?format=csv` downloads the same rows."""
-    form = HistoryFilterForm(request.GET or None)
-    if not form.is_bound:
-        rows = history_rows({})
-    elif form.is_valid():
-        rows = history_rows(form.cleaned_data)
-    else:
-        rows = ChangeRequest.objects.none()  # a filter not understood selects nothing
-    if request.GET.get("format") == "csv" and form.is_valid():
-        return _history_csv(rows)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "dataflow/history.html",
-        {"form": form, "page": page, "query": query.urlencode(), "csv_query": query.urlencode()},
-    )
-
-
-def _entry_text(entry: dict) -> str:
-    if entry.get("secret"):
-        return f"{entry['label']}: changed"
-    return f"{entry['label']}: {entry['before_display']} -> {entry['after_display']}"
-
-
-def _cell(value) -> str:
-    # A spreadsheet must not run a reason that starts like a formula.
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _history_csv(rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    header = [
-        "id",
-        "service",
-        "created_at",
-        "author",
-        "kind",
-        "reason",
-        "status",
-        "changes",
-        "scp_code",
-        "global_request_id",
-        "duration_seconds",
-    ]
-
-    def lines():
-        yield writer.writerow(header)
-        for change in rows.iterator(chunk_size=500):
-            error = change.error or {}
-            changed = "; ".join(_entry_text(e) for e in change.diff)
-            duration = change.duration.total_seconds() if change.duration else ""
-            row = [
-                change.pk,
-                change.service.name,
-                change.created_at.isoformat(),
-                change.author_name,
-                change.kind,
-                change.reason,
-                change.get_status_display(),
-                changed,
-                error.get("code", ""),
-                error.get("global_request_id", ""),
-                duration,
-            ]
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="change-history.csv"'
-    return response

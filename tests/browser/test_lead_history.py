@@ -46,8 +46,8 @@ def test_lead_filters_the_history_and_exports_it_without_any_edit_button(
 
     with page.expect_download() as download:
         page.get_by_test_id("export-csv").click()
-    table = list(csv.reader(io.StringIO(download.value.path().read_text())))
-    assert table[0][:3] == ["id", "service", "created_at"]
+    table = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    assert table[0][:3] == ["Change", "Service", "When"]
     assert [row[0] for row in table[1:]] == [str(memory.pk)]
 
     page.get_by_role("link", name="sales-etl").first.click()

@@ -215,17 +215,18 @@ def test_csv_has_a_header_and_one_row_per_change(lead, changes):
     assert 'filename="change-history.csv"' in response["Content-Disposition"]
     header, *rows = csv_rows(response)
     assert header == [
-        "id",
-        "service",
-        "created_at",
-        "author",
-        "kind",
-        "reason",
-        "status",
-        "changes",
-        "scp_code",
-        "global_request_id",
-        "duration_seconds",
+        "\ufeffChange",
+        "Service",
+        "When",
+        "Who",
+        "Kind",
+        "Why",
+        "Ticket",
+        "What changed",
+        "Status",
+        "SCP",
+        "Global request id",
+        "Took (seconds)",
     ]
     assert [int(r[0]) for r in rows] == ids(
         changes, "archive-ok", "iot-different", "iot-cancelled", "sales-failed", "sales-ok"
@@ -233,10 +234,12 @@ def test_csv_has_a_header_and_one_row_per_change(lead, changes):
     failed = next(r for r in rows if int(r[0]) == changes["sales-failed"].pk)
     assert failed[1] == "sales-etl"
     assert failed[3] == "alice"
+    assert failed[2] == "2026-01-06 10:00:00 UTC"
+    assert failed[4] == "Configuration"
     assert failed[5] == "Try NiFi 9.9.9"
-    assert failed[6] == "Failed"
+    assert failed[8] == "Failed"
     assert failed[7].startswith("Description: ")
-    assert failed[8:] == ["ValidationError", "req-0123abcd", "3.0"]
+    assert failed[9:] == ["ValidationError", "req-0123abcd", "3"]
 
 
 def test_csv_follows_the_filters(lead, changes):

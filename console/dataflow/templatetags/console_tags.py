@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django import template
 
 from console.dataflow.configdiff import cpu_display, memory_display
+from console.dataflow.timezones import when_text
 
 register = template.Library()
 
@@ -33,6 +34,7 @@ STATUS_COLOURS = {
     "different": "warning",
     "failed": "danger",
     "cancelled": "secondary",
+    "outside": "dark",
 }
 # Each value needs its .progress-at-N class in console.css (no inline style under the CSP).
 STATUS_PROGRESS = {"queued": 10, "submitting": 25, "accepted": 45, "updating": 70}
@@ -100,3 +102,20 @@ def safe_link(url) -> str:
     except ValueError:
         return ""
     return text if scheme in {"http", "https"} and "//" in text else ""
+
+
+@register.filter
+def when(value, arg: str = "") -> str:
+    """The one date format of the console, in the person's time zone: "2026-11-29 20:31 KST".
+
+    `|when:"s"` adds the seconds (timelines, attempts).
+    """
+    return when_text(value, seconds=arg == "s")
+
+
+@register.simple_tag
+def time_zone_name() -> str:
+    """The active time zone's name, for the navigation's link to the preferences."""
+    from django.utils import timezone
+
+    return timezone.get_current_timezone_name()

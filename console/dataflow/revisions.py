@@ -1,0 +1,214 @@
+"""Configuration revisions of a service: who explains each one, comparisons, and reverts.
+
+A refresh (or a tracking poll) that finds a new configuration records a revision. Fields that
+a change of the console asked for are the console's; any other field that moved was changed
+outside the console, and becomes a final "Changed outside the console" entry of the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from console.dataflow.configdiff import SCALAR_FIELDS, _norm, config_diff, flatten, unflatten
+from console.dataflow.drafts import revision_config
+from console.dataflow.models import IN_FLIGHT, ChangeEvent, ChangeRequest, ConfigRevision, Service
+from console.scp import ServiceDetail
+
+Status = ChangeRequest.Status
+OUTSIDE_AUTHOR = "outside the console"
+
+
+def scp_modified_by(detail: ServiceDetail) -> str:
+    """SCP's `modified_by` of a detail answer, as text; "" when missing or unreadable.
+
+    Guess: SCP's documentation lists no `modified_by` in the detail answer, yet other SCP
+    resources carry one (a user id or name, sometimes an object): take a string or a number,
+    or the first name-like key of an object.
+    """
+    value = (detail.raw or {}).get("modified_by")
+    if isinstance(value, dict):
+        keys = ("user_name", "name", "email", "id", "user_id")
+        value = next((value[key] for key in keys if value.get(key)), "")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return ""
+    return str(value).strip()[:150]
+
+
+def _console_candidates(service: Service, since: datetime | None) -> list[ChangeRequest]:
+    """Console changes that may explain a new configuration: in flight, or finished since."""
+    rows = service.changes.exclude(kind=ChangeRequest.Kind.OUTSIDE).exclude(status=Status.CANCELLED)
+    when = Q(status__in=IN_FLIGHT)
+    if since is not None:
+        when |= Q(finished_at__gt=since, submitted_at__isnull=False)
+    return list(rows.filter(when).order_by("created_at", "pk"))
+
+
+def revision_record(
+    *,
+    service: Service,
+    previous_revision: int,
+    previous_config: dict[str, Any],
+    config: dict[str, Any],
+    detail: ServiceDetail,
+) -> ConfigRevision:
+    """Record a new revision of `service` and say who explains it; outside fields get an entry.
+
+    A field one of the service's console changes asked for (in flight, or finished since the
+    previous revision was observed) is the console's, even when SCP applied another value (that
+    change ends "Applied with differences"). Every other moved field was changed outside.
+    """
+    since = (
+        ConfigRevision.objects.filter(service=service, revision=previous_revision)
+        .values_list("observed_at", flat=True)
+        .first()
+    )
+    candidates = _console_candidates(service, since)
+    asked = {entry.get("field") for change in candidates for entry in change.diff or ()}
+    entries = config_diff(previous_config, config)
+    outside = [entry for entry in entries if entry["field"] not in asked]
+    explained_by: ChangeRequest | None = None
+    if outside:
+        explained_by = outside_change_record(
+            service=service,
+            base_revision=previous_revision,
+            base_config=previous_config,
+            config=config,
+            entries=outside,
+            detail=detail,
+        )
+    elif candidates:
+        explained_by = next((c for c in candidates if c.status in IN_FLIGHT), candidates[-1])
+    revision, created = ConfigRevision.objects.get_or_create(
+        service=service,
+        revision=service.config_revision,
+        defaults={"config": config, "change": explained_by},
+    )
+    if not created and revision.change_id is None and explained_by is not None:
+        ConfigRevision.objects.filter(pk=revision.pk).update(change=explained_by)
+    return revision
+
+
+def outside_change_record(
+    *,
+    service: Service,
+    base_revision: int,
+    base_config: dict[str, Any],
+    config: dict[str, Any],
+    entries: list[dict[str, Any]],
+    detail: ServiceDetail,
+) -> ChangeRequest:
+    """A final "Changed outside the console" entry: created final, it never moves."""
+    now = timezone.now()
+    modified_by = scp_modified_by(detail)
+    modified_at = detail.modified_dt
+    # When it happened is SCP's modified_dt; a value in the future (clock skew) is not believed.
+    happened = modified_at if modified_at is not None and modified_at <= now else now
+    who = modified_by or OUTSIDE_AUTHOR
+    change = ChangeRequest.objects.create(
+        service=service,
+        author=None,
+        author_name=who,
+        kind=ChangeRequest.Kind.OUTSIDE,
+        reason="Changed outside the console; seen by a refresh from SCP.",
+        base_revision=base_revision,
+        base_config=base_config,
+        desired_config=config,
+        diff=entries,
+        status=Status.OUTSIDE,
+        scp_modified_by=modified_by,
+        scp_modified_at=modified_at,
+        created_at=happened,
+        finished_at=now,
+    )
+    by = f" by {modified_by}" if modified_by else ""
+    fields = ", ".join(entry["label"] for entry in entries)
+    ChangeEvent.objects.create(
+        change=change,
+        at=now,
+        status=Status.OUTSIDE,
+        message=f"A refresh from SCP found the service changed outside the console{by}: {fields}.",
+    )
+    return change
+
+
+# --- Compare ------------------------------------------------------------------------------
+
+
+class RevisionMissing(Exception):
+    """A revision number that is not on record for this service; the message says so."""
+
+
+def revision_numbers(service: Service) -> list[int]:
+    """The revisions on record for a service, newest first (the current one included)."""
+    numbers = set(service.revisions.values_list("revision", flat=True))
+    numbers.add(service.config_revision)
+    return sorted(numbers, reverse=True)
+
+
+def revision_parse(service: Service, raw: object, *, label: str) -> int:
+    """A revision number from a query string, or RevisionMissing with a sentence."""
+    text = str(raw or "").strip()
+    numbers = revision_numbers(service)
+    shown = f"r{numbers[-1]} to r{numbers[0]}" if len(numbers) > 1 else f"r{numbers[0]}"
+    if not text.isdigit() or len(text) > 10:
+        raise RevisionMissing(
+            f"'{label}' must be a revision number of {service.name} ({shown}); got '{text[:20]}'."
+        )
+    number = int(text)
+    if number not in numbers:
+        raise RevisionMissing(
+            f"Revision {number} is not on record for {service.name}; its revisions are {shown}."
+        )
+    return number
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two revisions of one service and their differences, grouped like the review page."""
+
+    older: int
+    newer: int
+    entries: list[dict[str, Any]]
+    password_changed: bool
+
+
+def revisions_compare(*, service: Service, older: int, newer: int) -> Comparison:
+    """Field by field, `older` against `newer`; a password changed between them shows as such."""
+    before = revision_config(service=service, revision=older) or {}
+    after = revision_config(service=service, revision=newer) or {}
+    low, high = sorted((older, newer))
+    # Passwords are never stored: only a console change that set one can tell it changed.
+    password_changed = ChangeRequest.objects.filter(
+        pk__in=ConfigRevision.objects.filter(
+            service=service, revision__gt=low, revision__lte=high
+        ).values("change"),
+        password_changed=True,
+    ).exists()
+    return Comparison(
+        older=older,
+        newer=newer,
+        entries=config_diff(before, after, password_changed=password_changed),
+        password_changed=password_changed,
+    )
+
+
+# --- Revert -------------------------------------------------------------------------------
+
+
+def revert_desired(current: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """`current` with every field that differs in `old` set back to `old`'s value.
+
+    A value the old revision does not know (SCP did not report workloads then) stays as it is
+    now; the password is not part of a configuration and is never restored.
+    """
+    cur, cur_aliases = flatten(current)
+    was, was_aliases = flatten(old)
+    for path in SCALAR_FIELDS:
+        if was.get(path) is not None and _norm(was[path]) != _norm(cur.get(path)):
+            cur[path] = was[path]
+    return unflatten(cur, dict(was_aliases) if old.get("host_aliases") is not None else cur_aliases)

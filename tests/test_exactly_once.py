@@ -136,9 +136,9 @@ def test_a_worker_killed_while_following_a_change_picks_it_up_again(
 ):
     service = imported["sales-etl"]
     if phase == Status.ACCEPTED:
-        scp.fault(service.scp_id, start_delay=3)  # SCP shows the old state for a while
+        scp.fault(service.scp_id, start_delay=8)  # SCP shows the old state for a while
     else:
-        scp.fault(service.scp_id, update_delay=3)
+        scp.fault(service.scp_id, update_delay=8)
     change = submit_edit(service, admin_user, raise_memory)
     _wait_for(change, lambda c: c.status == phase and c.polls >= 1, 30, worker)
 

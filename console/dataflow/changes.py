@@ -832,7 +832,8 @@ def _fail(change: ChangeRequest, message: str, *, error: dict[str, Any]) -> None
     )
     change_move(
         change.pk,
-        frm=IN_FLIGHT,
+        # A change awaiting approval was never handed to the pipeline: it cannot fail there.
+        frm=[s for s in IN_FLIGHT if s != Status.AWAITING_APPROVAL],
         to=Status.FAILED,
         message=message,
         error={**error, "message": error.get("message") or message},

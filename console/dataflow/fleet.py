@@ -12,6 +12,8 @@ starts: only the fleet edit is applied to the service's configuration of that mo
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,8 +176,10 @@ class Preview:
 
     @property
     def token(self) -> str:
-        """The included services and their revisions: confirm is refused if this moved."""
-        return ",".join(f"{r.service.pk}:{r.service.config_revision}" for r in self.included)
+        """The edit, the included services and their revisions: confirm is refused if it moved."""
+        services = ",".join(f"{r.service.pk}:{r.service.config_revision}" for r in self.included)
+        edit = json.dumps(self.edit.to_dict(), sort_keys=True)
+        return hashlib.sha256(f"{edit}|{services}".encode()).hexdigest()
 
 
 def fleet_preview(*, services: list[Service], edit: FleetEdit) -> Preview:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.dataflow import views, views_connections
+from console.dataflow import views, views_connections, views_fleet
 
 app_name = "dataflow"
 
@@ -20,6 +20,15 @@ urlpatterns = [
     path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
     path("changes/<int:pk>/abandon/", views.change_abandon_view, name="change-abandon"),
     path("history/", views.history, name="history"),
+    path("fleet/", views_fleet.fleet_list, name="fleet-list"),
+    path("fleet/new/", views_fleet.fleet_new, name="fleet-new"),
+    path("fleet/<int:pk>/", views_fleet.fleet_detail, name="fleet-detail"),
+    path("fleet/<int:pk>/resume/", views_fleet.fleet_resume_view, name="fleet-resume"),
+    path("fleet/<int:pk>/cancel/", views_fleet.fleet_cancel_view, name="fleet-cancel"),
+    path("fleet/<int:pk>/decide/", views_fleet.fleet_decide_view, name="fleet-decide"),
+    path("approvals/", views_fleet.approvals, name="approvals"),
+    path("changes/<int:pk>/decide/", views_fleet.change_decide, name="change-decide"),
+    path("changes/<int:pk>/withdraw/", views_fleet.change_withdraw_view, name="change-withdraw"),
     path("connections/", views_connections.connections, name="connections"),
     path(
         "connections/check/",

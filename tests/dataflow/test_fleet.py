@@ -111,7 +111,7 @@ def test_the_preview_flags_in_flight_not_running_and_too_many_aliases_and_skips_
 
     submit_edit(busy, admin_user, add_alias)
     Service.objects.filter(pk=stopped.pk).update(state="STOPPED")
-    services = services_select(contains=OLD) + [imported["sales-etl"]]
+    services = [*services_select(contains=OLD), imported["sales-etl"]]
 
     rows = {r.service.name: r for r in fleet_preview(services=services, edit=MOVE).rows}
 

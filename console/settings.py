@@ -302,6 +302,8 @@ if not SCP_OPENAPI_URL:
 SCP_ACCESS_KEY = env_str("SCP_ACCESS_KEY", "DEMOACCESSKEY0001" if DEBUG else "")
 SCP_SECRET_KEY = env_str("SCP_SECRET_KEY", "DEMOSECRETKEY0001" if DEBUG else "")
 SCP_API_VERSION = env_str("SCP_API_VERSION", "data-flow 1.1")
+# Four-eyes for the `default` connection (database connections have their own switch).
+SCP_NEEDS_APPROVAL = env_bool("SCP_NEEDS_APPROVAL", False)
 SCP_CONNECT_TIMEOUT = env_float("SCP_CONNECT_TIMEOUT", 5.0)
 SCP_READ_TIMEOUT = env_float("SCP_READ_TIMEOUT", 30.0)
 # How long a change is tracked before it is given up as timed out.

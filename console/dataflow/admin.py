@@ -36,6 +36,7 @@ class ScpConnectionForm(forms.ModelForm):
             "api_version",
             "language",
             "enabled",
+            "needs_approval",
         ]
 
     def clean_name(self) -> str:
@@ -64,7 +65,7 @@ class ScpConnectionForm(forms.ModelForm):
 @admin.register(ScpConnection)
 class ScpConnectionAdmin(admin.ModelAdmin):
     form = ScpConnectionForm
-    list_display = ["name", "base_url", "access_key", "api_version", "enabled"]
+    list_display = ["name", "base_url", "access_key", "api_version", "enabled", "needs_approval"]
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser

@@ -21,6 +21,7 @@ from django.db.models import F, Q
 from django.utils import timezone, translation
 
 from console.dataflow import crypto
+from console.dataflow.approvals import ApprovalRefused, approval_needed, approver_check
 from console.dataflow.configdiff import config_apply, config_diff, diff_summary, edits_held
 from console.dataflow.connections import ConnectionUnavailable, scp_client_for
 from console.dataflow.lifecycle import change_move, change_note, change_stuck
@@ -208,8 +209,14 @@ def change_submit(
     reason: str,
     new_password: str | None = None,
     ticket: str = "",
+    precheck: dict[str, Any] | None = None,
+    fleet=None,
 ) -> ChangeRequest:
-    """Record the confirmed plan as a queued change and hand it to Celery after commit."""
+    """Record the confirmed plan as a queued change and hand it to Celery after commit.
+
+    Where the service's connection needs approval the change waits in Awaiting approval and
+    nothing is enqueued. A member of a fleet change was approved with its fleet, as a whole.
+    """
     if not plan.entries:
         raise NothingToChange("This change changes nothing: edit at least one field.")
     if plan.kind == ChangeRequest.Kind.HOST_ALIASES and any(
@@ -234,9 +241,25 @@ def change_submit(
                 f"{in_flight.get_status_display()}; wait until it is final.",
                 change=in_flight,
             )
+        waits = fleet is None and approval_needed(connection_name=service.connection_name)
+        decided = (
+            {
+                "decision": fleet.decision,
+                "decided_by_id": fleet.decided_by_id,
+                "decided_by_name": fleet.decided_by_name,
+                "decided_at": fleet.decided_at,
+                "decision_comment": fleet.decision_comment,
+            }
+            if fleet is not None and fleet.decision
+            else {}
+        )
         try:
             with transaction.atomic():
                 change = ChangeRequest.objects.create(
+                    status=Status.AWAITING_APPROVAL if waits else Status.QUEUED,
+                    fleet=fleet,
+                    precheck=precheck,
+                    **decided,
                     service=service,
                     author=author,
                     author_name=author.get_username(),
@@ -256,11 +279,80 @@ def change_submit(
             raise ChangeInFlight(
                 "Another change of this service was submitted a moment ago.", change=None
             ) from None
+        if waits:
+            ChangeEvent.objects.create(
+                change=change,
+                status=Status.AWAITING_APPROVAL,
+                message=f"Confirmed by {change.author_name}; waiting for a team lead or "
+                "another admin to approve it. Nothing is sent before.",
+            )
+            return change
+        via = f" (fleet change #{fleet.pk})" if fleet is not None else ""
         ChangeEvent.objects.create(
-            change=change, status=Status.QUEUED, message=f"Queued by {change.author_name}."
+            change=change, status=Status.QUEUED, message=f"Queued by {change.author_name}{via}."
         )
         transaction.on_commit(lambda: _enqueue(SEND_TASK, change.pk))
     return change
+
+
+def change_approve(*, change: ChangeRequest, by, comment: str = "") -> bool:
+    """An approver (never the author) lets a waiting change go: queued, and sent after commit.
+
+    False when the change no longer waits (withdrawn, or decided by someone else first).
+    """
+    approver_check(user=by, author_id=change.author_id)
+    name = by.get_username()
+    comment = comment.strip()
+    now = timezone.now()
+    with transaction.atomic():
+        moved = change_move(
+            change.pk,
+            frm=Status.AWAITING_APPROVAL,
+            to=Status.QUEUED,
+            message=f"Approved by {name}" + (f": {comment}" if comment else "."),
+            decision="approved",
+            decided_by=by,
+            decided_by_name=name,
+            decided_at=now,
+            decision_comment=comment,
+            # The queue's clock starts now, not when the author confirmed.
+            next_poll_at=now,
+        )
+        if moved:
+            transaction.on_commit(lambda: _enqueue(SEND_TASK, change.pk))
+    return moved
+
+
+def change_reject(*, change: ChangeRequest, by, comment: str) -> bool:
+    """An approver (never the author) refuses a waiting change, saying why; it is never sent."""
+    approver_check(user=by, author_id=change.author_id)
+    comment = comment.strip()
+    if not comment:
+        raise ApprovalRefused("Say why the change is rejected: the author reads it.")
+    name = by.get_username()
+    return change_move(
+        change.pk,
+        frm=Status.AWAITING_APPROVAL,
+        to=Status.REJECTED,
+        message=f"Rejected by {name}: {comment}",
+        decision="rejected",
+        decided_by=by,
+        decided_by_name=name,
+        decided_at=timezone.now(),
+        decision_comment=comment,
+    )
+
+
+def change_withdraw(*, change: ChangeRequest, by) -> bool:
+    """The author takes back a change that still waits for approval; nothing was sent."""
+    if change.author_id != by.pk:
+        raise ApprovalRefused("Only the author may withdraw a change awaiting approval.")
+    return change_move(
+        change.pk,
+        frm=Status.AWAITING_APPROVAL,
+        to=Status.CANCELLED,
+        message=f"Withdrawn by its author, {by.get_username()}, before approval.",
+    )
 
 
 def _scp_language() -> str:
@@ -742,7 +834,8 @@ def _fail(change: ChangeRequest, message: str, *, error: dict[str, Any]) -> None
     )
     change_move(
         change.pk,
-        frm=IN_FLIGHT,
+        # A change awaiting approval was never handed to the pipeline: it cannot fail there.
+        frm=[s for s in IN_FLIGHT if s != Status.AWAITING_APPROVAL],
         to=Status.FAILED,
         message=message,
         error={**error, "message": error.get("message") or message},

@@ -17,7 +17,11 @@ FINISHED_TASK = "dataflow.change_finished"
 
 def _followups() -> list[tuple[str, Callable[[int], object]]]:
     """The follow-ups of a final change, in order (imported late: they import the pipeline)."""
-    return []
+    from console.dataflow.fleet import fleet_followup
+
+    return [
+        ("fleet", fleet_followup),
+    ]
 
 
 def change_finished(*, change_id: int) -> None:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from console.dataflow.approvals import may_decide
 from console.dataflow.finished import change_finished_dispatch
 from console.dataflow.models import FINAL, TRANSITIONS, ChangeEvent, ChangeRequest
 
@@ -87,10 +88,19 @@ class Actions:
     cancel: bool
     retry: bool
     abandon: bool
+    # Four-eyes: approve or reject a waiting change (approvers other than its author), or
+    # withdraw it (its author).
+    decide: bool = False
+    withdraw: bool = False
 
 
 def change_actions(change: ChangeRequest, user) -> Actions:
-    """Cancel a queued change (admins, or its author); retry a failed one; abandon a stuck one."""
+    """Cancel a queued change (admins, or its author); retry a failed one; abandon a stuck one.
+
+    A change awaiting approval may be approved or rejected by an approver who is not its
+    author, and withdrawn by its author.
+    """
+    waiting = change.status == Status.AWAITING_APPROVAL
     is_admin = user.has_perm("dataflow.edit_service")
     may_edit = is_admin or (
         change.kind == ChangeRequest.Kind.HOST_ALIASES
@@ -102,6 +112,8 @@ def change_actions(change: ChangeRequest, user) -> Actions:
         abandon=is_admin
         and change.status in (Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING)
         and change_stuck(change) is not None,
+        decide=waiting and may_decide(user, change.author_id),
+        withdraw=waiting and change.author_id == user.pk,
     )
 
 

@@ -33,6 +33,12 @@ class ScpConnection(models.Model):
     api_version = models.CharField(max_length=50, default="data-flow 1.1")
     language = models.CharField(max_length=10, choices=Language, default=Language.ENGLISH)
     enabled = models.BooleanField(default=True)
+    # Four-eyes: a confirmed change of a service of this connection waits for a team lead.
+    needs_approval = models.BooleanField(
+        "changes need approval",
+        default=False,
+        help_text="A confirmed change waits until a team lead or another admin approves it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,6 +97,7 @@ class Service(models.Model):
             ("edit_service", "Can edit every field of a service"),
             ("edit_host_aliases", "Can edit the host aliases of a service"),
             ("review_history", "Can review change history across services"),
+            ("approve_change", "Can approve or reject changes that need approval"),
         ]
 
     def __str__(self) -> str:
@@ -128,14 +135,15 @@ class ConfigRevision(models.Model):
         return f"{self.service} r{self.revision}"
 
 
-IN_FLIGHT = ["queued", "submitting", "accepted", "updating"]
-FINAL = ["succeeded", "different", "failed", "cancelled", "outside"]
+IN_FLIGHT = ["awaiting_approval", "queued", "submitting", "accepted", "updating"]
+FINAL = ["succeeded", "different", "failed", "cancelled", "rejected", "outside"]
 
 
 class ChangeRequest(models.Model):
     """One requested change of a service, from the confirmed review to SCP's final state."""
 
     class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
         QUEUED = "queued", _("Queued")
         SUBMITTING = "submitting", _("Submitting")
         ACCEPTED = "accepted", _("Accepted")
@@ -144,6 +152,7 @@ class ChangeRequest(models.Model):
         DIFFERENT = "different", _("Applied with differences")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        REJECTED = "rejected", _("Rejected")
         # Recorded final by a refresh: a configuration no change of the console explains.
         OUTSIDE = "outside", _("Changed outside the console")
 
@@ -196,6 +205,19 @@ class ChangeRequest(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     track_deadline = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
+    # SCP's pre-check verdict as the author saw it when confirming (Precheck.to_dict()).
+    precheck = models.JSONField(null=True, blank=True)
+    # Four-eyes: who approved or rejected the change (or its fleet change), when and why.
+    decision = models.CharField(max_length=10, blank=True)  # "approved", "rejected" or ""
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    fleet = models.ForeignKey(
+        "FleetChange", on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -244,6 +266,8 @@ class ChangeRequest(models.Model):
 _S = ChangeRequest.Status
 # The change lifecycle: the only status moves there are. `lifecycle.change_move` enforces it.
 TRANSITIONS: dict[str, frozenset[str]] = {
+    # approved (then sent); rejected by an approver; withdrawn by its author
+    _S.AWAITING_APPROVAL: frozenset({_S.QUEUED, _S.REJECTED, _S.CANCELLED}),
     # claimed by a worker; withdrawn by a person; given up (attempt cap, abandoned)
     _S.QUEUED: frozenset({_S.SUBMITTING, _S.CANCELLED, _S.FAILED}),
     # 202 (or an earlier PUT found under way); a transient fault sends it back to the queue;
@@ -256,11 +280,15 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     _S.DIFFERENT: frozenset(),
     _S.FAILED: frozenset(),
     _S.CANCELLED: frozenset(),
+    _S.REJECTED: frozenset(),
     # created final by a refresh from SCP; never in flight, never moved
     _S.OUTSIDE: frozenset(),
 }
 
 STATUS_MEANINGS = {
+    ChangeRequest.Status.AWAITING_APPROVAL: _(
+        "Waiting for a team lead (or another admin) to approve it; nothing is sent before."
+    ),
     ChangeRequest.Status.QUEUED: _("Waiting for a worker to send it to SCP."),
     ChangeRequest.Status.SUBMITTING: _("A worker is sending the signed update to SCP."),
     ChangeRequest.Status.ACCEPTED: _("SCP accepted the update (202 Accepted) and will apply it."),
@@ -273,6 +301,7 @@ STATUS_MEANINGS = {
     ),
     ChangeRequest.Status.FAILED: _("The change did not go through; SCP's answer says why."),
     ChangeRequest.Status.CANCELLED: _("Withdrawn before it was sent to SCP."),
+    ChangeRequest.Status.REJECTED: _("Rejected by an approver; it was never sent to SCP."),
     ChangeRequest.Status.OUTSIDE: _(
         "A refresh from SCP found a configuration that no change of the console explains."
     ),
@@ -407,3 +436,94 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.time_zone or 'site time zone'}"
+
+
+class FleetChange(models.Model):
+    """One host-alias edit across many services: a canary first, then waves, stop at a failure."""
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        RUNNING = "running", _("Running")
+        STOPPED = "stopped", _("Stopped at a failure")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Finished with failures")
+        CANCELLED = "cancelled", _("Cancelled")
+        REJECTED = "rejected", _("Rejected")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    author_name = models.CharField(max_length=150)
+    # The edit, as the fleet form stated it: {"action": "replace_ip", "old": ..., "new": ...},
+    # {"action": "add_lines", "lines": ...} or {"action": "remove_host", "hostname": ...}.
+    edit = models.JSONField()
+    edit_summary = models.CharField(max_length=300)
+    ticket = models.CharField(max_length=100)
+    reason = models.TextField()
+    wave_size = models.PositiveSmallIntegerField(default=5)
+    status = models.CharField(max_length=20, choices=Status, default=Status.RUNNING)
+    # The last wave started (1 is the canary); the claim on a new wave is a guarded update on it.
+    wave = models.PositiveSmallIntegerField(default=0)
+    stop_reason = models.TextField(blank=True)
+    decision = models.CharField(max_length=10, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Fleet change #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("dataflow:fleet-detail", args=[self.pk])
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (
+            self.Status.SUCCEEDED,
+            self.Status.FAILED,
+            self.Status.CANCELLED,
+            self.Status.REJECTED,
+        )
+
+
+class FleetMember(models.Model):
+    """One service of a fleet change: its plan at preview time and, once started, its change."""
+
+    class State(models.TextChoices):
+        EXCLUDED = "excluded", _("Not included")  # flagged or unchanged at preview
+        WAITING = "waiting", _("Waiting")
+        STARTING = "starting", _("Starting")
+        STARTED = "started", _("Started")
+        SKIPPED = "skipped", _("Skipped")  # at its wave, the edit no longer changed anything
+        FAILED = "failed", _("Failed")  # failed, or could not start; stopped the fleet
+        CANCELLED = "cancelled", _("Cancelled")
+
+    fleet = models.ForeignKey(FleetChange, on_delete=models.CASCADE, related_name="members")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+    state = models.CharField(max_length=20, choices=State, default=State.WAITING)
+    wave = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    # The plan at preview time (the diff the person confirmed); re-planned when its wave starts.
+    base_revision = models.PositiveIntegerField(null=True, blank=True)
+    diff = models.JSONField(default=list)
+    change = models.OneToOneField(
+        ChangeRequest, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["fleet", "service"], name="one_member_per_service")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} in fleet change #{self.fleet_id}"

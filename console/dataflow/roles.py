@@ -18,8 +18,9 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "edit_host_aliases",
         "view_changerequest",
         "review_history",
+        "approve_change",
     ],
-    TEAM_LEADS: ["view_service", "view_changerequest", "review_history"],
+    TEAM_LEADS: ["view_service", "view_changerequest", "review_history", "approve_change"],
     SUPPORT: ["view_service", "view_changerequest", "edit_host_aliases"],
 }
 
@@ -33,6 +34,7 @@ class Abilities:
     edit_host_aliases: bool
     review_history: bool
     django_admin: bool
+    approve_change: bool = False
 
 
 def abilities_for(user: AbstractBaseUser | AnonymousUser) -> Abilities:
@@ -50,6 +52,7 @@ def abilities_for(user: AbstractBaseUser | AnonymousUser) -> Abilities:
         edit_host_aliases=user.has_perm("dataflow.edit_host_aliases"),
         review_history=user.has_perm("dataflow.review_history"),
         django_admin=user.is_staff,
+        approve_change=user.has_perm("dataflow.approve_change"),
     )
 
 

@@ -6,6 +6,7 @@ from celery import shared_task
 
 from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_track, changes_sweep
 from console.dataflow.finished import FINISHED_TASK, change_finished
+from console.dataflow.fleet import ADVANCE_TASK, fleet_advance
 from console.dataflow.models import SyncRun
 from console.dataflow.sync import services_sync
 
@@ -40,3 +41,9 @@ def services_sync_task(run_id: int) -> None:
 def change_finished_task(change_id: int) -> None:
     """Run the follow-ups of a change that has become final (notifications, fleet waves)."""
     change_finished(change_id=change_id)
+
+
+@shared_task(name=ADVANCE_TASK, acks_late=True)
+def fleet_advance_task(fleet_id: int) -> None:
+    """Take a fleet change one step (start the next wave, stop at a failure, or finish)."""
+    fleet_advance(fleet_id=fleet_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.dataflow import views, views_connections, views_history
+from console.dataflow import views, views_connections, views_fleet, views_history
 
 app_name = "dataflow"
 
@@ -28,6 +28,15 @@ urlpatterns = [
     path("services/<int:pk>/compare/", views_history.service_compare, name="service-compare"),
     path("services/<int:pk>/revert/", views_history.service_revert, name="service-revert"),
     path("preferences/", views_history.preferences, name="preferences"),
+    path("fleet/", views_fleet.fleet_list, name="fleet-list"),
+    path("fleet/new/", views_fleet.fleet_new, name="fleet-new"),
+    path("fleet/<int:pk>/", views_fleet.fleet_detail, name="fleet-detail"),
+    path("fleet/<int:pk>/resume/", views_fleet.fleet_resume_view, name="fleet-resume"),
+    path("fleet/<int:pk>/cancel/", views_fleet.fleet_cancel_view, name="fleet-cancel"),
+    path("fleet/<int:pk>/decide/", views_fleet.fleet_decide_view, name="fleet-decide"),
+    path("approvals/", views_fleet.approvals, name="approvals"),
+    path("changes/<int:pk>/decide/", views_fleet.change_decide, name="change-decide"),
+    path("changes/<int:pk>/withdraw/", views_fleet.change_withdraw_view, name="change-withdraw"),
     path("connections/", views_connections.connections, name="connections"),
     path(
         "connections/check/",

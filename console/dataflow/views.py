@@ -366,6 +366,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
                     reason=form.cleaned_data["reason"],
                     new_password=draft.new_password(),
                     ticket=draft.ticket,
+                    precheck=draft.precheck,
                 )
             except StaleEdit:
                 service.refresh_from_db()
@@ -377,7 +378,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 draft_discard(request.session, draft.id)
-                messages.success(request, f"Change #{change.pk} is queued for SCP.")
+                messages.success(request, f"Change #{change.pk} is {_confirmed_as(change)}.")
                 return redirect(change)
     plan = _review_plan(service, draft)
     if draft.precheck is None:
@@ -404,6 +405,12 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
             else "",
         },
     )
+
+
+def _confirmed_as(change: ChangeRequest) -> str:
+    if change.status == Status.AWAITING_APPROVAL:
+        return "awaiting approval: a team lead or another admin must approve it before it is sent"
+    return "queued for SCP"
 
 
 def _precheck(

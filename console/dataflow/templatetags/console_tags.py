@@ -26,6 +26,13 @@ STATE_COLOURS = {
     "DELETING": "warning",
 }
 STATUS_COLOURS = {
+    "awaiting_approval": "warning",
+    "rejected": "dark",
+    "running": "primary",
+    "stopped": "danger",
+    "waiting": "secondary",
+    "starting": "info",
+    "skipped": "light",
     "queued": "secondary",
     "submitting": "info",
     "accepted": "info",
@@ -37,7 +44,13 @@ STATUS_COLOURS = {
     "outside": "dark",
 }
 # Each value needs its .progress-at-N class in console.css (no inline style under the CSP).
-STATUS_PROGRESS = {"queued": 10, "submitting": 25, "accepted": 45, "updating": 70}
+STATUS_PROGRESS = {
+    "awaiting_approval": 10,
+    "queued": 10,
+    "submitting": 25,
+    "accepted": 45,
+    "updating": 70,
+}
 
 
 @register.filter

@@ -1,0 +1,139 @@
+"""Forms of fleet changes and approvals: they validate, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from console.dataflow.fleet import WAVE_SIZE_DEFAULT, FleetEdit
+from console.dataflow.hostsfile import hosts_parse
+from console.dataflow.validators import ip_normalize, validate_hostname
+
+ACTIONS = [
+    ("replace_ip", "Replace an IP (old → new)"),
+    ("add_lines", "Add hosts-file lines"),
+    ("remove_host", "Remove a host name"),
+]
+
+
+class FleetForm(forms.Form):
+    """Which services (filters or an alias they hold) and which host-alias edit."""
+
+    name = forms.CharField(label="Name contains", required=False, max_length=200)
+    state = forms.CharField(label="State", required=False, max_length=32)
+    cluster = forms.CharField(label="Cluster", required=False, max_length=200)
+    connection = forms.CharField(label="Connection", required=False, max_length=50)
+    contains = forms.CharField(
+        label="Host aliases contain (IP or host name)",
+        required=False,
+        max_length=253,
+        help_text="Every service whose host aliases hold this IP or host name.",
+    )
+    action = forms.ChoiceField(label="Edit", choices=ACTIONS, initial="replace_ip")
+    old_ip = forms.CharField(label="Old IP", required=False, max_length=64)
+    new_ip = forms.CharField(label="New IP", required=False, max_length=64)
+    lines = forms.CharField(
+        label="Hosts-file lines to add",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
+        help_text="One IP per line, then its host names: 10.0.0.5 db.internal",
+    )
+    hostname = forms.CharField(label="Host name to remove", required=False, max_length=253)
+    wave_size = forms.IntegerField(
+        label="Wave size",
+        min_value=1,
+        max_value=50,
+        initial=WAVE_SIZE_DEFAULT,
+        help_text="After the canary has succeeded, this many services go at once.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        action = data.get("action")
+        if action == "replace_ip":
+            old = self._ip("old_ip", data)
+            new = self._ip("new_ip", data)
+            if old and new and old == new:
+                self.add_error("new_ip", "The new IP is the old one: nothing would change.")
+        elif action == "add_lines":
+            text = data.get("lines", "")
+            if not text.strip():
+                self.add_error("lines", "Write at least one hosts-file line.")
+            else:
+                try:
+                    data["parsed_lines"] = tuple((a.hostname, a.ip) for a in hosts_parse(text))
+                except ValidationError as exc:
+                    self.add_error("lines", exc)
+        elif action == "remove_host":
+            name = data.get("hostname", "").strip()
+            if not name:
+                self.add_error("hostname", "Write the host name to remove.")
+            else:
+                try:
+                    validate_hostname(name)
+                except ValidationError as exc:
+                    self.add_error("hostname", exc)
+                data["hostname"] = name
+        return data
+
+    def _ip(self, name: str, data: dict[str, Any]) -> str:
+        value = data.get(name, "").strip()
+        if not value:
+            self.add_error(name, "Write an IPv4 or IPv6 address.")
+            return ""
+        try:
+            data[name] = ip_normalize(value)
+        except ValidationError as exc:
+            self.add_error(name, exc)
+            return ""
+        return data[name]
+
+    def edit(self) -> FleetEdit:
+        """The validated edit."""
+        data = self.cleaned_data
+        return FleetEdit(
+            action=data["action"],
+            old_ip=data.get("old_ip", "") if data["action"] == "replace_ip" else "",
+            new_ip=data.get("new_ip", "") if data["action"] == "replace_ip" else "",
+            lines=data.get("parsed_lines", ()) if data["action"] == "add_lines" else (),
+            hostname=data.get("hostname", "") if data["action"] == "remove_host" else "",
+        )
+
+    def selection(self) -> dict[str, str]:
+        """The filters, as `fleet.services_select` takes them."""
+        keys = ("name", "state", "cluster", "connection", "contains")
+        return {key: self.cleaned_data.get(key, "").strip() for key in keys}
+
+
+class FleetConfirmForm(forms.Form):
+    """A ticket and a reason, and the preview the person saw (refused if it moved)."""
+
+    ticket = forms.CharField(label="Ticket", max_length=100)
+    reason = forms.CharField(
+        label="Reason for this fleet change",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    token = forms.CharField(widget=forms.HiddenInput, max_length=20000)
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject, with a comment (required to reject: the author reads it)."""
+
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    comment = forms.CharField(
+        label="Comment",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required to reject; kept in the change's history.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("decision") == "reject" and not data.get("comment", "").strip():
+            self.add_error("comment", "Say why you reject it: the author reads your comment.")
+        return data

@@ -1,0 +1,260 @@
+"""Pages of fleet changes and approvals: thin views that parse, call one service, and render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console.dataflow.approvals import (
+    ApprovalRefused,
+    approvals_pending_for,
+    approver_check,
+    may_decide,
+)
+from console.dataflow.changes import (
+    ChangeRefused,
+    change_approve,
+    change_reject,
+    change_withdraw,
+)
+from console.dataflow.fleet import (
+    fleet_approve,
+    fleet_cancel,
+    fleet_may_run,
+    fleet_preview,
+    fleet_reject,
+    fleet_resume,
+    fleet_submit,
+    services_select,
+)
+from console.dataflow.forms_fleet import DecisionForm, FleetConfirmForm, FleetForm
+from console.dataflow.hostsfile import hosts_render
+from console.dataflow.models import ChangeRequest, FleetChange
+
+APPROVE_PERM = "dataflow.approve_change"
+
+
+def _fleet_runner(request: HttpRequest) -> None:
+    """403 unless the person may run fleet changes of host aliases (Support, Admins)."""
+    if not fleet_may_run(request.user):
+        raise PermissionDenied("Only support staff and admins may run fleet changes.")
+
+
+def _get_fleet_for_user(request: HttpRequest, pk: int) -> FleetChange:
+    """A fleet change the person may see (every role sees changes), or 403/404."""
+    if not request.user.has_perm("dataflow.view_changerequest"):
+        raise PermissionDenied("Your role may not see changes.")
+    return get_object_or_404(FleetChange, pk=pk)
+
+
+def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
+    if not request.user.has_perm("dataflow.view_changerequest"):
+        raise PermissionDenied("Your role may not see changes.")
+    return get_object_or_404(ChangeRequest.objects.select_related("service"), pk=pk)
+
+
+# --- Fleet changes ------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def fleet_new(request: HttpRequest) -> HttpResponse:
+    """Pick services and an edit; preview every service's diff; confirm with ticket and reason."""
+    _fleet_runner(request)
+    preview = confirm = None
+    moved = False
+    if request.method == "POST":
+        form = FleetForm(request.POST)
+        if form.is_valid():
+            preview = fleet_preview(services=services_select(**form.selection()), edit=form.edit())
+            if "confirm" in request.POST:
+                confirm = FleetConfirmForm(request.POST)
+                if confirm.is_valid():
+                    if confirm.cleaned_data["token"] != preview.token:
+                        moved = True  # a service changed (or joined, or left) since preview
+                    else:
+                        try:
+                            fleet = fleet_submit(
+                                preview=preview,
+                                author=request.user,
+                                ticket=confirm.cleaned_data["ticket"],
+                                reason=confirm.cleaned_data["reason"],
+                                wave_size=form.cleaned_data["wave_size"],
+                            )
+                        except ChangeRefused as exc:
+                            confirm.add_error(None, str(exc))
+                        else:
+                            messages.success(request, f"Fleet change #{fleet.pk} is confirmed.")
+                            return redirect(fleet)
+            if confirm is None or moved:
+                confirm = FleetConfirmForm(
+                    initial={
+                        "token": preview.token,
+                        "ticket": request.POST.get("ticket", ""),
+                        "reason": request.POST.get("reason", ""),
+                    }
+                )
+    else:
+        # The service list's filters carry over ("q" is its name search).
+        initial = {k: v for k, v in request.GET.items() if k in FleetForm.base_fields}
+        if request.GET.get("q") and "name" not in initial:
+            initial["name"] = request.GET["q"]
+        form = FleetForm(initial=initial)
+    return render(
+        request,
+        "dataflow/fleet_new.html",
+        {"form": form, "preview": preview, "confirm": confirm, "moved": moved},
+    )
+
+
+@require_GET
+def fleet_list(request: HttpRequest) -> HttpResponse:
+    """Every fleet change, newest first."""
+    if not request.user.has_perm("dataflow.view_changerequest"):
+        raise PermissionDenied("Your role may not see changes.")
+    return render(request, "dataflow/fleet_list.html", {"fleets": FleetChange.objects.all()[:200]})
+
+
+def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
+    members = list(fleet.members.select_related("service", "change"))
+    running = [m for m in members if m.state != m.State.EXCLUDED]
+    counts: dict[str, int] = {}
+    for member in running:
+        key = member.change.get_status_display() if member.change else member.get_state_display()
+        counts[key] = counts.get(key, 0) + 1
+    user = request.user
+    waiting_decision = fleet.status == FleetChange.Status.AWAITING_APPROVAL
+    return {
+        "fleet": fleet,
+        "members": running,
+        "excluded": [m for m in members if m.state == m.State.EXCLUDED],
+        "counts": counts,
+        "may_run": fleet_may_run(user),
+        "may_decide": waiting_decision and may_decide(user, fleet.author_id),
+        "decision_form": DecisionForm(),
+    }
+
+
+@require_GET
+def fleet_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fleet change's progress per service, live until it is final."""
+    fleet = _get_fleet_for_user(request, pk)
+    template = "dataflow/partials/fleet_live.html" if request.htmx else "dataflow/fleet_detail.html"
+    return render(request, template, _fleet_context(request, fleet))
+
+
+@require_POST
+def fleet_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Go on after the fleet change stopped at a failure."""
+    _fleet_runner(request)
+    fleet = _get_fleet_for_user(request, pk)
+    if fleet_resume(fleet=fleet, by=request.user):
+        messages.success(request, f"Fleet change #{fleet.pk} goes on with the next wave.")
+    else:
+        messages.warning(request, f"Fleet change #{fleet.pk} is not stopped; nothing done.")
+    return redirect(fleet)
+
+
+@require_POST
+def fleet_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop a fleet change for good; services not started are never sent."""
+    _fleet_runner(request)
+    fleet = _get_fleet_for_user(request, pk)
+    if fleet_cancel(fleet=fleet, by=request.user):
+        messages.success(request, f"Fleet change #{fleet.pk} is cancelled.")
+    else:
+        messages.warning(request, f"Fleet change #{fleet.pk} has ended already; nothing done.")
+    return redirect(fleet)
+
+
+@require_POST
+def fleet_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Approve or reject a whole fleet change (approvers other than its author)."""
+    fleet = _get_fleet_for_user(request, pk)
+    try:
+        approver_check(user=request.user, author_id=fleet.author_id)
+    except ApprovalRefused as exc:
+        raise PermissionDenied(str(exc)) from None
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        context = _fleet_context(request, fleet)
+        context["decision_form"] = form
+        return render(request, "dataflow/fleet_detail.html", context, status=400)
+    comment = form.cleaned_data["comment"]
+    if form.cleaned_data["decision"] == "approve":
+        done = fleet_approve(fleet=fleet, by=request.user, comment=comment)
+    else:
+        done = fleet_reject(fleet=fleet, by=request.user, comment=comment)
+    if done:
+        messages.success(request, f"Fleet change #{fleet.pk}: {form.cleaned_data['decision']}d.")
+    else:
+        messages.warning(request, f"Fleet change #{fleet.pk} no longer awaits approval.")
+    return redirect(fleet)
+
+
+# --- Approvals ----------------------------------------------------------------------------
+
+
+@require_GET
+def approvals(request: HttpRequest) -> HttpResponse:
+    """What awaits this person's approval: changes and fleet changes of other authors."""
+    if not request.user.has_perm(APPROVE_PERM):
+        raise PermissionDenied("Only team leads and admins approve changes.")
+    return render(
+        request, "dataflow/approvals.html", {"pending": approvals_pending_for(request.user)}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """The review of a waiting change (diff, pre-check, reason, ticket) with approve / reject."""
+    change = _get_change_for_user(request, pk)
+    try:
+        approver_check(user=request.user, author_id=change.author_id)
+    except ApprovalRefused as exc:
+        raise PermissionDenied(str(exc)) from None
+    form = DecisionForm(request.POST or None)
+    if change.status != ChangeRequest.Status.AWAITING_APPROVAL:
+        messages.info(request, f"Change #{change.pk} does not await approval.")
+        return redirect(change)
+    if request.method == "POST" and form.is_valid():
+        comment = form.cleaned_data["comment"]
+        if form.cleaned_data["decision"] == "approve":
+            done = change_approve(change=change, by=request.user, comment=comment)
+            word = "approved: it is queued for SCP"
+        else:
+            done = change_reject(change=change, by=request.user, comment=comment)
+            word = "rejected: it is never sent"
+        if done:
+            messages.success(request, f"Change #{change.pk} is {word}.")
+        else:
+            messages.warning(request, f"Change #{change.pk} no longer awaits approval.")
+        return redirect(change)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "dataflow/change_decide.html",
+        {
+            "change": change,
+            "form": form,
+            "hosts_preview": hosts_render(change.desired_config.get("host_aliases") or [])
+            if change.kind == ChangeRequest.Kind.HOST_ALIASES
+            else "",
+        },
+        status=status,
+    )
+
+
+@require_POST
+def change_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The author takes back a change that awaits approval."""
+    change = _get_change_for_user(request, pk)
+    if change.author_id != request.user.pk:
+        raise PermissionDenied("Only the author may withdraw a change awaiting approval.")
+    if change_withdraw(change=change, by=request.user):
+        messages.success(request, f"Change #{change.pk} is withdrawn; nothing was sent.")
+    else:
+        messages.warning(request, f"Change #{change.pk} no longer awaits approval.")
+    return redirect(change)

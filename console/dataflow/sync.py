@@ -260,7 +260,7 @@ def _clients_for(name: str, count: int) -> list[ScpClient]:
 
 
 def _sync_connections(names: list[str]) -> tuple[int, int, list[str], dict[str, int]]:
-    """Fetch every connection at once and write as batches arrive; (seen, changed, errors, per name)."""
+    """Fetch every connection at once, write batches as they arrive; (seen, changed, errors, …)."""
     concurrency = max(1, settings.SCP_SYNC_CONCURRENCY)
     batch_size = max(1, settings.SCP_SYNC_BATCH_SIZE)
     out: queue.Queue = queue.Queue()

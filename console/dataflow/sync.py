@@ -78,7 +78,11 @@ def service_apply_detail(*, service: Service, detail: ServiceDetail) -> bool:
 
 
 class _ClientPool:
-    """One client per thread, built up front by the caller (building one may read the database)."""
+    """One client per thread, built up front by the caller (building one may read the database).
+
+    A connection's fetch uses its own thread and `SCP_SYNC_CONCURRENCY` pool threads: one
+    client more than the concurrency.
+    """
 
     def __init__(self, clients: list[ScpClient]) -> None:
         self._free = list(clients)
@@ -268,7 +272,7 @@ def _sync_connections(names: list[str]) -> tuple[int, int, list[str], dict[str, 
     threads = []
     for name in names:
         try:
-            pool = _ClientPool(_clients_for(name, concurrency))
+            pool = _ClientPool(_clients_for(name, concurrency + 1))
         except ConnectionUnavailable as exc:
             errors.append(f"{name}: {exc}")
             continue
@@ -314,7 +318,7 @@ def services_sync_connection(*, name: str) -> tuple[int, int]:
     """
     concurrency = max(1, settings.SCP_SYNC_CONCURRENCY)
     out: queue.Queue = queue.Queue()
-    pool = _ClientPool(_clients_for(name, concurrency))
+    pool = _ClientPool(_clients_for(name, concurrency + 1))
     thread = threading.Thread(
         target=_fetch_connection,
         args=(name, pool, concurrency, max(1, settings.SCP_SYNC_BATCH_SIZE), out),

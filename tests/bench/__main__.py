@@ -34,7 +34,7 @@ from tests.bench.bench_stats import TARGET_STAT, Result, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_PATH = ROOT / "var" / "bench" / "results.json"
-GROUPS = ("sign", "configdiff", "client", "pages", "pipeline")
+GROUPS = ("sign", "configdiff", "client", "pages", "pipeline", "sync", "scale", "burst")
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
 
 
@@ -158,6 +158,7 @@ def _main(argv: list[str] | None) -> int:
         from tests.bench.bench_configdiff import bench_configdiff
         from tests.bench.bench_pages import bench_pages
         from tests.bench.bench_pipeline import bench_pipeline, broker_shown
+        from tests.bench.bench_scale import bench_pages_scale, bench_pipeline_burst, bench_sync
         from tests.bench.bench_scp import bench_client, bench_sign
 
         # update_delay 0: an accepted update is RUNNING again at SCP's next answer.
@@ -172,6 +173,9 @@ def _main(argv: list[str] | None) -> int:
             ("client", "SCP client round trips", lambda: bench_client(simulator)),
             ("pages", "page renders", bench_pages),
             ("pipeline", "change pipeline", lambda: bench_pipeline(simulator)),
+            ("sync", "sync at 1,000 services", bench_sync),
+            ("scale", "pages at 1,000 / 10,000 services, 100,000 changes", bench_pages_scale),
+            ("burst", "500 changes at once through workers", bench_pipeline_burst),
         ]
         for key, name, bench in plan:
             if key in chosen:

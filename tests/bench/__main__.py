@@ -35,6 +35,8 @@ from tests.bench.bench_stats import TARGET_STAT, Result, table  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_PATH = ROOT / "var" / "bench" / "results.json"
 GROUPS = ("sign", "configdiff", "client", "pages", "pipeline", "sync", "scale", "burst")
+# Not yet run end to end on this machine: chosen with --only burst.
+DEFAULT_GROUPS = tuple(group for group in GROUPS if group != "burst")
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
 
 
@@ -128,8 +130,8 @@ def _main(argv: list[str] | None) -> int:
     )
     parser.add_argument(
         "--only",
-        default=",".join(GROUPS),
-        help=f"comma-separated benchmarks to run, of {', '.join(GROUPS)} (default: all)",
+        default=",".join(DEFAULT_GROUPS),
+        help=f"comma-separated benchmarks to run, of {', '.join(GROUPS)} (default: all but burst)",
     )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]

@@ -285,9 +285,36 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
+# Two queues, so that a long sync never delays a change: changes (and fleet changes) on one,
+# the sync on the other; anything else on the default queue. Workers on any machine consume
+# either (see README, "Several machines"). CONSOLE_TASK_ROUTING=0 sends everything to the
+# default queue (a single worker that consumes only `celery`).
+CONSOLE_CHANGES_QUEUE = env_str("CONSOLE_CHANGES_QUEUE", "changes")
+CONSOLE_SYNC_QUEUE = env_str("CONSOLE_SYNC_QUEUE", "sync")
+CONSOLE_TASK_ROUTING = env_bool("CONSOLE_TASK_ROUTING", True)
+CELERY_TASK_ROUTES = (
+    {
+        "dataflow.change_*": {"queue": CONSOLE_CHANGES_QUEUE},
+        "dataflow.changes_*": {"queue": CONSOLE_CHANGES_QUEUE},
+        "dataflow.fleet_*": {"queue": CONSOLE_CHANGES_QUEUE},
+        "dataflow.services_sync*": {"queue": CONSOLE_SYNC_QUEUE},
+    }
+    if CONSOLE_TASK_ROUTING
+    else {}
+)
+# The sync runs on a schedule, so outside changes and states are found without a Refresh.
+SCP_SYNC_INTERVAL_MINUTES = env_float("SCP_SYNC_INTERVAL_MINUTES", 5.0)
+if SCP_SYNC_INTERVAL_MINUTES <= 0:
+    raise ConfigError("SCP_SYNC_INTERVAL_MINUTES must be a number of minutes above 0.")
 # Celery beat: the sweeper re-dispatches changes whose task message was lost.
 CELERY_BEAT_SCHEDULE = {
     "changes-sweep": {"task": "dataflow.changes_sweep", "schedule": 30.0},
+    "services-sync": {
+        "task": "dataflow.services_sync_scheduled",
+        "schedule": SCP_SYNC_INTERVAL_MINUTES * 60,
+        # A beat that was down does not fire a backlog of syncs when it returns.
+        "options": {"expires": SCP_SYNC_INTERVAL_MINUTES * 60},
+    },
 }
 
 # --- SCP ------------------------------------------------------------------------------------
@@ -313,6 +340,14 @@ SCP_TRACK_MAX_POLL_SECONDS = env_float("SCP_TRACK_MAX_POLL_SECONDS", 30.0)
 # SCP may show the old state for a while after its 202: until it shows the update (or the
 # reviewed values), RUNNING or ERROR is the old state, followed this long before concluding.
 SCP_TRACK_START_GRACE_SECONDS = env_float("SCP_TRACK_START_GRACE_SECONDS", 180.0)
+# A sync fetches this many SCP calls at once per connection (each thread has its own client),
+# and writes this many services per transaction.
+SCP_SYNC_CONCURRENCY = env_int("SCP_SYNC_CONCURRENCY", 8)
+SCP_SYNC_BATCH_SIZE = env_int("SCP_SYNC_BATCH_SIZE", 100)
+if not 1 <= SCP_SYNC_CONCURRENCY <= 64:
+    raise ConfigError(f"SCP_SYNC_CONCURRENCY must be 1 to 64, got {SCP_SYNC_CONCURRENCY}.")
+if SCP_SYNC_BATCH_SIZE < 1:
+    raise ConfigError(f"SCP_SYNC_BATCH_SIZE must be 1 or more, got {SCP_SYNC_BATCH_SIZE}.")
 # A worker that starts refreshes the services from SCP in the background (never blocking).
 CONSOLE_SYNC_AT_WORKER_START = env_bool("CONSOLE_SYNC_AT_WORKER_START", True)
 

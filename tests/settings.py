@@ -22,5 +22,9 @@ CONSOLE_SYNC_AT_WORKER_START = False
 # A worker process started by a test consumes, and sends its follow-up tasks to, its own queue.
 if os.environ.get("CONSOLE_TEST_QUEUE"):
     CELERY_TASK_DEFAULT_QUEUE = os.environ["CONSOLE_TEST_QUEUE"]
+# Tests send every task to the default queue they set, unless a test asks for the routes
+# (with queue names of its own, CONSOLE_CHANGES_QUEUE and CONSOLE_SYNC_QUEUE).
+if os.environ.get("CONSOLE_TEST_ROUTES") != "1":
+    CELERY_TASK_ROUTES = {}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests

@@ -93,6 +93,12 @@ class Service(models.Model):
                 fields=["connection_name", "scp_id"], name="one_row_per_scp_service"
             )
         ]
+        # The service list sorts by name and filters by state, cluster and connection.
+        indexes = [
+            models.Index(fields=["name"], name="service_by_name"),
+            models.Index(fields=["state", "name"], name="service_by_state"),
+            models.Index(fields=["cluster_name", "name"], name="service_by_cluster"),
+        ]
         permissions = [
             ("edit_service", "Can edit every field of a service"),
             ("edit_host_aliases", "Can edit the host aliases of a service"),
@@ -229,7 +235,13 @@ class ChangeRequest(models.Model):
                 name="one_change_in_flight_per_service",
             )
         ]
-        indexes = [models.Index(fields=["status", "next_poll_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_poll_at"]),
+            # The history pages newest first, the service list reads each service's last change.
+            models.Index(fields=["-created_at", "-id"], name="change_newest_first"),
+            models.Index(fields=["service", "-created_at", "-id"], name="change_service_newest"),
+            models.Index(fields=["status", "-created_at"], name="change_status_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"Change #{self.pk} of {self.service}"
@@ -366,9 +378,14 @@ class SyncRun(models.Model):
     services_changed = models.PositiveIntegerField(default=0)
     # One line per connection that failed, with SCP's code and global_request_id.
     errors = models.JSONField(default=list)
+    # True while a worker runs this sync, else NULL: the unique constraint below admits one
+    # such row, so two syncs never run at once (NULLs are distinct in a unique index).
+    active = models.BooleanField(null=True, default=None, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["active"], name="one_sync_running")]
 
     def __str__(self) -> str:
         return f"Sync {self.requested_at:%Y-%m-%d %H:%M:%S}"

@@ -8,7 +8,14 @@ from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_
 from console.dataflow.finished import FINISHED_TASK, change_finished
 from console.dataflow.fleet import ADVANCE_TASK, fleet_advance
 from console.dataflow.models import SyncRun
-from console.dataflow.sync import services_sync
+from console.dataflow.sync import (
+    SCHEDULED_SYNC_TASK,
+    SYNC_TASK,
+    SYNC_TIME_LIMIT_SECONDS,
+    SyncAlreadyRunning,
+    services_sync,
+    services_sync_scheduled,
+)
 
 
 @shared_task(name=SEND_TASK, acks_late=True)
@@ -29,12 +36,35 @@ def changes_sweep_task() -> dict[str, int]:
     return changes_sweep()
 
 
-@shared_task(name="dataflow.services_sync")
-def services_sync_task(run_id: int) -> None:
-    """Refresh every service from SCP for a requested sync run."""
+@shared_task(
+    name=SYNC_TASK,
+    bind=True,
+    soft_time_limit=SYNC_TIME_LIMIT_SECONDS - 60,
+    time_limit=SYNC_TIME_LIMIT_SECONDS,
+)
+def services_sync_task(self, run_id: int) -> None:
+    """Refresh every service from SCP for a requested sync run (after any sync running now)."""
     run = SyncRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
-    if run is not None:
+    if run is None:
+        return
+    try:
         services_sync(run=run)
+    except SyncAlreadyRunning:
+        if SyncRun.objects.filter(pk=run_id, active=True).exists():
+            return  # this very run is being run by another worker (a redelivered message)
+        # The person asked for a refresh: it runs when the current one ends (a run's claim
+        # is released at the latest when its time limit has passed).
+        raise self.retry(countdown=5, max_retries=SYNC_TIME_LIMIT_SECONDS // 5 + 30) from None
+
+
+@shared_task(
+    name=SCHEDULED_SYNC_TASK,
+    soft_time_limit=SYNC_TIME_LIMIT_SECONDS - 60,
+    time_limit=SYNC_TIME_LIMIT_SECONDS,
+)
+def services_sync_scheduled_task() -> None:
+    """The sync Celery beat starts every SCP_SYNC_INTERVAL_MINUTES; skipped while one runs."""
+    services_sync_scheduled()
 
 
 @shared_task(name=FINISHED_TASK, acks_late=True)

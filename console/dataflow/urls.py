@@ -1,11 +1,11 @@
 from django.urls import path
 
-from console.dataflow import views, views_connections, views_fleet, views_history
+from console.dataflow import views, views_connections, views_fleet, views_history, views_services
 
 app_name = "dataflow"
 
 urlpatterns = [
-    path("", views.service_list, name="service-list"),
+    path("", views_services.service_list, name="service-list"),
     path("services/refresh/", views.sync_request, name="sync-request"),
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),

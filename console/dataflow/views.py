@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -49,7 +48,7 @@ from console.dataflow.forms import (
 )
 from console.dataflow.hostsfile import hosts_render, hosts_text
 from console.dataflow.lifecycle import change_actions, change_stuck
-from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
+from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
 from console.dataflow.sync import services_sync_request
 from console.dataflow.validators import HOST_ALIASES_MAX
 from console.scp import ServiceConfig
@@ -76,29 +75,6 @@ def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
 
 
 # --- Services -----------------------------------------------------------------------------
-
-
-def _services_with_last_change():
-    last = ChangeRequest.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
-    return Service.objects.defer("config", "offered_versions").annotate(
-        last_change_id=Subquery(last.values("pk")[:1]),
-        last_change_status=Subquery(last.values("status")[:1]),
-        last_change_at=Subquery(last.values("created_at")[:1]),
-    )
-
-
-@require_GET
-@permission_required("dataflow.view_service", raise_exception=True)
-def service_list(request: HttpRequest) -> HttpResponse:
-    """Every imported service: state, last change, NiFi and Registry links."""
-    context = {
-        "services": _services_with_last_change(),
-        "sync": SyncRun.objects.first(),
-        "status_labels": dict(Status.choices),
-    }
-    if request.htmx:
-        return render(request, "dataflow/partials/service_table.html", context)
-    return render(request, "dataflow/service_list.html", context)
 
 
 @require_POST

@@ -46,9 +46,19 @@ class RunningSimulator:
 
 
 def _build(
-    *, state_path: Path, host: str, port: int, update_delay: float, start_delay: float
+    *,
+    state_path: Path,
+    host: str,
+    port: int,
+    update_delay: float,
+    start_delay: float,
+    latency: float = 0.0,
 ) -> SimulatorHTTPServer:
-    """A bound server over the state in `state_path` (seeded when the file does not exist)."""
+    """A bound server over the state in `state_path` (seeded when the file does not exist).
+
+    `latency` seconds are added to every SCP call: the global `latency` fault switch, which
+    the control endpoint can change or clear later.
+    """
     simulator = Simulator(
         store=Store(Path(state_path)),
         credentials=CREDENTIALS,
@@ -56,6 +66,8 @@ def _build(
         update_delay=update_delay,
         start_delay=start_delay,
     )
+    if latency:
+        simulator.faults.set({"latency": latency}, service_id=None)
     return SimulatorHTTPServer((host, port), simulator)
 
 
@@ -72,6 +84,7 @@ def start_in_thread(
     port: int = 0,
     update_delay: float = 5.0,
     start_delay: float = 0.0,
+    latency: float = 0.0,
 ) -> RunningSimulator:
     """Serve in a daemon thread (port 0 picks a free one) and return once it accepts calls.
 
@@ -84,6 +97,7 @@ def start_in_thread(
         port=port,
         update_delay=update_delay,
         start_delay=start_delay,
+        latency=latency,
     )
     thread = threading.Thread(
         target=server.serve_forever,
@@ -104,6 +118,7 @@ def serve_forever(
     port: int = 8001,
     update_delay: float = 5.0,
     start_delay: float = 0.0,
+    latency: float = 0.0,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve in the foreground until interrupted; `on_ready` gets the URL once it listens."""
@@ -113,6 +128,7 @@ def serve_forever(
         port=port,
         update_delay=update_delay,
         start_delay=start_delay,
+        latency=latency,
     )
     try:
         if on_ready is not None:

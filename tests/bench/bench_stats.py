@@ -136,8 +136,8 @@ def _ops(value: float | None) -> str:
 
 def table(results: Sequence[Result]) -> str:
     """The results as aligned text: timings first, then counts, a blank line between groups."""
-    timings = [r for r in results if r.unit != "queries"]
-    counts = [r for r in results if r.unit == "queries"]
+    timings = [r for r in results if r.unit in ("s", "")]
+    counts = [r for r in results if r.unit not in ("s", "")]
     blocks = []
     if timings:
         blocks.append(
@@ -164,7 +164,7 @@ def table(results: Sequence[Result]) -> str:
     if counts:
         blocks.append(
             _aligned(
-                ("SQL queries per page", "count", "target", "result"),
+                ("ratios, rates, memory and SQL queries per page", "figure", "target", "result"),
                 [(r.group, (r.name, r.figure, r.target, r.verdict)) for r in counts],
                 right=set(),
             )

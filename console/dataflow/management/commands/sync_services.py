@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from console.dataflow.connections import connection_names, scp_client_for
-from console.dataflow.sync import services_sync
+from console.dataflow.sync import SyncAlreadyRunning, services_sync
 from console.scp import ScpUnavailable
 
 
@@ -29,7 +29,12 @@ class Command(BaseCommand):
     def handle(self, *args, wait: float = 0, quiet: bool = False, **options) -> None:
         if wait:
             self._wait_for_scp(wait)
-        run = services_sync()
+        try:
+            run = services_sync()
+        except SyncAlreadyRunning:
+            raise CommandError(
+                "Another refresh from SCP is running (a worker's); try again when it ends."
+            ) from None
         self.stdout.write(
             f"Synced {run.services_seen} service(s) from {len(connection_names())} "
             f"connection(s); {run.services_changed} new or changed."

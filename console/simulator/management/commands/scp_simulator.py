@@ -21,7 +21,7 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--host, --port, --state, --update-delay, --start-delay and --reset."""
+        """--host, --port, --state, --update-delay, --start-delay, --latency and --reset."""
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
         parser.add_argument("--port", type=int, default=8001, help="port to listen on (8001)")
         parser.add_argument(
@@ -43,6 +43,13 @@ class Command(BaseCommand):
             help="seconds an accepted update still shows the old state before UPDATING (0)",
         )
         parser.add_argument(
+            "--latency",
+            type=float,
+            default=0.0,
+            help="seconds added to every SCP call, like a wide-area round trip (0); the "
+            "`latency` fault switch changes it while running",
+        )
+        parser.add_argument(
             "--reset", action="store_true", help="replace the state with the demo services"
         )
 
@@ -53,6 +60,8 @@ class Command(BaseCommand):
             raise CommandError("--update-delay must be 0 or more seconds.")
         if options["start_delay"] < 0:
             raise CommandError("--start-delay must be 0 or more seconds.")
+        if options["latency"] < 0:
+            raise CommandError("--latency must be 0 or more seconds.")
         if options["reset"]:
             state_path.unlink(missing_ok=True)
         if options["verbosity"] >= 2:
@@ -73,6 +82,7 @@ class Command(BaseCommand):
                 port=options["port"],
                 update_delay=options["update_delay"],
                 start_delay=options["start_delay"],
+                latency=options["latency"],
                 on_ready=ready,
             )
         except StateError as exc:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.dataflow import crypto
-from console.dataflow.endpoints import validate_scp_url
+from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
 
 DEFAULT_CONNECTION = "default"
 
@@ -33,6 +33,14 @@ class ScpConnection(models.Model):
     api_version = models.CharField(max_length=50, default="data-flow 1.1")
     language = models.CharField(max_length=10, choices=Language, default=Language.ENGLISH)
     enabled = models.BooleanField(default=True)
+    # Where a Slack-compatible message goes when a change of this connection's services ends.
+    webhook_url = models.URLField(
+        blank=True,
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text="Optional: https:// URL that receives a Slack-compatible JSON message "
+        "when a change ends.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -371,3 +379,35 @@ class ConnectionStatus(models.Model):
         if self.version_status in self.FINE:
             return "success"
         return "warning" if self.version_status == "DEPRECATED" else "danger"
+
+
+class UserPreference(models.Model):
+    """A person's own settings: the language of the pages and of the mail sent to them."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_preference"
+    )
+    # "" follows the browser; otherwise one of settings.LANGUAGES.
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser'}"
+
+
+class Watch(models.Model):
+    """A person who wants to hear when a change of a service ends."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_watches"
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="watches")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "service"], name="one_watch_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} watches {self.service}"

@@ -7,6 +7,13 @@ from celery import shared_task
 from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_track, changes_sweep
 from console.dataflow.finished import FINISHED_TASK, change_finished
 from console.dataflow.models import SyncRun
+from console.dataflow.notify import (
+    EMAIL_TASK,
+    WEBHOOK_TASK,
+    NotificationTransient,
+    notification_email_send,
+    notification_webhook_send,
+)
 from console.dataflow.sync import services_sync
 
 
@@ -40,3 +47,27 @@ def services_sync_task(run_id: int) -> None:
 def change_finished_task(change_id: int) -> None:
     """Run the follow-ups of a change that has become final (notifications, fleet waves)."""
     change_finished(change_id=change_id)
+
+
+# Notifications: retried only for what a retry may cure, with growing pauses, a few times.
+_NOTIFY_RETRY = {
+    "autoretry_for": (NotificationTransient,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+@shared_task(name=EMAIL_TASK, **_NOTIFY_RETRY)
+def notify_email_task(change_id: int, user_id: int) -> None:
+    """Mail one person that a change ended (address and language read from the rows)."""
+    notification_email_send(change_id=change_id, user_id=user_id)
+
+
+@shared_task(name=WEBHOOK_TASK, **_NOTIFY_RETRY)
+def notify_webhook_task(change_id: int) -> None:
+    """Post a change's end to its connection's webhook (the URL read from settings or the row)."""
+    notification_webhook_send(change_id=change_id)

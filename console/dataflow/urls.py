@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.dataflow import views, views_connections
+from console.dataflow import views, views_connections, views_me
 
 app_name = "dataflow"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.service_list, name="service-list"),
     path("services/refresh/", views.sync_request, name="sync-request"),
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
+    path("services/<int:pk>/watch/", views_me.service_watch, name="service-watch"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path(
         "services/<int:pk>/host-aliases/",
@@ -20,6 +21,8 @@ urlpatterns = [
     path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
     path("changes/<int:pk>/abandon/", views.change_abandon_view, name="change-abandon"),
     path("history/", views.history, name="history"),
+    path("me/", views_me.me, name="me"),
+    path("language/", views_me.language_switch, name="language"),
     path("connections/", views_connections.connections, name="connections"),
     path(
         "connections/check/",

@@ -13,9 +13,9 @@ from tests.browser.conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NAVIGATION = {
-    "admin": ("Admins", {"Services", "Change history", "SCP connections"}),
-    "lead": ("Team leads", {"Services", "Change history"}),
-    "support": ("Support", {"Services"}),
+    "admin": ("Admins", {"Services", "Change history", "SCP connections", "My watches"}),
+    "lead": ("Team leads", {"Services", "Change history", "My watches"}),
+    "support": ("Support", {"Services", "My watches"}),
 }
 
 

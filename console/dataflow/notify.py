@@ -163,7 +163,9 @@ def notification_email_send(*, change_id: int, user_id: int) -> bool:
             "dataflow/email/change_finished.txt",
             {"change": change, "message": message, "user": user},
         )
-    email = EmailMessage(subject=message.subject, body=body, to=[user.email])
+    # A line break in a service name would be a header injection: Django refuses it, so fold.
+    subject = " ".join(message.subject.split())
+    email = EmailMessage(subject=subject, body=body, to=[user.email])
     try:
         email.send(fail_silently=False)
     except smtplib.SMTPResponseException as exc:

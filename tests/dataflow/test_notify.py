@@ -270,3 +270,15 @@ def test_a_bad_notification_setting_stops_start_up_with_one_line(overrides, vari
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Configuration error: ") and variable in line
+
+
+def test_a_line_break_in_a_service_name_never_reaches_the_mail_headers(service, admin_user):
+    service.name = "sales\nBcc: everyone@example.com"
+    service.save()
+    admin_user.email = "a@example.com"
+    admin_user.save()
+    change = _change(service, admin_user)
+
+    assert notification_email_send(change_id=change.pk, user_id=admin_user.pk)
+    [message] = mail.outbox
+    assert "\n" not in message.subject and message.bcc == []

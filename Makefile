@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 WEB_PORT := $(or $(PORT),8000)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: install-local run test test-embedded lint format bench install install-dev chromium reset-demo-passwords clean
+.PHONY: install-local run test test-embedded lint format bench install install-dev chromium gettext compilemessages messages reset-demo-passwords clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -34,7 +34,7 @@ install-dev: $(VENV)/.installed-dev
 install-local: $(VENV)/.installed-local
 
 ## make run: web on http://127.0.0.1:8000 (PORT=8080 for another), a Celery worker and the SCP simulator; Ctrl-C stops all.
-run: install-local
+run: install-local compilemessages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	@DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Starting the console on http://127.0.0.1:$(WEB_PORT) (web, worker, SCP simulator); sign in with a demo login above. Ctrl-C stops everything."
@@ -51,12 +51,29 @@ chromium:
 	  || { echo "Could not install chromium; install it (apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; }; \
 	fi
 
+# GNU gettext compiles the translations (msgfmt) and extracts new strings (xgettext).
+gettext:
+	@if ! command -v msgfmt >/dev/null 2>&1; then \
+	  echo "Installing gettext for the translations"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gettext >/dev/null \
+	  || { echo "Could not install gettext; install it (apt-get install gettext)"; exit 1; }; \
+	fi
+
+# The compiled catalogues (.mo) are build output, not tracked.
+compilemessages: install gettext
+	@DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var -v 0
+
+## make messages: add the strings marked since the last time to locale/ko/LC_MESSAGES/django.po.
+messages: install gettext
+	DEBUG=1 $(BIN)/python manage.py makemessages -l ko --no-obsolete \
+	  --ignore=.venv --ignore=var --ignore=tests --ignore=node_modules
+
 ## make test: everything the suite needs, then the whole suite.
-test: install-dev chromium
+test: install-dev chromium compilemessages
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 ## The browser smoke test on the embedded defaults (SQLite + filesystem broker), whatever the environment says.
-test-embedded: install-dev chromium
+test-embedded: install-dev chromium compilemessages
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND CONSOLE_VAR_DIR=$(CURDIR)/var/test-embedded \
 	  CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser tests/test_celery_roundtrip.py
 

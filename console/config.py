@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -71,6 +72,53 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_public_url(name: str, default: str) -> str:
+    """An http(s) address without query, fragment or credentials, without its trailing slash."""
+    raw = env_str(name, default)
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        port = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ConfigError(
+            f"{name} must be the console's public address, like https://console.example.com "
+            f"(http or https, no query or user:password), got {raw!r}."
+        )
+    del port
+    return raw.rstrip("/")
+
+
+def env_webhook_url(name: str) -> str:
+    """A webhook URL that the console may post to (see `endpoints.webhook_url_problem`)."""
+    from console.dataflow.endpoints import scp_url_problem  # no Django app registry needed
+
+    raw = env_str(name, "")
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        credentials = bool(parts.username or parts.password)
+    except ValueError:
+        credentials = False
+    problem = scp_url_problem(raw)
+    if credentials:
+        problem = "it must not carry a user name or password"
+    if problem:
+        raise ConfigError(f"{name} cannot be used: {problem}")
+    return raw
 
 
 def run_or_explain(main: Callable[[], T]) -> T:

@@ -17,7 +17,16 @@ import dj_database_url
 import dj_email_url
 from csp.constants import NONE, SELF
 
-from console.config import ConfigError, env_bool, env_float, env_int, env_list, env_str
+from console.config import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_public_url,
+    env_str,
+    env_webhook_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -65,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # The signed-in person's time zone, for every date the pages and exports show.
     "console.dataflow.timezones.TimeZoneMiddleware",
+    # After authentication: a signed-in person's saved language wins over the browser's.
+    "console.dataflow.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -84,6 +95,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "console.dataflow.context_processors.console_roles",
@@ -139,8 +151,10 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # one warning per lockout from our own logger settings is enough
 
 # --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
+# Compiled by `make run` / `make test` (compilemessages); the .mo files are not tracked.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -220,6 +234,20 @@ if EMAIL_URL:
     EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or 10
+
+# --- Notifications --------------------------------------------------------------------------
+# The console's address as people reach it, for absolute links in mail and webhook messages.
+# Without it (DEBUG off) notifications go out without a link.
+CONSOLE_PUBLIC_URL = env_public_url(
+    "CONSOLE_PUBLIC_URL",
+    f"http://127.0.0.1:{env_str('CONSOLE_WEB_PORT', '') or env_str('PORT', '') or '8000'}"
+    if DEBUG
+    else "",
+)
+# The default connection's webhook (Slack-compatible); other connections keep theirs in the row.
+SCP_WEBHOOK_URL = env_webhook_url("SCP_WEBHOOK_URL")
+CONSOLE_WEBHOOK_TIMEOUT = env_float("CONSOLE_WEBHOOK_TIMEOUT", 10.0)
 
 # Secrets at rest (SCP secret keys, NiFi passwords): Fernet keys, the first encrypts and all
 # decrypt, so a new key goes first and old ones stay until rows are re-encrypted.

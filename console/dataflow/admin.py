@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 
-from console.dataflow.endpoints import validate_scp_url
+from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
 from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
 
 
@@ -18,6 +18,14 @@ class ScpConnectionForm(forms.ModelForm):
         validators=[validate_scp_url],
         help_text="https:// only (plain http:// only to 127.0.0.1/localhost, for the simulator); "
         "e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
+    )
+    webhook_url = forms.URLField(
+        assume_scheme="https",
+        required=False,
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text="Optional: receives a Slack-compatible JSON message when a change ends. "
+        "https:// only (plain http:// only to this machine).",
     )
     secret_key = forms.CharField(
         required=False,
@@ -37,6 +45,7 @@ class ScpConnectionForm(forms.ModelForm):
             "language",
             "enabled",
             "needs_approval",
+            "webhook_url",
         ]
 
     def clean_name(self) -> str:

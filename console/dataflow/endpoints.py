@@ -1,4 +1,4 @@
-"""Which SCP OpenAPI URLs the console may send signed requests to.
+"""Which URLs the console may send requests to: SCP OpenAPI endpoints and webhooks.
 
 `https` only; plain `http` only to this machine (the simulator); never a link-local or cloud
 metadata address, where a signed request could reach an instance's credentials.
@@ -11,6 +11,7 @@ import socket
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata"}
 METADATA_ADDRESSES = {
@@ -70,3 +71,49 @@ def validate_scp_url(value: str) -> None:
     problem = scp_url_problem(value)
     if problem:
         raise ValidationError(problem, code="scp_url")
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why the console must not post notifications to `url`, as a sentence; None if it may.
+
+    The same rules as SCP endpoints (https, plain http only to this machine, never a metadata
+    or link-local address), and no user:password part, which would end up in logs.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        has_credentials = bool(parts.username or parts.password)
+    except ValueError:
+        return _("This is not a URL; use https://host[:port]/path.")
+    if scheme not in {"http", "https"}:
+        return _("Use an https:// URL for a webhook (got %(scheme)s).") % {
+            "scheme": f"{scheme}:" if scheme else _("no scheme")
+        }
+    if has_credentials:
+        return _("A webhook URL must not carry a user name or password.")
+    return scp_url_problem(url)
+
+
+def resolved_address_problem(url: str) -> str | None:
+    """Why the host of `url` must not be reached once resolved (metadata, link-local); or None.
+
+    Checked again just before sending: a name may resolve to an address the literal rules
+    cannot see.
+    """
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None  # the send itself fails with a clear error
+    for info in infos:
+        address = _literal_address(str(info[4][0]))
+        if address is not None and (address in METADATA_ADDRESSES or address.is_link_local):
+            return f"{host} resolves to {address}, where the console never sends requests."
+    return None
+
+
+def validate_webhook_url(value: str) -> None:
+    """Django validator for a webhook URL (see `webhook_url_problem`)."""
+    problem = webhook_url_problem(value)
+    if problem:
+        raise ValidationError(problem, code="webhook_url")

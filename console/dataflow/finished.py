@@ -18,8 +18,10 @@ FINISHED_TASK = "dataflow.change_finished"
 def _followups() -> list[tuple[str, Callable[[int], object]]]:
     """The follow-ups of a final change, in order (imported late: they import the pipeline)."""
     from console.dataflow.fleet import fleet_followup
+    from console.dataflow.notify import notifications_enqueue
 
     return [
+        ("notifications", lambda change_id: notifications_enqueue(change_id=change_id)),
         ("fleet", fleet_followup),
     ]
 

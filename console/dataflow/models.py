@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.dataflow import crypto
-from console.dataflow.endpoints import validate_scp_url
+from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
 
 DEFAULT_CONNECTION = "default"
 
@@ -38,6 +38,14 @@ class ScpConnection(models.Model):
         "changes need approval",
         default=False,
         help_text="A confirmed change waits until a team lead or another admin approves it.",
+    )
+    # Where a Slack-compatible message goes when a change of this connection's services ends.
+    webhook_url = models.URLField(
+        blank=True,
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text="Optional: https:// URL that receives a Slack-compatible JSON message "
+        "when a change ends.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -443,16 +451,37 @@ class ConnectionStatus(models.Model):
 
 
 class Preference(models.Model):
-    """One person's display preferences: the time zone their pages and exports use."""
+    """One person's own settings: the time zone and the language of their pages and mail."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_preference"
     )
     # An IANA name (e.g. "Asia/Seoul"); "" means the site's TIME_ZONE.
     time_zone = models.CharField(max_length=64, blank=True)
+    # "" follows the browser; otherwise one of settings.LANGUAGES.
+    language = models.CharField(max_length=10, blank=True, choices=settings.LANGUAGES)
 
     def __str__(self) -> str:
-        return f"{self.user}: {self.time_zone or 'site time zone'}"
+        return f"{self.user}: {self.time_zone or 'site time zone'}, {self.language or 'browser'}"
+
+
+class Watch(models.Model):
+    """A person who wants to hear when a change of a service ends."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="console_watches"
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="watches")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "service"], name="one_watch_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} watches {self.service}"
 
 
 class FleetChange(models.Model):

@@ -8,6 +8,13 @@ from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_
 from console.dataflow.finished import FINISHED_TASK, change_finished
 from console.dataflow.fleet import ADVANCE_TASK, fleet_advance
 from console.dataflow.models import SyncRun
+from console.dataflow.notify import (
+    EMAIL_TASK,
+    WEBHOOK_TASK,
+    NotificationTransient,
+    notification_email_send,
+    notification_webhook_send,
+)
 from console.dataflow.sync import (
     SCHEDULED_SYNC_TASK,
     SYNC_TASK,
@@ -77,3 +84,27 @@ def change_finished_task(change_id: int) -> None:
 def fleet_advance_task(fleet_id: int) -> None:
     """Take a fleet change one step (start the next wave, stop at a failure, or finish)."""
     fleet_advance(fleet_id=fleet_id)
+
+
+# Notifications: retried only for what a retry may cure, with growing pauses, a few times.
+_NOTIFY_RETRY = {
+    "autoretry_for": (NotificationTransient,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+@shared_task(name=EMAIL_TASK, **_NOTIFY_RETRY)
+def notify_email_task(change_id: int, user_id: int) -> None:
+    """Mail one person that a change ended (address and language read from the rows)."""
+    notification_email_send(change_id=change_id, user_id=user_id)
+
+
+@shared_task(name=WEBHOOK_TASK, **_NOTIFY_RETRY)
+def notify_webhook_task(change_id: int) -> None:
+    """Post a change's end to its connection's webhook (the URL read from settings or the row)."""
+    notification_webhook_send(change_id=change_id)

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from console.dataflow import views, views_connections, views_fleet, views_history, views_services
+from console.dataflow import (
+    views,
+    views_connections,
+    views_fleet,
+    views_history,
+    views_me,
+    views_services,
+)
 
 app_name = "dataflow"
 
@@ -8,6 +15,7 @@ urlpatterns = [
     path("", views_services.service_list, name="service-list"),
     path("services/refresh/", views.sync_request, name="sync-request"),
     path("services/<int:pk>/", views.service_detail, name="service-detail"),
+    path("services/<int:pk>/watch/", views_me.service_watch, name="service-watch"),
     path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
     path(
         "services/<int:pk>/host-aliases/",
@@ -37,6 +45,8 @@ urlpatterns = [
     path("approvals/", views_fleet.approvals, name="approvals"),
     path("changes/<int:pk>/decide/", views_fleet.change_decide, name="change-decide"),
     path("changes/<int:pk>/withdraw/", views_fleet.change_withdraw_view, name="change-withdraw"),
+    path("me/", views_me.me, name="me"),
+    path("language/", views_me.language_switch, name="language"),
     path("connections/", views_connections.connections, name="connections"),
     path(
         "connections/check/",

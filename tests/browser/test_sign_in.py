@@ -15,10 +15,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 NAVIGATION = {
     "admin": (
         "Admins",
-        {"Services", "Change history", "Fleet changes", "Approvals", "SCP connections"},
+        {
+            "Services",
+            "Change history",
+            "Fleet changes",
+            "Approvals",
+            "SCP connections",
+            "My watches",
+        },
     ),
-    "lead": ("Team leads", {"Services", "Change history", "Approvals"}),
-    "support": ("Support", {"Services", "Fleet changes"}),
+    "lead": ("Team leads", {"Services", "Change history", "Approvals", "My watches"}),
+    "support": ("Support", {"Services", "Fleet changes", "My watches"}),
 }
 
 

@@ -164,9 +164,10 @@ def test_the_list_runs_the_same_number_of_queries_at_20_and_200_services(
             desired_config={},
             status="succeeded",
         )
+    client.get(LIST)  # the first page of a session stores the person's preferences in it
     small = _queries(client), _queries(client, q="svc", sort="-last_change", state="RUNNING")
     _services(180, start=20)
     large = _queries(client), _queries(client, q="svc", sort="-last_change", state="RUNNING")
 
     assert small == large
-    assert large[0] <= 10
+    assert large[0] <= 12  # session, user, permissions, filters, count, rows, sync, nav badges

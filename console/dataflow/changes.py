@@ -917,6 +917,16 @@ def changes_sweep(*, grace_seconds: float = 30.0) -> dict[str, int]:
     tracking = ChangeRequest.objects.filter(status__in=TRACKING, next_poll_at__lte=overdue)
     for change_id in tracking.values_list("pk", flat=True):
         counts["track"] += _enqueue(TRACK_TASK, change_id)
+
+    # A fleet change whose step was lost with its worker takes the step again (idempotent).
+    from console.dataflow.fleet import fleet_advance_dispatch
+    from console.dataflow.models import FleetChange
+
+    for fleet_id in FleetChange.objects.filter(status=FleetChange.Status.RUNNING).values_list(
+        "pk", flat=True
+    ):
+        fleet_advance_dispatch(fleet_id)
+        counts["fleet"] = counts.get("fleet", 0) + 1
     return counts
 
 

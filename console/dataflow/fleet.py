@@ -383,7 +383,16 @@ def _wave_next(fleet: FleetChange) -> bool:
 
 
 def _member_start(fleet: FleetChange, member: FleetMember) -> None:
-    """Re-plan one member on today's configuration and submit it as an ordinary change."""
+    """Re-plan one member on today's configuration and submit it as an ordinary change.
+
+    Claim, change and outcome commit together: a worker that dies half-way leaves the member
+    waiting in its wave, and the next step (a follow-up, or the sweeper) starts it again.
+    """
+    with transaction.atomic():
+        _member_start_in_transaction(fleet, member)
+
+
+def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> None:
     claimed = FleetMember.objects.filter(pk=member.pk, state=Member.WAITING).update(
         state=Member.STARTING
     )

@@ -314,3 +314,34 @@ def test_a_confirm_on_a_preview_that_moved_starts_nothing(
         {**data, "token": response.context["confirm"]["token"].value()},
     )
     assert again.status_code == 302 and FleetChange.objects.count() == 1
+
+
+def test_a_worker_lost_while_starting_a_member_leaves_it_waiting_and_the_sweeper_goes_on(
+    kafka_services, support_user, dispatched, enqueued, monkeypatch
+):
+    from console.dataflow import fleet as fleet_module
+    from console.dataflow.changes import changes_sweep
+
+    fleet = _submit(support_user, kafka_services, wave_size=2)
+    real_submit = fleet_module.change_submit
+
+    def dies_after_submitting(**kwargs):
+        real_submit(**kwargs)
+        raise SystemExit("the worker is killed")  # before the member is marked started
+
+    monkeypatch.setattr(fleet_module, "change_submit", dies_after_submitting)
+    with pytest.raises(SystemExit):
+        fleet_advance(fleet_id=fleet.pk)
+    monkeypatch.setattr(fleet_module, "change_submit", real_submit)
+
+    # Nothing half-done survives: no change, the canary still waiting in its wave.
+    assert not ChangeRequest.objects.filter(fleet=fleet).exists()
+    canary = fleet.members.get(wave=1)
+    assert canary.state == FleetMember.State.WAITING
+
+    dispatched.clear()
+    assert changes_sweep()["fleet"] == 1
+    assert dispatched == [fleet.pk]
+    fleet_advance(fleet_id=fleet.pk)
+    [started] = _started(fleet)
+    assert started.pk == canary.pk and started.change.status == Status.QUEUED

@@ -126,8 +126,13 @@ def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
         counts[key] = counts.get(key, 0) + 1
     user = request.user
     waiting_decision = fleet.status == FleetChange.Status.AWAITING_APPROVAL
+    # A stopped fleet changes only when a person acts, unless changes of it are still under
+    # way: the page stops refreshing then, so its buttons never move under the pointer.
+    under_way = any(m.change is not None and not m.change.is_final for m in running)
+    live = not fleet.is_final and (fleet.status != FleetChange.Status.STOPPED or under_way)
     return {
         "fleet": fleet,
+        "live": live,
         "members": running,
         "excluded": [m for m in members if m.state == m.State.EXCLUDED],
         "counts": counts,

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import kombu.pools
 import pytest
 import redis
 
@@ -48,10 +49,8 @@ def app_on(*, broker_url: str, routes: dict, default_queue: str) -> Iterator[Non
     keys = ("broker_url", "broker_transport_options", "task_routes", "task_default_queue")
     saved = {key: app.conf[key] for key in keys}
 
-    def reset() -> None:
-        # The app caches its connection pool, producer pool and router: drop them.
-        if app._pool is not None:
-            app._pool.force_close_all()
+    def forget() -> None:
+        # The app caches its connection pool, producer pool and router: it builds them again.
         app._after_fork()
         app.amqp.__dict__.pop("router", None)
         app.amqp.flush_routes()
@@ -62,13 +61,15 @@ def app_on(*, broker_url: str, routes: dict, default_queue: str) -> Iterator[Non
         task_routes=routes,
         task_default_queue=default_queue,
     )
-    reset()
+    forget()
     try:
         yield
     finally:
-        reset()
+        # Close every pooled connection (Redis's too) and empty kombu's registry of pools, so
+        # that nothing after this test picks up a pool of this broker, or a closed one.
+        kombu.pools.reset()
         app.conf.update(saved)
-        reset()
+        forget()
 
 
 def test_a_change_completes_while_a_long_sync_runs_on_the_other_queue(

@@ -58,6 +58,7 @@ class HistoryFilterForm(forms.Form):
     q = forms.CharField(label=gettext_lazy("Reason contains"), required=False, max_length=200)
 
     def clean(self) -> dict[str, Any]:
+        """'Since' on or before 'until'."""
         data = super().clean()
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError(gettext("'Since' must be on or before 'until'."))
@@ -164,6 +165,7 @@ def history_weekly(rows: QuerySet[ChangeRequest]) -> dict[date, Counter]:
 def _weekly_by_ranges(
     rows: QuerySet[ChangeRequest], *, starts: list[date], edges: list[datetime], connection
 ) -> dict[date, Counter]:
+    """Counts by week and outcome: week i runs from edges[i + 1] to edges[i] (newest first)."""
     probe = rows.filter(
         status=_PROBE_STATUS, created_at__gte=_PROBE_FROM, created_at__lt=_PROBE_TO
     ).values("pk")
@@ -242,7 +244,7 @@ _CSV_ROWS_PER_CHUNK = 500
 
 
 def _cell(value: Any) -> str:
-    # A spreadsheet must not run a reason that starts like a formula.
+    """A CSV cell; a spreadsheet must not run a reason that starts like a formula."""
     text = str(value)
     return "'" + text if text[:1] in _FORMULA_STARTS else text
 

@@ -83,6 +83,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 def _history_csv(rows) -> StreamingHttpResponse:
+    """The rows as a streamed CSV download."""
     # The rows are written after the view returned (and the middleware reset the time zone and
     # the language): the lines are set up now, in the person's zone and language.
     lines = history_csv_lines(rows, zone=timezone.get_current_timezone())

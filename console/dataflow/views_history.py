@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-import csv
+import itertools
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.dataflow.charts import OUTCOMES, weekly_chart, weekly_counts
+from console.dataflow.charts import OUTCOMES, weekly_chart
 from console.dataflow.configdiff import config_diff
 from console.dataflow.drafts import draft_save, revision_config
-from console.dataflow.history import HistoryFilterForm, history_rows
+from console.dataflow.history import (
+    HistoryFilterForm,
+    history_csv_lines,
+    history_page,
+    history_rows,
+    history_weekly,
+)
 from console.dataflow.models import ChangeRequest, Service
 from console.dataflow.revisions import (
     RevisionMissing,
@@ -26,7 +31,7 @@ from console.dataflow.revisions import (
     revision_parse,
     revisions_compare,
 )
-from console.dataflow.timezones import TimeZoneForm, time_zone_save, when_text
+from console.dataflow.timezones import TimeZoneForm, time_zone_save
 
 GONE = "SCP no longer lists this service, so it cannot be changed from here; its history stays."
 
@@ -54,9 +59,13 @@ def history(request: HttpRequest) -> HttpResponse:
         rows = ChangeRequest.objects.none()  # a filter not understood selects nothing
     if request.GET.get("format") == "csv" and form.is_valid():
         return _history_csv(rows)
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = history_page(rows, number=request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    service = form.cleaned_data.get("service") if form.is_bound and form.is_valid() else None
+    # The link that drops the one-service filter keeps the others.
+    without_service = query.copy()
+    without_service.pop("service", None)
     return render(
         request,
         "dataflow/history.html",
@@ -65,88 +74,23 @@ def history(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "csv_query": query.urlencode(),
-            "weekly": weekly_chart(weekly_counts(rows)),
+            "service": service,
+            "without_service": without_service.urlencode(),
+            "weekly": weekly_chart(history_weekly(rows)),
             "outcomes": OUTCOMES,
         },
     )
 
 
-def entry_text(entry: dict) -> str:
-    """One diff entry in words, as the history page shows it (a secret only as "changed")."""
-    if entry.get("secret"):
-        return f"{entry['label']}: changed"
-    if entry.get("section") == "Host aliases":
-        return f"host alias {entry['label']} {entry['kind']}"
-    return f"{entry['label']}: {entry['before_display']} → {entry['after_display']}"
-
-
-def scp_text(change: ChangeRequest, *, zone=None) -> str:
-    """The SCP column of the history: SCP's error code, 202 Accepted, or what SCP reported."""
-    error = change.error or {}
-    if error.get("code"):
-        return str(error["code"])
-    if change.is_outside:
-        if change.scp_modified_at is None:
-            return "—"
-        return f"modified {when_text(change.scp_modified_at, zone=zone)}"
-    return "202 Accepted" if change.accepted_at else "—"
-
-
-def _cell(value) -> str:
-    # A spreadsheet must not run a reason that starts like a formula.
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-CSV_HEADER = [
-    "Change",
-    "Service",
-    "When",
-    "Who",
-    "Kind",
-    "Why",
-    "Ticket",
-    "What changed",
-    "Status",
-    "SCP",
-    "Global request id",
-    "Took (seconds)",
-]
-
-
 def _history_csv(rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    # The rows are written after the view returned (and the middleware reset the time zone):
-    # keep the person's zone for them.
-    zone = timezone.get_current_timezone()
-
-    def lines():
-        # The byte order mark makes Excel read the file as UTF-8 (Korean reasons and names).
-        yield "\ufeff" + writer.writerow(CSV_HEADER)
-        for change in rows.iterator(chunk_size=500):
-            duration = change.duration
-            row = [
-                change.pk,
-                change.service.name,
-                when_text(change.created_at, seconds=True, zone=zone),
-                change.author_name,
-                change.get_kind_display(),
-                change.reason,
-                change.ticket,
-                "; ".join(entry_text(e) for e in change.diff or ()),
-                change.get_status_display(),
-                scp_text(change, zone=zone),
-                (change.error or {}).get("global_request_id", ""),
-                int(duration.total_seconds()) if duration is not None else "",
-            ]
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    """The rows as a streamed CSV download."""
+    # The rows are written after the view returned (and the middleware reset the time zone and
+    # the language): the lines are set up now, in the person's zone and language.
+    lines = history_csv_lines(rows, zone=timezone.get_current_timezone())
+    first = next(lines)
+    response = StreamingHttpResponse(
+        itertools.chain([first], lines), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="change-history.csv"'
     return response
 

@@ -508,6 +508,9 @@ class FleetChange(models.Model):
     reason = models.TextField()
     wave_size = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=20, choices=Status, default=Status.RUNNING)
+    # The author's language (en-US or ko-KR, as ChangeRequest.language): the workers write the
+    # fleet's notes and its members' timelines in it.
+    language = models.CharField(max_length=10, default="en-US")
     # The last wave started (1 is the canary); the claim on a new wave is a guarded update on it.
     wave = models.PositiveSmallIntegerField(default=0)
     stop_reason = models.TextField(blank=True)

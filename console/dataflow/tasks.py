@@ -33,6 +33,7 @@ from console.dataflow.sync import (
     SyncAlreadyRunning,
     services_sync,
     services_sync_scheduled,
+    sync_speaking,
 )
 
 
@@ -68,7 +69,8 @@ def services_sync_task(self, run_id: int) -> None:
     if run is None:
         return
     try:
-        services_sync(run=run)
+        with sync_speaking(run_id):
+            services_sync(run=run)
     except SyncAlreadyRunning:
         if SyncRun.objects.filter(pk=run_id, active=True).exists():
             return  # this very run is being run by another worker (a redelivered message)

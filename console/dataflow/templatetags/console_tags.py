@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django import template
+from django.utils.translation import gettext as _
 
 from console.dataflow.configdiff import cpu_display, memory_display
 from console.dataflow.timezones import when_text
@@ -100,10 +101,10 @@ def duration(value) -> str:
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
     if minutes:
-        return f"{minutes} min {seconds} s"
-    return f"{seconds} s"
+        return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": seconds}
+    return _("%(seconds)s s") % {"seconds": seconds}
 
 
 @register.filter

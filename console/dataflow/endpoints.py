@@ -10,8 +10,15 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+
+
+def _(message: str) -> str:
+    """gettext once Django runs; the English text while the settings are still being read."""
+    return gettext(message) if apps.ready else message
+
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata"}
 METADATA_ADDRESSES = {

@@ -282,6 +282,10 @@ if not CELERY_BROKER_URL.split("://", 1)[0] or "://" not in CELERY_BROKER_URL:
         "(use filesystem://, redis://host:6379/0 or amqp://user:pass@host:5672//)."
     )
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # The same transport with atomic writes (see console/broker.py), in every process.
+    from kombu.transport import TRANSPORT_ALIASES
+
+    TRANSPORT_ALIASES["filesystem"] = "console.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

@@ -28,12 +28,17 @@ def free_port() -> int:
 
 
 def catalogue_compile() -> None:
-    """Compile the Korean catalogue when its .mo is missing or older than the .po."""
+    """Compile the Korean catalogues (project and app) when a .mo is missing or older."""
     from django.core.management import call_command
 
-    po = ROOT / "locale/ko/LC_MESSAGES/django.po"
-    mo = po.with_suffix(".mo")
-    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+    catalogues = [
+        ROOT / "locale/ko/LC_MESSAGES/django.po",
+        ROOT / "console/dataflow/locale/ko/LC_MESSAGES/django.po",
+    ]
+    if any(
+        not (mo := po.with_suffix(".mo")).exists() or mo.stat().st_mtime < po.stat().st_mtime
+        for po in catalogues
+    ):
         call_command(
             "compilemessages", locale=["ko"], ignore_patterns=[".venv", "var"], verbosity=0
         )

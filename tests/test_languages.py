@@ -63,6 +63,7 @@ KEPT_IN_ENGLISH = [
     "GET",
     "UTC",
     "KST",
+    "hosts",  # the /etc/hosts file's name, as in "hosts 파일"
     # SCP's service states, shown as SCP reports them.
     "RUNNING",
     "UPDATING",

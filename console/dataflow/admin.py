@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
 from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
@@ -16,22 +17,26 @@ class ScpConnectionForm(forms.ModelForm):
         assume_scheme="https",
         max_length=300,
         validators=[validate_scp_url],
-        help_text="https:// only (plain http:// only to 127.0.0.1/localhost, for the simulator); "
-        "e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
+        help_text=gettext_lazy(
+            "https:// only (plain http:// only to 127.0.0.1/localhost, for the simulator); "
+            "e.g. https://data-flow.kr-west1.e.samsungsdscloud.com"
+        ),
     )
     webhook_url = forms.URLField(
         assume_scheme="https",
         required=False,
         max_length=500,
         validators=[validate_webhook_url],
-        help_text="Optional: receives a Slack-compatible JSON message when a change ends. "
-        "https:// only (plain http:// only to this machine).",
+        help_text=gettext_lazy(
+            "Optional: receives a Slack-compatible JSON message when a change ends. "
+            "https:// only (plain http:// only to this machine)."
+        ),
     )
     secret_key = forms.CharField(
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Stored encrypted. Leave blank to keep the current secret key.",
+        help_text=gettext_lazy("Stored encrypted. Leave blank to keep the current secret key."),
     )
 
     class Meta:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from console.dataflow.models import (
     DEFAULT_CONNECTION,
@@ -35,9 +36,9 @@ def approver_check(*, user, author_id: int | None) -> None:
     change: the rule is about people, not roles.
     """
     if not user.has_perm(APPROVE_PERM):
-        raise ApprovalRefused("Only team leads and admins may approve or reject changes.")
+        raise ApprovalRefused(_("Only team leads and admins may approve or reject changes."))
     if author_id is not None and author_id == user.pk:
-        raise ApprovalRefused("You wrote this change: someone else must approve or reject it.")
+        raise ApprovalRefused(_("You wrote this change: someone else must approve or reject it."))
 
 
 def may_decide(user, author_id: int | None) -> bool:

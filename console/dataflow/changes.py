@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from console.dataflow import crypto
 from console.dataflow.approvals import ApprovalRefused, approval_needed, approver_check
@@ -26,6 +28,7 @@ from console.dataflow.configdiff import config_apply, config_diff, diff_summary,
 from console.dataflow.connections import ConnectionUnavailable, scp_client_for
 from console.dataflow.lifecycle import change_move, change_note, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
+from console.dataflow.scp_text import scp_error_sentence, scp_error_text
 from console.dataflow.sync import service_apply_detail
 from console.scp import (
     ResourceCheck,
@@ -152,7 +155,10 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
     """
     if not plan.workloads_changed:
         return Precheck(
-            needed=False, ok=True, verdict="skipped", message="Workloads unchanged: no pre-check."
+            needed=False,
+            ok=True,
+            verdict="skipped",
+            message=_("Workloads unchanged: no pre-check."),
         )
     workloads = ServiceConfig.from_dict(plan.desired_config).workloads
     assert isinstance(workloads, Workloads)
@@ -161,23 +167,31 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
             service.scp_id, workloads
         )
     except (ScpError, ConnectionUnavailable) as exc:
-        error = exc.to_dict() if isinstance(exc, ScpError) else {"message": str(exc)}
+        error = _error_record(exc)
         # SCP could not be asked, or refused the question: say so, but do not block (SCP
         # validates the update itself, and its answer reaches the change page).
         return Precheck(
             True,
             True,
-            f"SCP's pre-check gave no verdict: {error['message']}",
+            _("SCP's pre-check gave no verdict: %(error)s") % {"error": error["message"]},
             verdict="unreachable",
             error=error,
         )
     if check.verdict == "no":
-        code = f" ({check.err_code})" if check.err_code else ""
+        if check.err_code:
+            message = _(
+                "SCP's pre-check says the cluster cannot take these workloads (%(code)s). "
+                "Lower the workloads, or ask the cluster's administrator for room."
+            ) % {"code": check.err_code}
+        else:
+            message = _(
+                "SCP's pre-check says the cluster cannot take these workloads. "
+                "Lower the workloads, or ask the cluster's administrator for room."
+            )
         return Precheck(
             True,
             False,
-            f"SCP's pre-check says the cluster cannot take these workloads{code}. "
-            "Lower the workloads, or ask the cluster's administrator for room.",
+            message,
             verdict="no",
             check=check,
         )
@@ -185,15 +199,17 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
         return Precheck(
             True,
             True,
-            "SCP's pre-check confirms the cluster can take these workloads.",
+            _("SCP's pre-check confirms the cluster can take these workloads."),
             verdict="yes",
             check=check,
         )
     return Precheck(
         True,
         True,
-        "SCP's pre-check gave no verdict (its answer does not say yes or no). You may "
-        "confirm: SCP validates the update itself and the change page shows its answer.",
+        _(
+            "SCP's pre-check gave no verdict (its answer does not say yes or no). You may "
+            "confirm: SCP validates the update itself and the change page shows its answer."
+        ),
         verdict="none",
         check=check,
     )
@@ -218,27 +234,29 @@ def change_submit(
     nothing is enqueued. A member of a fleet change was approved with its fleet, as a whole.
     """
     if not plan.entries:
-        raise NothingToChange("This change changes nothing: edit at least one field.")
+        raise NothingToChange(_("This change changes nothing: edit at least one field."))
     if plan.kind == ChangeRequest.Kind.HOST_ALIASES and any(
         e["section"] != "Host aliases" and e["field"] != "host_alias_enabled" for e in plan.entries
     ):
         # The support page may touch host aliases only, whatever reaches this function.
-        raise ChangeRefused("A host alias change may change host aliases only.")
+        raise ChangeRefused(_("A host alias change may change host aliases only."))
     with transaction.atomic():
         service = Service.objects.select_for_update().get(pk=plan.service_id)
         if service.is_gone:
-            raise ChangeRefused("SCP no longer lists this service: a change cannot be sent.")
+            raise ChangeRefused(_("SCP no longer lists this service: a change cannot be sent."))
         if service.config_revision != plan.base_revision:
             raise StaleEdit(
-                "The service's configuration changed since you opened the form; "
-                "review the newer values and make your edit again.",
+                _(
+                    "The service's configuration changed since you opened the form; "
+                    "review the newer values and make your edit again."
+                ),
                 service=service,
             )
         in_flight = service.changes.filter(status__in=IN_FLIGHT).first()
         if in_flight:
             raise ChangeInFlight(
-                f"Change #{in_flight.pk} of this service is still "
-                f"{in_flight.get_status_display()}; wait until it is final.",
+                _("Change #%(number)s of this service is still %(status)s; wait until it is final.")
+                % {"number": in_flight.pk, "status": in_flight.get_status_display()},
                 change=in_flight,
             )
         waits = fleet is None and approval_needed(connection_name=service.connection_name)
@@ -272,25 +290,32 @@ def change_submit(
                     account_password_encrypted=crypto.encrypt(new_password or ""),
                     password_changed=bool(new_password),
                     diff=plan.entries,
-                    language=_scp_language(),
+                    language=scp_language(),
                 )
         except IntegrityError:
             # Another request won the race between the check above and this insert.
             raise ChangeInFlight(
-                "Another change of this service was submitted a moment ago.", change=None
+                _("Another change of this service was submitted a moment ago."), change=None
             ) from None
         if waits:
             ChangeEvent.objects.create(
                 change=change,
                 status=Status.AWAITING_APPROVAL,
-                message=f"Confirmed by {change.author_name}; waiting for a team lead or "
-                "another admin to approve it. Nothing is sent before.",
+                message=_(
+                    "Confirmed by %(author)s; waiting for a team lead or another admin to "
+                    "approve it. Nothing is sent before."
+                )
+                % {"author": change.author_name},
             )
             return change
-        via = f" (fleet change #{fleet.pk})" if fleet is not None else ""
-        ChangeEvent.objects.create(
-            change=change, status=Status.QUEUED, message=f"Queued by {change.author_name}{via}."
-        )
+        if fleet is not None:
+            queued = _("Queued by %(author)s (fleet change #%(fleet)s).") % {
+                "author": change.author_name,
+                "fleet": fleet.pk,
+            }
+        else:
+            queued = _("Queued by %(author)s.") % {"author": change.author_name}
+        ChangeEvent.objects.create(change=change, status=Status.QUEUED, message=queued)
         transaction.on_commit(lambda: _enqueue(SEND_TASK, change.pk))
     return change
 
@@ -309,7 +334,11 @@ def change_approve(*, change: ChangeRequest, by, comment: str = "") -> bool:
             change.pk,
             frm=Status.AWAITING_APPROVAL,
             to=Status.QUEUED,
-            message=f"Approved by {name}" + (f": {comment}" if comment else "."),
+            message=(
+                _("Approved by %(name)s: %(comment)s") % {"name": name, "comment": comment}
+                if comment
+                else _("Approved by %(name)s.") % {"name": name}
+            ),
             decision="approved",
             decided_by=by,
             decided_by_name=name,
@@ -328,13 +357,13 @@ def change_reject(*, change: ChangeRequest, by, comment: str) -> bool:
     approver_check(user=by, author_id=change.author_id)
     comment = comment.strip()
     if not comment:
-        raise ApprovalRefused("Say why the change is rejected: the author reads it.")
+        raise ApprovalRefused(_("Say why the change is rejected: the author reads it."))
     name = by.get_username()
     return change_move(
         change.pk,
         frm=Status.AWAITING_APPROVAL,
         to=Status.REJECTED,
-        message=f"Rejected by {name}: {comment}",
+        message=_("Rejected by %(name)s: %(comment)s") % {"name": name, "comment": comment},
         decision="rejected",
         decided_by=by,
         decided_by_name=name,
@@ -346,23 +375,39 @@ def change_reject(*, change: ChangeRequest, by, comment: str) -> bool:
 def change_withdraw(*, change: ChangeRequest, by) -> bool:
     """The author takes back a change that still waits for approval; nothing was sent."""
     if change.author_id != by.pk:
-        raise ApprovalRefused("Only the author may withdraw a change awaiting approval.")
+        raise ApprovalRefused(_("Only the author may withdraw a change awaiting approval."))
     return change_move(
         change.pk,
         frm=Status.AWAITING_APPROVAL,
         to=Status.CANCELLED,
-        message=f"Withdrawn by its author, {by.get_username()}, before approval.",
+        message=_("Withdrawn by its author, %(name)s, before approval.")
+        % {"name": by.get_username()},
     )
 
 
-def _scp_language() -> str:
+def scp_language() -> str:
     """Accept-Language for SCP: the language of the person confirming the change."""
     return "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
 
 
+def change_language(language: str | None) -> str:
+    """The console's language code (`en`, `ko`) for a change's SCP language (`en-US`, `ko-KR`)."""
+    return "ko" if (language or "").lower().startswith("ko") else "en"
+
+
+def change_speaking(change_id: int) -> translation.override:
+    """Translation for the work on one change: its timeline speaks its author's language.
+
+    Events and error sentences are stored as text when they happen, so the worker writes them
+    in the language the author worked in (ChangeRequest.language).
+    """
+    language = ChangeRequest.objects.filter(pk=change_id).values_list("language", flat=True)
+    return translation.override(change_language(language.first()))
+
+
 def change_cancel(*, change: ChangeRequest, by) -> bool:
     """Withdraw a change that no worker has taken yet; False when it is already on its way."""
-    message = f"Cancelled by {by.get_username()}."
+    message = _("Cancelled by %(name)s.") % {"name": by.get_username()}
     return change_move(change.pk, frm=Status.QUEUED, to=Status.CANCELLED, message=message)
 
 
@@ -378,11 +423,14 @@ def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> 
             exc,
             extra={"change_id": change_id},
         )
-        change_note(
-            change_id,
-            message="The task queue is unreachable right now; the change is kept and will be "
-            "handed to a worker as soon as the queue answers again.",
-        )
+        with change_speaking(change_id):
+            change_note(
+                change_id,
+                message=_(
+                    "The task queue is unreachable right now; the change is kept and will be "
+                    "handed to a worker as soon as the queue answers again."
+                ),
+            )
         return False
     return True
 
@@ -415,7 +463,8 @@ def change_send(*, change_id: int) -> None:
         change_id,
         frm=Status.QUEUED,
         to=Status.SUBMITTING,
-        message=f"Attempt {number} of {SEND_MAX_ATTEMPTS}: reading SCP, then sending.",
+        message=_("Attempt %(number)s of %(max)s: reading SCP, then sending.")
+        % {"number": number, "max": SEND_MAX_ATTEMPTS},
         attempts=F("attempts") + 1,
         submitted_at=timezone.now(),
         claimed_by=worker_identity(),
@@ -435,10 +484,10 @@ def change_send(*, change_id: int) -> None:
         logger.exception(
             "change %s: unexpected error while sending", change.pk, extra={"change_id": change.pk}
         )
-        message = (
-            f"An unexpected error stopped this attempt ({type(exc).__name__}); the "
-            "technical detail is in the worker's log."
-        )
+        message = _(
+            "An unexpected error stopped this attempt (%(kind)s); the technical detail is in "
+            "the worker's log."
+        ) % {"kind": type(exc).__name__}
         _send_fault(change, attempt, ScpUnavailable(message, code=type(exc).__name__))
 
 
@@ -456,8 +505,11 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             _accepted(
                 change,
                 current,
-                f"SCP is updating the service (state {current.state}): the earlier attempt "
-                "reached it although its answer was lost. Following it; nothing sent again.",
+                _(
+                    "SCP is updating the service (state %(state)s): the earlier attempt "
+                    "reached it although its answer was lost. Following it; nothing sent again."
+                )
+                % {"state": current.state},
                 update_seen=True,
             )
             return
@@ -466,15 +518,20 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             _accepted(
                 change,
                 current,
-                "SCP already holds every reviewed value: the earlier attempt was applied "
-                "although its answer was lost. Following it to the end; nothing sent again.",
+                _(
+                    "SCP already holds every reviewed value: the earlier attempt was applied "
+                    "although its answer was lost. Following it to the end; nothing sent again."
+                ),
                 update_seen=True,
             )
             return
     if current.is_state(*BUSY_STATES):
         raise ScpUnavailable(
-            f"SCP reports the service as {current.state}: another update is in progress "
-            "and SCP refuses a second one meanwhile.",
+            _(
+                "SCP reports the service as %(state)s: another update is in progress and SCP "
+                "refuses a second one meanwhile."
+            )
+            % {"state": current.state},
             code="ServiceBusy",
         )
     if held and password is None:
@@ -483,7 +540,7 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             change.pk,
             frm=Status.SUBMITTING,
             to=Status.SUCCEEDED,
-            message="SCP already holds every reviewed value: nothing needed sending.",
+            message=_("SCP already holds every reviewed value: nothing needed sending."),
             claimed_by="",
         )
         return
@@ -505,7 +562,8 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
     _accepted(
         change,
         accepted,
-        f"SCP accepted the update (202); it reports the service as {accepted.state or '?'}.",
+        _("SCP accepted the update (202); it reports the service as %(state)s.")
+        % {"state": accepted.state or "?"},
         update_seen=False,
     )
 
@@ -515,7 +573,9 @@ def _client(change: ChangeRequest):
     try:
         return scp_client_for(change.service.connection_name, language=change.language)
     except (ConnectionUnavailable, ValueError) as exc:
-        raise _Unsendable(f"The SCP connection cannot be used: {exc} Nothing was sent.") from None
+        raise _Unsendable(
+            _("The SCP connection cannot be used: %(reason)s Nothing was sent.") % {"reason": exc}
+        ) from None
 
 
 def _password(change: ChangeRequest) -> str | None:
@@ -524,9 +584,11 @@ def _password(change: ChangeRequest) -> str | None:
         return crypto.decrypt(change.account_password_encrypted) or None
     except crypto.SecretUnreadable:
         raise _Unsendable(
-            "The console cannot read the new NiFi password stored with this change (the "
-            "encryption keys changed since it was confirmed). Nothing was sent: make the "
-            "change again and type the password anew."
+            _(
+                "The console cannot read the new NiFi password stored with this change (the "
+                "encryption keys changed since it was confirmed). Nothing was sent: make the "
+                "change again and type the password anew."
+            )
         ) from None
 
 
@@ -550,8 +612,11 @@ def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) ->
             change.pk,
             frm=Status.SUBMITTING,
             to=Status.ACCEPTED,
-            message=f"{_scp_sentence(exc)} SCP may have received the update: following the "
-            "service to learn whether it did, before any new attempt.",
+            message=_(
+                "%(error)s SCP may have received the update: following the service to learn "
+                "whether it did, before any new attempt."
+            )
+            % {"error": scp_error_text(exc)},
             accepted_at=now,
             claimed_by="",
             **_tracking_start(now),
@@ -559,10 +624,16 @@ def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) ->
         _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
         return
     if exc.permanent or change.attempts >= SEND_MAX_ATTEMPTS:
-        gave_up = "" if exc.permanent else f" Gave up after {change.attempts} attempts."
-        _fail(change, _scp_sentence(exc) + gave_up, error=exc.to_dict())
+        sentence = scp_error_text(exc)
+        if not exc.permanent:
+            sentence = ngettext(
+                "%(error)s Gave up after %(count)d attempt.",
+                "%(error)s Gave up after %(count)d attempts.",
+                change.attempts,
+            ) % {"error": sentence, "count": change.attempts}
+        _fail(change, sentence, error=_error_record(exc))
         return
-    _requeue(change, frm=Status.SUBMITTING, reason=_scp_sentence(exc))
+    _requeue(change, frm=Status.SUBMITTING, reason=scp_error_text(exc))
 
 
 def _requeue(change: ChangeRequest, *, frm: str, reason: str) -> None:
@@ -572,8 +643,13 @@ def _requeue(change: ChangeRequest, *, frm: str, reason: str) -> None:
         change.pk,
         frm=frm,
         to=Status.QUEUED,
-        message=f"{reason} Trying again in {countdown:g} s "
-        f"(attempt {change.attempts + 1} of {SEND_MAX_ATTEMPTS}).",
+        message=_("%(reason)s Trying again in %(seconds)s s (attempt %(number)s of %(max)s).")
+        % {
+            "reason": reason,
+            "seconds": f"{countdown:g}",
+            "number": change.attempts + 1,
+            "max": SEND_MAX_ATTEMPTS,
+        },
         next_poll_at=timezone.now() + timedelta(seconds=countdown),
         claimed_by="",
     )
@@ -588,7 +664,7 @@ def _attempt_end(
         fields.update(
             http_status=error.status,
             global_request_id=error.global_request_id,
-            detail=str(error)[:2000],
+            detail=scp_error_text(error)[:2000],
         )
     ChangeAttempt.objects.filter(pk=attempt.pk).update(
         outcome=outcome, finished_at=timezone.now(), **fields
@@ -627,7 +703,10 @@ def _accepted(change: ChangeRequest, detail, message: str, *, update_seen: bool)
     )
     if not moved:
         # Abandoned by a person while this worker was sending: the truth goes on record.
-        change_note(change.pk, message=f"After the change was given up: {message}")
+        change_note(
+            change.pk,
+            message=_("After the change was given up: %(message)s") % {"message": message},
+        )
         return
     _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
 
@@ -674,8 +753,12 @@ def _track_once(change: ChangeRequest, now) -> float | None:
     except (ScpError, ConnectionUnavailable, ValueError) as exc:
         if isinstance(exc, ScpError) and not exc.permanent:
             return _poll_failed(change, exc, now)
-        error = exc.to_dict() if isinstance(exc, ScpError) else {"message": str(exc)}
-        _fail(change, f"Lost track of the service: {error['message']}", error=error)
+        error = _error_record(exc)
+        _fail(
+            change,
+            _("Lost track of the service: %(error)s") % {"error": error["message"]},
+            error=error,
+        )
         return None
 
     with transaction.atomic():
@@ -697,9 +780,9 @@ def _track_once(change: ChangeRequest, now) -> float | None:
     if seen and detail.is_state("ERROR"):
         _fail(
             change,
-            f"SCP reports the service in ERROR after this update started: the update failed."
-            f"{_flag_note(detail)}",
-            error={"message": "SCP reports state ERROR.", "state": detail.state},
+            _("SCP reports the service in ERROR after this update started: the update failed.")
+            + _flag_note(detail),
+            error={"message": _("SCP reports state ERROR."), "state": detail.state},
         )
         return None
     if seen and detail.is_state("RUNNING"):
@@ -710,7 +793,8 @@ def _track_once(change: ChangeRequest, now) -> float | None:
             change.pk,
             frm=Status.ACCEPTED,
             to=Status.UPDATING,
-            message=f"SCP reports the service as {detail.state or 'unknown'}.",
+            message=_("SCP reports the service as %(state)s.")
+            % {"state": detail.state or _("unknown")},
         )
     if not seen:
         grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
@@ -719,16 +803,18 @@ def _track_once(change: ChangeRequest, now) -> float | None:
         if change.polls == 1:
             change_note(
                 change.pk,
-                message=f"SCP still shows the previous state ({detail.state or 'unknown'}); "
-                "waiting for the update to start.",
+                message=_(
+                    "SCP still shows the previous state (%(state)s); waiting for the update "
+                    "to start."
+                )
+                % {"state": detail.state or _("unknown")},
             )
     if change.track_deadline and now >= change.track_deadline:
-        _fail(
-            change,
-            f"Gave up waiting after {settings.SCP_TRACK_DEADLINE_MINUTES:g} minutes: SCP still "
-            f"reports {detail.state}. Check the service in SCP before changing it again.",
-            error={"message": "tracking deadline passed", "state": detail.state},
-        )
+        gave_up = _(
+            "Gave up waiting after %(minutes)s minutes: SCP still reports %(state)s. Check the "
+            "service in SCP before changing it again."
+        ) % {"minutes": f"{settings.SCP_TRACK_DEADLINE_MINUTES:g}", "state": detail.state}
+        _fail(change, gave_up, error={"message": gave_up, "state": detail.state})
         return None
     return _schedule_next_poll(change, now)
 
@@ -756,27 +842,32 @@ def _never_started(change: ChangeRequest, detail) -> float | None:
         _requeue(
             change,
             frm=Status.ACCEPTED,
-            reason=f"In {minutes:g} minutes SCP never showed the update whose answer was lost "
-            f"(state {detail.state or 'unknown'}, the previous configuration): it did not arrive.",
+            reason=_(
+                "In %(minutes)s minutes SCP never showed the update whose answer was lost "
+                "(state %(state)s, the previous configuration): it did not arrive."
+            )
+            % {"minutes": f"{minutes:g}", "state": detail.state or _("unknown")},
         )
         return None
     if change.put_unconfirmed:
-        sentence = (
-            f"SCP's answers were lost and in {minutes:g} minutes the service never showed the "
-            f"update (state {detail.state or 'unknown'}): it was not applied."
-        )
+        sentence = _(
+            "SCP's answers were lost and in %(minutes)s minutes the service never showed the "
+            "update (state %(state)s): it was not applied."
+        ) % {"minutes": f"{minutes:g}", "state": detail.state or _("unknown")}
     else:
-        sentence = (
-            f"SCP accepted the update (202) but in {minutes:g} minutes never showed it "
-            f"starting: the service is {detail.state or 'in an unknown state'} with the "
-            "previous configuration. Check the service in SCP before trying again."
-        )
+        sentence = _(
+            "SCP accepted the update (202) but in %(minutes)s minutes never showed it "
+            "starting: the service is in state %(state)s with the previous configuration. "
+            "Check the service in SCP before trying again."
+        ) % {"minutes": f"{minutes:g}", "state": detail.state or _("unknown")}
     _fail(change, sentence, error={"message": sentence, "state": detail.state})
     return None
 
 
 def _flag_note(detail) -> str:
-    return " SCP also flags cluster_request_failed." if detail.cluster_request_failed else ""
+    if not detail.cluster_request_failed:
+        return ""
+    return " " + _("SCP also flags cluster_request_failed.")
 
 
 def _poll_failed(change: ChangeRequest, exc: ScpError, now) -> float | None:
@@ -785,11 +876,15 @@ def _poll_failed(change: ChangeRequest, exc: ScpError, now) -> float | None:
     if errors == POLL_ERRORS_TOLERATED:
         change_note(
             change.pk,
-            message=f"SCP did not answer {errors} polls in a row ({exc.message}); still trying.",
+            message=_("SCP did not answer %(count)s polls in a row (%(error)s); still trying.")
+            % {"count": errors, "error": scp_error_text(exc)},
         )
     if change.track_deadline and now >= change.track_deadline:
         _fail(
-            change, f"Gave up waiting: SCP stopped answering ({exc.message}).", error=exc.to_dict()
+            change,
+            _("Gave up waiting: SCP stopped answering (%(error)s).")
+            % {"error": scp_error_text(exc)},
+            error=_error_record(exc),
         )
         return None
     return _schedule_next_poll(change, now)
@@ -812,10 +907,12 @@ def _schedule_next_poll(change: ChangeRequest, now) -> float:
 def _finish(change: ChangeRequest, differences: list[dict[str, Any]], detail) -> None:
     status = Status.DIFFERENT if differences else Status.SUCCEEDED
     if differences:
-        fields = ", ".join(d["label"] for d in differences)
-        message = f"The service runs again, but differs from the request in: {fields}."
+        fields = ", ".join(str(_(d["label"])) for d in differences)
+        message = _("The service runs again, but differs from the request in: %(fields)s.") % {
+            "fields": fields
+        }
     else:
-        message = "The service runs again with exactly the requested configuration."
+        message = _("The service runs again with exactly the requested configuration.")
     change_move(
         change.pk,
         frm=TRACKING,
@@ -862,7 +959,7 @@ def change_look(*, change: ChangeRequest) -> ScpLook:
     try:
         detail = scp_client_for(change.service.connection_name).get_service(change.service.scp_id)
     except (ScpError, ConnectionUnavailable, ValueError) as exc:
-        return ScpLook(ok=False, error=str(exc))
+        return ScpLook(ok=False, error=_error_record(exc)["message"])
     current = detail.config.to_dict()
     return ScpLook(
         ok=True,
@@ -876,11 +973,23 @@ def change_abandon(*, change: ChangeRequest, by, look: ScpLook) -> bool:
     """Give up a stuck change after SCP was read: it becomes Failed, freeing the service."""
     if not look.ok or change_stuck(change) is None:
         return False
-    held = {True: "holds", False: "does not hold", None: "cannot show"}[look.holds_edits]
-    message = (
-        f"Abandoned by {by.get_username()} after checking SCP: the service is "
-        f"{look.state or 'in an unknown state'} and SCP {held} the reviewed values."
-    )
+    params = {"name": by.get_username(), "state": look.state or _("unknown")}
+    if look.holds_edits is True:
+        message = _(
+            "Abandoned by %(name)s after checking SCP: the service is in state %(state)s and "
+            "SCP holds the reviewed values."
+        )
+    elif look.holds_edits is False:
+        message = _(
+            "Abandoned by %(name)s after checking SCP: the service is in state %(state)s and "
+            "SCP does not hold the reviewed values."
+        )
+    else:
+        message = _(
+            "Abandoned by %(name)s after checking SCP: the service is in state %(state)s and "
+            "SCP cannot show whether it holds the reviewed values."
+        )
+    message = message % params
     return change_move(
         change.pk,
         frm=(Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING),
@@ -962,14 +1071,22 @@ def changes_recover(*, node: str, pid: int) -> dict[str, int]:
 
 def _recover_submitting(change: ChangeRequest) -> int:
     """A change whose worker died while sending: follow an unconfirmed PUT, else queue it."""
+    with translation.override(change_language(change.language)):
+        return _recover_submitting_speaking(change)
+
+
+def _recover_submitting_speaking(change: ChangeRequest) -> int:
+    """`_recover_submitting` in the change's language."""
     now = timezone.now()
     if change.put_unconfirmed:
         moved = change_move(
             change.pk,
             frm=Status.SUBMITTING,
             to=Status.ACCEPTED,
-            message="The worker stopped while sending; SCP may have received the update: "
-            "following the service before any new attempt.",
+            message=_(
+                "The worker stopped while sending; SCP may have received the update: "
+                "following the service before any new attempt."
+            ),
             accepted_at=now,
             claimed_by="",
             **_tracking_start(now),
@@ -978,7 +1095,12 @@ def _recover_submitting(change: ChangeRequest) -> int:
     if change.attempts >= SEND_MAX_ATTEMPTS:
         _fail(
             change,
-            f"The worker stopped while sending, {change.attempts} times; nothing was sent.",
+            ngettext(
+                "The worker stopped while sending, %(count)d time; nothing was sent.",
+                "The worker stopped while sending, %(count)d times; nothing was sent.",
+                change.attempts,
+            )
+            % {"count": change.attempts},
             error={"message": "worker lost", "kind": "WorkerLost"},
         )
         return 0
@@ -986,7 +1108,7 @@ def _recover_submitting(change: ChangeRequest) -> int:
         change.pk,
         frm=Status.SUBMITTING,
         to=Status.QUEUED,
-        message="The worker stopped before sending; SCP's state is read before any PUT.",
+        message=_("The worker stopped before sending; SCP's state is read before any PUT."),
         next_poll_at=now,
         claimed_by="",
     )
@@ -996,8 +1118,8 @@ def _recover_submitting(change: ChangeRequest) -> int:
 # --- Helpers ------------------------------------------------------------------------------
 
 
-def _scp_sentence(exc: ScpError) -> str:
-    parts = [exc.message]
-    if exc.global_request_id:
-        parts.append(f"(global_request_id {exc.global_request_id})")
-    return " ".join(parts)
+def _error_record(exc: Exception) -> dict[str, Any]:
+    """An error as stored with a change: SCP's fields verbatim, the message in words for people."""
+    if isinstance(exc, ScpError):
+        return {**exc.to_dict(), "message": scp_error_sentence(exc)}
+    return {"message": str(exc)}

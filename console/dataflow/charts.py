@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncWeek
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from console.dataflow.configdiff import COMPONENT_LABELS
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision
@@ -22,10 +24,22 @@ MAX_REVISIONS = 30
 MAX_WEEKS = 26
 # (attribute, panel title, unit, factor): values are drawn as people read them.
 METRICS = [
-    ("cpu", "CPU", "vCPU", 1000),
-    ("memory", "Memory", "GiB", 1024),
-    ("replica", "Replicas", "", 1),
+    ("cpu", gettext_lazy("CPU"), "vCPU", 1000),
+    ("memory", gettext_lazy("Memory"), "GiB", 1024),
+    ("replica", gettext_lazy("Replicas"), "", 1),
 ]
+# Column names of the chart's table twin: component and metric in one phrase each.
+HEADERS = {
+    ("nifi", "cpu"): gettext_lazy("NiFi cpu"),
+    ("nifi", "memory"): gettext_lazy("NiFi memory"),
+    ("nifi", "replica"): gettext_lazy("NiFi replicas"),
+    ("nifi_registry", "cpu"): gettext_lazy("NiFi Registry cpu"),
+    ("nifi_registry", "memory"): gettext_lazy("NiFi Registry memory"),
+    ("nifi_registry", "replica"): gettext_lazy("NiFi Registry replicas"),
+    ("zookeeper", "cpu"): gettext_lazy("ZooKeeper cpu"),
+    ("zookeeper", "memory"): gettext_lazy("ZooKeeper memory"),
+    ("zookeeper", "replica"): gettext_lazy("ZooKeeper replicas"),
+}
 WIDTH, LEFT, RIGHT, TOP = 760, 64, 16, 8
 PANEL, GAP, AXIS = 92, 26, 36
 
@@ -78,7 +92,7 @@ def service_chart(revisions: list[ConfigRevision]) -> dict[str, Any] | None:
             lines.append({"component": component, "label": label, "segments": segments})
         panels.append(
             {
-                "title": f"{title} ({unit})" if unit else title,
+                "title": f"{title} ({unit})" if unit else str(title),
                 "top": top,
                 "bottom": top + PANEL,
                 "title_y": top + 10,
@@ -110,12 +124,7 @@ def service_chart(revisions: list[ConfigRevision]) -> dict[str, Any] | None:
                 {
                     "x": round(x_at(index), 1),
                     "kind": kind,
-                    "title": (
-                        f"r{rev.revision}: changed outside the console"
-                        + (f" by {change.scp_modified_by}" if change.scp_modified_by else "")
-                        if kind == "outside"
-                        else f"r{rev.revision}: change #{change.pk} by {who}"
-                    ),
+                    "title": f"r{rev.revision}: {_source(change, who)}",
                 }
             )
     console = sum(1 for mark in marks if mark["kind"] == "console")
@@ -131,14 +140,25 @@ def service_chart(revisions: list[ConfigRevision]) -> dict[str, Any] | None:
         "panels": panels,
         "columns": columns,
         "marks": marks,
-        "label": (
-            f"CPU, memory and replicas of NiFi, NiFi Registry and ZooKeeper over {count} "
-            f"revision{'s' if count != 1 else ''}, r{revisions[0].revision} to "
-            f"r{revisions[-1].revision} ({when_text(revisions[0].observed_at)} to "
-            f"{when_text(revisions[-1].observed_at)}); {console} console change"
-            f"{'s' if console != 1 else ''} and {outside} change{'s' if outside != 1 else ''} "
-            "outside the console marked."
-        ),
+        # Three counts in one sentence: each counted phrase takes its own plural form.
+        "label": _(
+            "CPU, memory and replicas of NiFi, NiFi Registry and ZooKeeper over %(revisions)s, "
+            "r%(first)s to r%(last)s (%(since)s to %(until)s); %(console)s and %(outside)s "
+            "marked."
+        )
+        % {
+            "revisions": ngettext("%(n)d revision", "%(n)d revisions", count) % {"n": count},
+            "first": revisions[0].revision,
+            "last": revisions[-1].revision,
+            "since": when_text(revisions[0].observed_at),
+            "until": when_text(revisions[-1].observed_at),
+            "console": ngettext("%(n)d console change", "%(n)d console changes", console)
+            % {"n": console},
+            "outside": ngettext(
+                "%(n)d change outside the console", "%(n)d changes outside the console", outside
+            )
+            % {"n": outside},
+        },
         "rows": [_revision_row(rev) for rev in revisions],
     }
 
@@ -154,12 +174,9 @@ def _value(config: dict[str, Any], component: str, attr: str, factor: int) -> fl
 def _revision_row(rev: ConfigRevision) -> dict[str, Any]:
     change = rev.change
     if change is None:
-        source = "first import" if rev.revision == 1 else "refresh from SCP"
-    elif change.is_outside:
-        by = f" by {change.scp_modified_by}" if change.scp_modified_by else ""
-        source = f"changed outside the console{by}"
+        source = _("first import") if rev.revision == 1 else _("refresh from SCP")
     else:
-        source = f"change #{change.pk} by {change.author_name}"
+        source = _source(change, change.author_name)
     cells = []
     for component in COMPONENT_LABELS:
         for attr, _title, unit, factor in METRICS:
@@ -173,24 +190,33 @@ def _revision_row(rev: ConfigRevision) -> dict[str, Any]:
     }
 
 
+def _source(change: ChangeRequest, who: str) -> str:
+    """What made a revision: a change of the console by whom, or a change outside it."""
+    if change.is_outside:
+        if change.scp_modified_by:
+            return _("changed outside the console by %(name)s") % {"name": change.scp_modified_by}
+        return _("changed outside the console")
+    return _("change #%(number)s by %(name)s") % {"number": change.pk, "name": who}
+
+
 def service_chart_headers() -> list[str]:
     """Column names of the service chart's table twin, after revision, time and source."""
     return [
-        f"{label} {title.lower()}"
-        for label in COMPONENT_LABELS.values()
-        for _attr, title, _unit, _factor in METRICS
+        str(HEADERS[component, attr])
+        for component in COMPONENT_LABELS
+        for attr, _title, _unit, _factor in METRICS
     ]
 
 
 # --- Changes per week ---------------------------------------------------------------------
 
 OUTCOMES = [
-    ("succeeded", "Succeeded"),
-    ("different", "Applied with differences"),
-    ("failed", "Failed"),
-    ("cancelled", "Cancelled"),
-    ("outside", "Changed outside the console"),
-    ("in_flight", "In flight"),
+    ("succeeded", gettext_lazy("Succeeded")),
+    ("different", gettext_lazy("Applied with differences")),
+    ("failed", gettext_lazy("Failed")),
+    ("cancelled", gettext_lazy("Cancelled")),
+    ("outside", gettext_lazy("Changed outside the console")),
+    ("in_flight", gettext_lazy("In flight")),
 ]
 BARS_HEIGHT, BARS_TOP, BARS_LEFT = 160, 10, 40
 
@@ -245,7 +271,8 @@ def weekly_chart(weeks: dict[date, Counter]) -> dict[str, Any] | None:
                     "outcome": outcome,
                     "y": round(base, 1),
                     "height": round(height, 1),
-                    "title": f"Week of {start:%Y-%m-%d}: {n} {label.lower()}",
+                    "title": _("Week of %(week)s: %(count)s %(outcome)s")
+                    % {"week": f"{start:%Y-%m-%d}", "count": n, "outcome": str(label).lower()},
                 }
             )
         bars.append(
@@ -261,7 +288,7 @@ def weekly_chart(weeks: dict[date, Counter]) -> dict[str, Any] | None:
         rows.append(
             {
                 "week": f"{start:%Y-%m-%d}",
-                "counts": [counts.get(outcome, 0) for outcome, _ in OUTCOMES],
+                "counts": [counts.get(outcome, 0) for outcome, _label in OUTCOMES],
                 "total": totals[index],
             }
         )
@@ -278,9 +305,15 @@ def weekly_chart(weeks: dict[date, Counter]) -> dict[str, Any] | None:
         "bars": bars,
         "rows": rows,
         "outcomes": OUTCOMES,
-        "label": (
-            f"Changes per week by outcome, {len(starts)} week{'s' if len(starts) != 1 else ''} "
-            f"from the week of {first:%Y-%m-%d} to the week of {last:%Y-%m-%d}: {total} "
-            f"change{'s' if total != 1 else ''}, at most {highest} in one week."
-        ),
+        "label": _(
+            "Changes per week by outcome, %(weeks)s from the week of %(first)s to the week of "
+            "%(last)s: %(total)s, at most %(highest)d in one week."
+        )
+        % {
+            "weeks": ngettext("%(n)d week", "%(n)d weeks", len(starts)) % {"n": len(starts)},
+            "first": f"{first:%Y-%m-%d}",
+            "last": f"{last:%Y-%m-%d}",
+            "total": ngettext("%(n)d change", "%(n)d changes", total) % {"n": total},
+            "highest": highest,
+        },
     }

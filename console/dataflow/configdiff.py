@@ -8,29 +8,57 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.scp import Workloads
+from django.utils.translation import gettext_noop
 
 COMPONENT_LABELS = {"nifi": "NiFi", "nifi_registry": "NiFi Registry", "zookeeper": "ZooKeeper"}
 
 # path -> (section, label); the order is the order of the form and of the review page.
+# Sections and labels are stored in English with each diff (code compares them); pages and
+# sentences translate them when shown (`gettext(label)`, `{% translate entry.label %}`).
 SCALAR_FIELDS: dict[str, tuple[str, str]] = {
-    "account_id": ("Account", "Account id"),
-    "domain": ("Network", "Domain"),
-    "node_selector": ("Network", "Node selector"),
-    "host_alias_enabled": ("Network", "Host aliases enabled"),
-    **{
-        f"workloads.{component}.{attr}": ("Workloads", f"{COMPONENT_LABELS[component]} {label}")
-        for component in Workloads.COMPONENTS
-        for attr, label in (
-            ("cpu", "CPU"),
-            ("memory", "memory"),
-            ("replica", "replicas"),
-            ("version", "version"),
-        )
-    },
-    "description": ("Description", "Description"),
+    "account_id": (gettext_noop("Account"), gettext_noop("Account id")),
+    "domain": (gettext_noop("Network"), gettext_noop("Domain")),
+    "node_selector": (gettext_noop("Network"), gettext_noop("Node selector")),
+    "host_alias_enabled": (gettext_noop("Network"), gettext_noop("Host aliases enabled")),
+    "workloads.nifi.cpu": (gettext_noop("Workloads"), gettext_noop("NiFi CPU")),
+    "workloads.nifi.memory": (gettext_noop("Workloads"), gettext_noop("NiFi memory")),
+    "workloads.nifi.replica": (gettext_noop("Workloads"), gettext_noop("NiFi replicas")),
+    "workloads.nifi.version": (gettext_noop("Workloads"), gettext_noop("NiFi version")),
+    "workloads.nifi_registry.cpu": (gettext_noop("Workloads"), gettext_noop("NiFi Registry CPU")),
+    "workloads.nifi_registry.memory": (
+        gettext_noop("Workloads"),
+        gettext_noop("NiFi Registry memory"),
+    ),
+    "workloads.nifi_registry.replica": (
+        gettext_noop("Workloads"),
+        gettext_noop("NiFi Registry replicas"),
+    ),
+    "workloads.nifi_registry.version": (
+        gettext_noop("Workloads"),
+        gettext_noop("NiFi Registry version"),
+    ),
+    "workloads.zookeeper.cpu": (gettext_noop("Workloads"), gettext_noop("ZooKeeper CPU")),
+    "workloads.zookeeper.memory": (gettext_noop("Workloads"), gettext_noop("ZooKeeper memory")),
+    "workloads.zookeeper.replica": (gettext_noop("Workloads"), gettext_noop("ZooKeeper replicas")),
+    "workloads.zookeeper.version": (gettext_noop("Workloads"), gettext_noop("ZooKeeper version")),
+    "description": (gettext_noop("Description"), gettext_noop("Description")),
 }
-SECTIONS = ["Account", "Network", "Host aliases", "Workloads", "Description"]
+SECTIONS = [
+    gettext_noop("Account"),
+    gettext_noop("Network"),
+    gettext_noop("Host aliases"),
+    gettext_noop("Workloads"),
+    gettext_noop("Description"),
+]
+# The password's row and the kinds of a change, for the same translation when shown.
+OTHER_WORDS = (
+    gettext_noop("Password"),
+    gettext_noop("changed"),
+    gettext_noop("added"),
+    gettext_noop("removed"),
+    gettext_noop("yes"),
+    gettext_noop("no"),
+)
 
 
 def cpu_display(millicores: Any) -> str:

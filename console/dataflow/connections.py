@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from console.dataflow.endpoints import scp_url_problem
 from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
@@ -36,11 +37,13 @@ def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
     if name == DEFAULT_CONNECTION:
         if not (settings.SCP_ACCESS_KEY and settings.SCP_SECRET_KEY):
             raise ConnectionUnavailable(
-                "The default SCP connection has no keys: set SCP_ACCESS_KEY and SCP_SECRET_KEY."
+                _("The default SCP connection has no keys: set SCP_ACCESS_KEY and SCP_SECRET_KEY.")
             )
         problem = scp_url_problem(settings.SCP_OPENAPI_URL)
         if problem:
-            raise ConnectionUnavailable(f"SCP_OPENAPI_URL cannot be used: {problem}")
+            raise ConnectionUnavailable(
+                _("SCP_OPENAPI_URL cannot be used: %(problem)s") % {"problem": problem}
+            )
         return ScpClient(
             base_url=settings.SCP_OPENAPI_URL,
             access_key=settings.SCP_ACCESS_KEY,
@@ -51,10 +54,15 @@ def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
         )
     row = ScpConnection.objects.filter(name=name, enabled=True).first()
     if row is None:
-        raise ConnectionUnavailable(f"The SCP connection {name!r} is missing or disabled.")
+        raise ConnectionUnavailable(
+            _("The SCP connection '%(name)s' is missing or disabled.") % {"name": name}
+        )
     problem = scp_url_problem(row.base_url)
     if problem:
-        raise ConnectionUnavailable(f"The SCP connection {name!r} cannot be used: {problem}")
+        raise ConnectionUnavailable(
+            _("The SCP connection '%(name)s' cannot be used: %(problem)s")
+            % {"name": name, "problem": problem}
+        )
     return ScpClient(
         base_url=row.base_url,
         access_key=row.access_key,

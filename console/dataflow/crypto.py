@@ -10,6 +10,7 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 class SecretUnreadable(Exception):
@@ -40,7 +41,7 @@ def decrypt(token: str) -> str:
         return _current().decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable(
-            "A stored secret cannot be decrypted: is its key still in CONSOLE_ENCRYPTION_KEYS?"
+            _("A stored secret cannot be decrypted: is its key still in CONSOLE_ENCRYPTION_KEYS?")
         ) from None
 
 
@@ -52,5 +53,5 @@ def rotate(token: str) -> str:
         return _current().rotate(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable(
-            "A stored secret cannot be decrypted with any configured key."
+            _("A stored secret cannot be decrypted with any configured key.")
         ) from None

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from console.dataflow import crypto
 from console.dataflow.configdiff import config_apply, config_diff
@@ -19,7 +21,7 @@ from console.dataflow.models import ChangeRequest, ConfigRevision, Service
 
 SESSION_KEY = "change_drafts"
 MAX_DRAFTS = 10
-OUTSIDE = "outside the console, seen by a refresh from SCP"
+OUTSIDE = gettext_noop("outside the console, seen by a refresh from SCP")  # shown translated
 # PositiveIntegerField's range on every database Django supports.
 MAX_REVISION = 2_147_483_647
 
@@ -190,17 +192,20 @@ def meanwhile_notice(
         by = []
         for change in changes:
             if entry["field"] in {part.get("field") for part in change.diff or ()}:
-                by.append(f"{change.author_name} (change #{change.pk})")
+                by.append(
+                    _("%(author)s (change #%(number)s)")
+                    % {"author": change.author_name, "number": change.pk}
+                )
                 if change.author_name not in authors:
                     authors.append(change.author_name)
-        entry["by"] = ", ".join(dict.fromkeys(by)) if by else (OUTSIDE if observed_at else "")
+        entry["by"] = ", ".join(dict.fromkeys(by)) if by else (_(OUTSIDE) if observed_at else "")
         entry["both"] = entry["field"] in edited
     return {
         "from_revision": since_revision,
         "to_revision": service.config_revision,
         "entries": entries,
         "authors": authors,
-        "outside": any(entry["by"] == OUTSIDE for entry in entries),
+        "outside": any(entry["by"] == _(OUTSIDE) for entry in entries),
         "known": observed_at is not None,
         "both": [entry["label"] for entry in entries if entry["both"]],
     }

@@ -10,8 +10,15 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
+
+
+def _(message: str) -> str:
+    """gettext once Django runs; the English text while the settings are still being read."""
+    return gettext(message) if apps.ready else message
+
 
 METADATA_HOSTS = {"metadata.google.internal", "metadata.goog", "metadata"}
 METADATA_ADDRESSES = {
@@ -43,26 +50,35 @@ def scp_url_problem(url: str) -> str | None:
         parts = urlsplit(url.strip())
         host = (parts.hostname or "").rstrip(".").lower()
     except ValueError:
-        return f"{url!r} is not a URL; use https://host[:port]."
+        return _("%(url)s is not a URL; use https://host[:port].") % {"url": repr(url)}
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
-        return (
-            f"Use an https:// URL (got {scheme or 'no'} scheme in {url!r}); "
-            "SCP's OpenAPI is served over https."
-        )
+        if not scheme:
+            return _(
+                "Use an https:// URL (got no scheme in %(url)s); SCP's OpenAPI is served over "
+                "https."
+            ) % {"url": repr(url)}
+        return _(
+            "Use an https:// URL (got %(scheme)s scheme in %(url)s); SCP's OpenAPI is served "
+            "over https."
+        ) % {"scheme": scheme, "url": repr(url)}
     if not host:
-        return f"{url!r} has no host; use https://host[:port]."
+        return _("%(url)s has no host; use https://host[:port].") % {"url": repr(url)}
     address = _literal_address(host)
     if host in METADATA_HOSTS or address in METADATA_ADDRESSES:
-        return f"{host} is a cloud metadata address; the console never sends requests there."
+        return _(
+            "%(host)s is a cloud metadata address; the console never sends requests there."
+        ) % {"host": host}
     if address is not None and address.is_link_local:
-        return f"{host} is a link-local address; the console never sends requests there."
+        return _("%(host)s is a link-local address; the console never sends requests there.") % {
+            "host": host
+        }
     loopback = host in LOOPBACK_NAMES or (address is not None and address.is_loopback)
     if scheme == "http" and not loopback:
-        return (
-            f"Use https:// for {host}; plain http:// is allowed only to this machine "
+        return _(
+            "Use https:// for %(host)s; plain http:// is allowed only to this machine "
             "(127.0.0.1, ::1 or localhost, e.g. the SCP simulator)."
-        )
+        ) % {"host": host}
     return None
 
 

@@ -21,14 +21,21 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from console.dataflow.approvals import (
     ApprovalRefused,
     approval_needed,
     approver_check,
 )
-from console.dataflow.changes import ChangeRefused, change_plan, change_submit
+from console.dataflow.changes import (
+    ChangeRefused,
+    change_language,
+    change_plan,
+    change_submit,
+    scp_language,
+)
 from console.dataflow.configdiff import config_diff
 from console.dataflow.models import (
     IN_FLIGHT,
@@ -85,10 +92,10 @@ class FleetEdit:
     def summary(self) -> str:
         """The edit in one line, for pages and the changes' reason."""
         if self.action == "replace_ip":
-            return f"Replace IP {self.old_ip} with {self.new_ip}"
+            return _("Replace IP %(old)s with %(new)s") % {"old": self.old_ip, "new": self.new_ip}
         if self.action == "add_lines":
-            return "Add " + ", ".join(f"{ip} {h}" for h, ip in self.lines)
-        return f"Remove host name {self.hostname}"
+            return _("Add %(lines)s") % {"lines": ", ".join(f"{ip} {h}" for h, ip in self.lines)}
+        return _("Remove host name %(hostname)s") % {"hostname": self.hostname}
 
     def apply(self, config: dict[str, Any]) -> dict[str, Any]:
         """The configuration with this edit applied (a new dict; host aliases only)."""
@@ -196,14 +203,16 @@ def fleet_preview(*, services: list[Service], edit: FleetEdit) -> Preview:
         entries = config_diff(config, desired)
         row = PreviewRow(service=service, entries=entries, unchanged=not entries)
         if service.pk in busy:
-            row.flag = "Another change of this service is in flight."
+            row.flag = _("Another change of this service is in flight.")
         elif (service.state or "").upper() != "RUNNING":
-            row.flag = f"SCP reports it as {service.state or 'of unknown state'}, not RUNNING."
+            row.flag = _("SCP reports it as %(state)s, not RUNNING.") % {
+                "state": service.state or _("unknown")
+            }
         elif entries and len(desired["host_aliases"]) > HOST_ALIASES_MAX:
-            row.flag = (
-                f"It would have {len(desired['host_aliases'])} host aliases; SCP allows at most "
-                f"{HOST_ALIASES_MAX}."
-            )
+            row.flag = _("It would have %(count)s host aliases; SCP allows at most %(max)s.") % {
+                "count": len(desired["host_aliases"]),
+                "max": HOST_ALIASES_MAX,
+            }
         rows.append(row)
     return Preview(edit=edit, rows=rows)
 
@@ -220,7 +229,7 @@ def fleet_submit(
     """
     included = preview.included
     if not included:
-        raise ChangeRefused("The edit changes none of the selected services: nothing to do.")
+        raise ChangeRefused(_("The edit changes none of the selected services: nothing to do."))
     waits = any(approval_needed(connection_name=r.service.connection_name) for r in included)
     with transaction.atomic():
         fleet = FleetChange.objects.create(
@@ -232,6 +241,7 @@ def fleet_submit(
             reason=reason.strip(),
             wave_size=max(1, wave_size),
             status=Fleet.AWAITING_APPROVAL if waits else Fleet.RUNNING,
+            language=scp_language(),
         )
         for position, row in enumerate(preview.rows, start=1):
             FleetMember.objects.create(
@@ -239,7 +249,7 @@ def fleet_submit(
                 service=row.service,
                 position=position,
                 state=Member.WAITING if row.included else Member.EXCLUDED,
-                note=row.flag or ("The edit changes nothing here." if row.unchanged else ""),
+                note=row.flag or (_("The edit changes nothing here.") if row.unchanged else ""),
                 base_revision=row.service.config_revision,
                 diff=row.entries,
             )
@@ -272,7 +282,7 @@ def fleet_reject(*, fleet: FleetChange, by, comment: str) -> bool:
     """An approver (never the author) refuses a waiting fleet change; nothing is ever sent."""
     approver_check(user=by, author_id=fleet.author_id)
     if not comment.strip():
-        raise ApprovalRefused("Say why the fleet change is rejected: the author reads it.")
+        raise ApprovalRefused(_("Say why the fleet change is rejected: the author reads it."))
     now = timezone.now()
     with transaction.atomic():
         moved = FleetChange.objects.filter(pk=fleet.pk, status=Fleet.AWAITING_APPROVAL).update(
@@ -307,6 +317,12 @@ def fleet_followup(change_id: int) -> None:
         fleet_advance_dispatch(fleet_id)
 
 
+def fleet_speaking(fleet_id: int) -> translation.override:
+    """Translation for the work on one fleet change: the language its author worked in."""
+    language = FleetChange.objects.filter(pk=fleet_id).values_list("language", flat=True)
+    return translation.override(change_language(language.first()))
+
+
 def fleet_advance(*, fleet_id: int) -> None:
     """Take a running fleet change one step: wait, stop at a failure, start a wave, or finish.
 
@@ -314,7 +330,7 @@ def fleet_advance(*, fleet_id: int) -> None:
     `FleetChange.wave`, each member by a guarded update of its state, and a fleet stops or
     finishes by a guarded update of its status.
     """
-    for _ in range(1000):  # a wave whose members all needed nothing moves straight on
+    for _step in range(1000):  # a wave whose members all needed nothing moves straight on
         if not _advance_once(fleet_id):
             return
 
@@ -401,14 +417,23 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
     service = Service.objects.get(pk=member.service_id)
     edit = FleetEdit.from_dict(fleet.edit)
     desired = edit.apply(service.config or {})
-    reason = f"{fleet.reason}\n\nFleet change #{fleet.pk}: {fleet.edit_summary}."
+    reason = _("%(reason)s\n\nFleet change #%(number)s: %(edit)s.") % {
+        "reason": fleet.reason,
+        "number": fleet.pk,
+        "edit": fleet.edit_summary,
+    }
     try:
         if fleet.author is None:
-            raise ChangeRefused("The fleet change's author no longer exists.")
+            raise ChangeRefused(_("The fleet change's author no longer exists."))
         if (service.state or "").upper() != "RUNNING":
-            raise ChangeRefused(f"SCP reports it as {service.state or 'unknown'}, not RUNNING.")
+            raise ChangeRefused(
+                _("SCP reports it as %(state)s, not RUNNING.")
+                % {"state": service.state or _("unknown")}
+            )
         if len(desired.get("host_aliases") or []) > HOST_ALIASES_MAX:
-            raise ChangeRefused(f"It would have more than {HOST_ALIASES_MAX} host aliases.")
+            raise ChangeRefused(
+                _("It would have more than %(max)s host aliases.") % {"max": HOST_ALIASES_MAX}
+            )
         plan = change_plan(
             service=service,
             desired=ServiceConfig.from_dict(desired),
@@ -417,7 +442,7 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
         )
         if not plan.entries:
             FleetMember.objects.filter(pk=member.pk).update(
-                state=Member.SKIPPED, note="Its configuration already held the edit."
+                state=Member.SKIPPED, note=_("Its configuration already held the edit.")
             )
             return
         change = change_submit(
@@ -425,7 +450,11 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
         )
     except ChangeRefused as exc:
         FleetMember.objects.filter(pk=member.pk).update(state=Member.FAILED, note=str(exc))
-        _stop(fleet, f"{service.name} could not be started: {exc}")
+        _stop(
+            fleet,
+            _("%(service)s could not be started: %(reason)s")
+            % {"service": service.name, "reason": exc},
+        )
         return
     FleetMember.objects.filter(pk=member.pk).update(state=Member.STARTED, change=change)
 
@@ -434,14 +463,21 @@ def _member_failed(fleet: FleetChange, member: FleetMember, change: ChangeReques
     """A member's change ended other than Succeeded: the fleet change stops, saying why."""
     why = (change.error or {}).get("message") or change.status_meaning
     if change.status == ChangeStatus.DIFFERENT:
-        fields = ", ".join(d.get("label", "") for d in change.differences)
-        why = f"SCP runs it, but differs from the request in: {fields}."
-    note = f"Change #{change.pk} {change.get_status_display()}: {why}"
+        fields = ", ".join(str(_(d.get("label", ""))) for d in change.differences if d.get("label"))
+        why = _("SCP runs it, but differs from the request in: %(fields)s.") % {"fields": fields}
+    note = _("Change #%(number)s %(status)s: %(why)s") % {
+        "number": change.pk,
+        "status": change.get_status_display(),
+        "why": why,
+    }
     moved = FleetMember.objects.filter(pk=member.pk, state=Member.STARTED).update(
         state=Member.FAILED, note=note
     )
     if moved:
-        _stop(fleet, f"{member.service.name} failed. {note}")
+        _stop(
+            fleet,
+            _("%(service)s failed. %(note)s") % {"service": member.service.name, "note": note},
+        )
 
 
 def _stop(fleet: FleetChange, reason: str) -> None:
@@ -476,7 +512,7 @@ def fleet_cancel(*, fleet: FleetChange, by) -> bool:
         ).update(
             status=Fleet.CANCELLED,
             finished_at=now,
-            stop_reason=f"Cancelled by {by.get_username()}.",
+            stop_reason=_("Cancelled by %(name)s.") % {"name": by.get_username()},
         )
         if moved:
             fleet.members.filter(state=Member.WAITING).update(state=Member.CANCELLED)

@@ -7,6 +7,9 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from console.dataflow import validators as v
 from console.dataflow.configdiff import COMPONENT_LABELS
@@ -15,8 +18,8 @@ from console.dataflow.models import Service
 from console.scp import HostAlias, ServiceConfig, Workload, Workloads
 
 VERSION_RE = r"^[0-9A-Za-z][0-9A-Za-z.\-_+]{0,40}$"
-GUIDE = "the user guide's"
-KUBERNETES = "Kubernetes'"
+GUIDE = "guide"  # which rules a held value is checked against (a key, not words)
+KUBERNETES = "kubernetes"
 _NOTHING: Any = object()
 
 
@@ -66,9 +69,21 @@ class HeldValueMixin:
         try:
             super().clean(self.held)  # type: ignore[misc]
         except ValidationError as exc:
+            params = {"value": self.held, "problems": " ".join(exc.messages)}
+            if self.rules == KUBERNETES:
+                return (
+                    _(
+                        "SCP holds '%(value)s', which Kubernetes' rules would refuse; it is kept "
+                        "as it is unless you change it. (%(problems)s)"
+                    )
+                    % params
+                )
             return (
-                f"SCP holds '{self.held}', which {self.rules} rules would refuse; it is kept "
-                f"as it is unless you change it. ({' '.join(exc.messages)})"
+                _(
+                    "SCP holds '%(value)s', which the user guide's rules would refuse; it is "
+                    "kept as it is unless you change it. (%(problems)s)"
+                )
+                % params
             )
         return ""
 
@@ -132,7 +147,9 @@ class BaseRevisionField(forms.IntegerField):
     """The hidden revision of the configuration a form was opened on (stale-edit check)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        lost = "This form lost track of the configuration it was opened on; reload the page."
+        lost = gettext_lazy(
+            "This form lost track of the configuration it was opened on; reload the page."
+        )
         kwargs.setdefault("widget", forms.HiddenInput)
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault(
@@ -150,11 +167,11 @@ class HostAliasForm(forms.Form):
     """
 
     hostname = HostnameField(
-        label="Host name",
+        label=gettext_lazy("Host name"),
         widget=forms.TextInput(attrs={"placeholder": "db.internal.example", "autocomplete": "off"}),
     )
     ip = IPField(
-        label="IP address",
+        label=gettext_lazy("IP address"),
         max_length=100,
         widget=forms.TextInput(attrs={"placeholder": "10.0.0.12", "autocomplete": "off"}),
     )
@@ -188,14 +205,16 @@ class BaseHostAliasFormSet(forms.BaseFormSet):
     """Rows of host aliases: at most 20, one IP per host name (Kubernetes keys them so)."""
 
     default_error_messages = {
-        "too_many_forms": "SCP allows at most %(num)d host aliases; remove some rows.",
+        "too_many_forms": gettext_lazy(
+            "SCP allows at most %(num)d host aliases; remove some rows."
+        ),
     }
 
     def clean(self) -> None:
         if self.management_form.cleaned_data.get("TOTAL_FORMS", 0) < 0:
             # A negative count would otherwise read as "no rows" and drop every alias.
             raise forms.ValidationError(
-                "The host alias rows arrived incomplete; reload the page and edit again."
+                _("The host alias rows arrived incomplete; reload the page and edit again.")
             )
         if any(self.errors):
             return
@@ -214,11 +233,16 @@ class BaseHostAliasFormSet(forms.BaseFormSet):
                 continue  # SCP holds both rows already: not this edit's to refuse
             if hostname in seen and seen[hostname][0] != ip:
                 raise forms.ValidationError(
-                    f"'{hostname}' points at both {seen[hostname][0]} and {ip}: "
-                    "a host name may have only one IP."
+                    _(
+                        "'%(hostname)s' points at both %(first)s and %(second)s: a host name may "
+                        "have only one IP."
+                    )
+                    % {"hostname": hostname, "first": seen[hostname][0], "second": ip}
                 )
             if hostname in seen:
-                raise forms.ValidationError(f"'{hostname}' is listed twice; keep one row.")
+                raise forms.ValidationError(
+                    _("'%(hostname)s' is listed twice; keep one row.") % {"hostname": hostname}
+                )
             seen[hostname] = (ip, form.held_pair)
 
     def aliases(self) -> tuple[HostAlias, ...]:
@@ -275,32 +299,40 @@ class ServiceEditForm(forms.Form):
 
     base_revision = BaseRevisionField()
     account_id = HeldCharField(
-        label="Account id", max_length=30, validators=[v.validate_account_id]
+        label=gettext_lazy("Account id"), max_length=30, validators=[v.validate_account_id]
     )
     account_password = forms.CharField(
-        label="New password",
+        label=gettext_lazy("New password"),
         required=False,
         max_length=50,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave blank to keep the current password. 8-50 characters with upper case, "
-        "lower case, digits and special characters.",
+        help_text=gettext_lazy(
+            "Leave blank to keep the current password. 8-50 characters with upper case, "
+            "lower case, digits and special characters."
+        ),
         validators=[v.validate_account_password],
     )
-    domain = HeldCharField(label="Domain", max_length=50, validators=[v.validate_domain])
-    node_selector = NodeSelectorField(
-        label="Node selector",
-        max_length=200,
-        help_text="The Kubernetes node label the pods run on, e.g. nodepool=dataflow. "
-        "A wrong label makes the installation fail.",
+    domain = HeldCharField(
+        label=gettext_lazy("Domain"), max_length=50, validators=[v.validate_domain]
     )
-    host_alias_enabled = forms.BooleanField(label="Host aliases enabled", required=False)
+    node_selector = NodeSelectorField(
+        label=gettext_lazy("Node selector"),
+        max_length=200,
+        help_text=gettext_lazy(
+            "The Kubernetes node label the pods run on, e.g. nodepool=dataflow. "
+            "A wrong label makes the installation fail."
+        ),
+    )
+    host_alias_enabled = forms.BooleanField(
+        label=gettext_lazy("Host aliases enabled"), required=False
+    )
     description = HeldCharField(
-        label="Description",
+        label=gettext_lazy("Description"),
         required=False,
         max_length=v.DESCRIPTION_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=f"At most {v.DESCRIPTION_MAX} characters.",
+        help_text=format_lazy(gettext_lazy("At most {max} characters."), max=v.DESCRIPTION_MAX),
     )
 
     def __init__(
@@ -314,24 +346,26 @@ class ServiceEditForm(forms.Form):
         current = (service.config or {}).get("workloads") or {}
         for component, label in COMPONENT_LABELS.items():
             self.fields[f"{component}_cpu"] = HeldIntegerField(
-                label=f"{label} CPU (millicores)",
+                label=_("%(component)s CPU (millicores)") % {"component": label},
                 validators=[MinValueValidator(v.CPU_MIN), MaxValueValidator(v.CPU_MAX)],
                 widget=forms.NumberInput(attrs={"data-unit": "cpu", "step": 100}),
-                help_text=f"{v.CPU_MIN}-{v.CPU_MAX}; 1000 = 1 vCPU",
+                help_text=_("%(min)s-%(max)s; 1000 = 1 vCPU")
+                % {"min": v.CPU_MIN, "max": v.CPU_MAX},
             )
             self.fields[f"{component}_memory"] = HeldIntegerField(
-                label=f"{label} memory (MiB)",
+                label=_("%(component)s memory (MiB)") % {"component": label},
                 validators=[MinValueValidator(v.MEMORY_MIN), MaxValueValidator(v.MEMORY_MAX)],
                 widget=forms.NumberInput(attrs={"data-unit": "memory", "step": 128}),
-                help_text=f"{v.MEMORY_MIN}-{v.MEMORY_MAX}; 1024 = 1 GiB",
+                help_text=_("%(min)s-%(max)s; 1024 = 1 GiB")
+                % {"min": v.MEMORY_MIN, "max": v.MEMORY_MAX},
             )
             replica_rules = [MinValueValidator(v.REPLICA_MIN), MaxValueValidator(v.REPLICA_MAX)]
             if component == "zookeeper":
                 replica_rules.append(v.validate_odd_replicas)
             self.fields[f"{component}_replica"] = HeldIntegerField(
-                label=f"{label} replicas",
+                label=_("%(component)s replicas") % {"component": label},
                 validators=replica_rules,
-                help_text="odd, for a quorum (1, 3, 5 …)"
+                help_text=_("odd, for a quorum (1, 3, 5 …)")
                 if component == "zookeeper"
                 else f"{v.REPLICA_MIN}-{v.REPLICA_MAX}",
             )
@@ -344,21 +378,24 @@ class ServiceEditForm(forms.Form):
             )
             if choices:
                 self.fields[f"{component}_version"] = HeldChoiceField(
-                    label=f"{label} version",
+                    label=_("%(component)s version") % {"component": label},
                     choices=[(c, c) for c in choices],
-                    help_text="the versions SCP offers for this data flow",
+                    help_text=_("the versions SCP offers for this data flow"),
                     error_messages={
-                        "invalid_choice": "Choose a version SCP offers for this data flow: "
-                        f"{', '.join(choices).replace('%', '%%')}; got '%(value)s'."
+                        "invalid_choice": _(
+                            "Choose a version SCP offers for this data flow: %(offered)s; "
+                            "got '%%(value)s'."
+                        )
+                        % {"offered": ", ".join(choices).replace("%", "%%")}
                     },
                 )
             else:
                 self.fields[f"{component}_version"] = HeldRegexField(
-                    label=f"{label} version",
+                    label=_("%(component)s version") % {"component": label},
                     regex=VERSION_RE,
                     max_length=40,
-                    error_messages={"invalid": "Write a version such as 1.27.1."},
-                    help_text="SCP did not list the versions it offers; type one",
+                    error_messages={"invalid": _("Write a version such as 1.27.1.")},
+                    help_text=_("SCP did not list the versions it offers; type one"),
                 )
         for name, value in self._held_values(self.held_config or {}).items():
             if value is not None:
@@ -429,12 +466,12 @@ class ConfirmForm(forms.Form):
     """The reason kept with a change, asked for on the review page."""
 
     reason = forms.CharField(
-        label="Reason for this change",
+        label=gettext_lazy("Reason for this change"),
         max_length=1000,
         widget=forms.Textarea(
-            attrs={"rows": 2, "placeholder": "Why, and a ticket if there is one"}
+            attrs={"rows": 2, "placeholder": gettext_lazy("Why, and a ticket if there is one")}
         ),
-        help_text="Kept in the change history for the team leads.",
+        help_text=gettext_lazy("Kept in the change history for the team leads."),
     )
 
 
@@ -456,24 +493,31 @@ class HostAliasesForm(forms.Form):
     """Support's page: the host alias list and nothing else, with a ticket and a reason."""
 
     base_revision = BaseRevisionField()
-    host_alias_enabled = forms.BooleanField(label="Host aliases enabled", required=False)
+    host_alias_enabled = forms.BooleanField(
+        label=gettext_lazy("Host aliases enabled"), required=False
+    )
     hosts = HostsFileField(
-        label="Host aliases (hosts-file lines)",
+        label=gettext_lazy("Host aliases (hosts-file lines)"),
         required=False,
-        help_text="One line per IP: the IP, then its host names, e.g. "
-        "'10.0.0.5 db.internal.example'. Paste from a hosts file; '#' starts a comment. "
-        f"At most {v.HOST_ALIASES_MAX} host names.",
+        help_text=format_lazy(
+            gettext_lazy(
+                "One line per IP: the IP, then its host names, e.g. "
+                "'10.0.0.5 db.internal.example'. Paste from a hosts file; '#' starts a comment. "
+                "At most {max} host names."
+            ),
+            max=v.HOST_ALIASES_MAX,
+        ),
     )
     ticket = forms.CharField(
-        label="Ticket",
+        label=gettext_lazy("Ticket"),
         max_length=100,
-        help_text="The support ticket this fixes, e.g. SUP-1234.",
+        help_text=gettext_lazy("The support ticket this fixes, e.g. SUP-1234."),
     )
     reason = forms.CharField(
-        label="Reason",
+        label=gettext_lazy("Reason"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Kept in the change history.",
+        help_text=gettext_lazy("Kept in the change history."),
     )
 
     def __init__(self, *args: Any, held: dict[str, Any] | None = None, **kwargs: Any) -> None:
@@ -493,7 +537,10 @@ class HostAliasesForm(forms.Form):
                     problems += exc.messages
             if problems:
                 warnings.append(
-                    f"SCP holds '{hostname}' at {ip}, which Kubernetes' rules would refuse; it is "
-                    f"kept as it is unless you change it. ({' '.join(problems)})"
+                    _(
+                        "SCP holds '%(hostname)s' at %(ip)s, which Kubernetes' rules would "
+                        "refuse; it is kept as it is unless you change it. (%(problems)s)"
+                    )
+                    % {"hostname": hostname, "ip": ip, "problems": " ".join(problems)}
                 )
         return warnings

@@ -6,48 +6,52 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from console.dataflow.fleet import WAVE_SIZE_DEFAULT, FleetEdit
 from console.dataflow.hostsfile import hosts_parse
 from console.dataflow.validators import ip_normalize, validate_hostname
 
 ACTIONS = [
-    ("replace_ip", "Replace an IP (old → new)"),
-    ("add_lines", "Add hosts-file lines"),
-    ("remove_host", "Remove a host name"),
+    ("replace_ip", gettext_lazy("Replace an IP (old → new)")),
+    ("add_lines", gettext_lazy("Add hosts-file lines")),
+    ("remove_host", gettext_lazy("Remove a host name")),
 ]
 
 
 class FleetForm(forms.Form):
     """Which services (filters or an alias they hold) and which host-alias edit."""
 
-    name = forms.CharField(label="Name contains", required=False, max_length=200)
-    state = forms.CharField(label="State", required=False, max_length=32)
-    cluster = forms.CharField(label="Cluster", required=False, max_length=200)
-    connection = forms.CharField(label="Connection", required=False, max_length=50)
+    name = forms.CharField(label=gettext_lazy("Name contains"), required=False, max_length=200)
+    state = forms.CharField(label=gettext_lazy("State"), required=False, max_length=32)
+    cluster = forms.CharField(label=gettext_lazy("Cluster"), required=False, max_length=200)
+    connection = forms.CharField(label=gettext_lazy("Connection"), required=False, max_length=50)
     contains = forms.CharField(
-        label="Host aliases contain (IP or host name)",
+        label=gettext_lazy("Host aliases contain (IP or host name)"),
         required=False,
         max_length=253,
-        help_text="Every service whose host aliases hold this IP or host name.",
+        help_text=gettext_lazy("Every service whose host aliases hold this IP or host name."),
     )
-    action = forms.ChoiceField(label="Edit", choices=ACTIONS, initial="replace_ip")
-    old_ip = forms.CharField(label="Old IP", required=False, max_length=64)
-    new_ip = forms.CharField(label="New IP", required=False, max_length=64)
+    action = forms.ChoiceField(label=gettext_lazy("Edit"), choices=ACTIONS, initial="replace_ip")
+    old_ip = forms.CharField(label=gettext_lazy("Old IP"), required=False, max_length=64)
+    new_ip = forms.CharField(label=gettext_lazy("New IP"), required=False, max_length=64)
     lines = forms.CharField(
-        label="Hosts-file lines to add",
+        label=gettext_lazy("Hosts-file lines to add"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3, "class": "mono"}),
-        help_text="One IP per line, then its host names: 10.0.0.5 db.internal",
+        help_text=gettext_lazy("One IP per line, then its host names: 10.0.0.5 db.internal"),
     )
-    hostname = forms.CharField(label="Host name to remove", required=False, max_length=253)
+    hostname = forms.CharField(
+        label=gettext_lazy("Host name to remove"), required=False, max_length=253
+    )
     wave_size = forms.IntegerField(
-        label="Wave size",
+        label=gettext_lazy("Wave size"),
         min_value=1,
         max_value=50,
         initial=WAVE_SIZE_DEFAULT,
-        help_text="After the canary has succeeded, this many services go at once.",
+        help_text=gettext_lazy("After the canary has succeeded, this many services go at once."),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -57,11 +61,11 @@ class FleetForm(forms.Form):
             old = self._ip("old_ip", data)
             new = self._ip("new_ip", data)
             if old and new and old == new:
-                self.add_error("new_ip", "The new IP is the old one: nothing would change.")
+                self.add_error("new_ip", _("The new IP is the old one: nothing would change."))
         elif action == "add_lines":
             text = data.get("lines", "")
             if not text.strip():
-                self.add_error("lines", "Write at least one hosts-file line.")
+                self.add_error("lines", _("Write at least one hosts-file line."))
             else:
                 try:
                     data["parsed_lines"] = tuple((a.hostname, a.ip) for a in hosts_parse(text))
@@ -70,7 +74,7 @@ class FleetForm(forms.Form):
         elif action == "remove_host":
             name = data.get("hostname", "").strip()
             if not name:
-                self.add_error("hostname", "Write the host name to remove.")
+                self.add_error("hostname", _("Write the host name to remove."))
             else:
                 try:
                     validate_hostname(name)
@@ -82,7 +86,7 @@ class FleetForm(forms.Form):
     def _ip(self, name: str, data: dict[str, Any]) -> str:
         value = data.get(name, "").strip()
         if not value:
-            self.add_error(name, "Write an IPv4 or IPv6 address.")
+            self.add_error(name, _("Write an IPv4 or IPv6 address."))
             return ""
         try:
             data[name] = ip_normalize(value)
@@ -111,9 +115,9 @@ class FleetForm(forms.Form):
 class FleetConfirmForm(forms.Form):
     """A ticket and a reason, and the preview the person saw (refused if it moved)."""
 
-    ticket = forms.CharField(label="Ticket", max_length=100)
+    ticket = forms.CharField(label=gettext_lazy("Ticket"), max_length=100)
     reason = forms.CharField(
-        label="Reason for this fleet change",
+        label=gettext_lazy("Reason for this fleet change"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -123,17 +127,19 @@ class FleetConfirmForm(forms.Form):
 class DecisionForm(forms.Form):
     """Approve or reject, with a comment (required to reject: the author reads it)."""
 
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    decision = forms.ChoiceField(
+        choices=[("approve", gettext_lazy("Approve")), ("reject", gettext_lazy("Reject"))]
+    )
     comment = forms.CharField(
-        label="Comment",
+        label=gettext_lazy("Comment"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required to reject; kept in the change's history.",
+        help_text=gettext_lazy("Required to reject; kept in the change's history."),
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("decision") == "reject" and not data.get("comment", "").strip():
-            self.add_error("comment", "Say why you reject it: the author reads your comment.")
+            self.add_error("comment", _("Say why you reject it: the author reads your comment."))
         return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from console.dataflow.validators import HOST_ALIASES_MAX, ip_normalize, validate_hostname
 from console.scp import HostAlias
@@ -33,10 +34,12 @@ def hosts_parse(
             try:
                 ip = ip_normalize(written)
             except ValidationError as exc:
-                errors.append(f"Line {number}: {exc.messages[0]}")
+                errors.append(_line(number, exc.messages[0]))
                 continue
         if not names:
-            errors.append(f"Line {number}: write at least one host name after {ip}.")
+            errors.append(
+                _line(number, _("write at least one host name after %(ip)s.") % {"ip": ip})
+            )
             continue
         for name in names:
             # A pair SCP holds keeps its IP exactly as SCP wrote it.
@@ -46,7 +49,7 @@ def hosts_parse(
                 try:
                     validate_hostname(name)
                 except ValidationError as exc:
-                    errors.append(f"Line {number}: {exc.messages[0]}")
+                    errors.append(_line(number, exc.messages[0]))
                     continue
             if name in seen:
                 first_ip, first_line, first_held = seen[name]
@@ -55,8 +58,14 @@ def hosts_parse(
                     aliases.append(HostAlias(hostname=name, ip=pair_ip))
                 elif first_ip != pair_ip:
                     errors.append(
-                        f"Line {number}: '{name}' already points at {first_ip} (line "
-                        f"{first_line}); a host name may have only one IP."
+                        _line(
+                            number,
+                            _(
+                                "'%(name)s' already points at %(ip)s (line %(line)s); a host "
+                                "name may have only one IP."
+                            )
+                            % {"name": name, "ip": first_ip, "line": first_line},
+                        )
                     )
                 continue  # the same pair twice is harmless: keep one
             seen[name] = (pair_ip, number, is_held)
@@ -64,11 +73,17 @@ def hosts_parse(
     # More than SCP allows is refused only when the paste adds to what SCP already holds.
     if len(aliases) > max(HOST_ALIASES_MAX, len(held)):
         errors.append(
-            f"{len(aliases)} host names: SCP allows at most {HOST_ALIASES_MAX} host aliases."
+            _("%(count)s host names: SCP allows at most %(max)s host aliases.")
+            % {"count": len(aliases), "max": HOST_ALIASES_MAX}
         )
     if errors:
         raise ValidationError(errors)
     return tuple(aliases)
+
+
+def _line(number: int, problem: str) -> str:
+    """One line's problem, named by its line number."""
+    return _("Line %(number)s: %(problem)s") % {"number": number, "problem": problem}
 
 
 def hosts_render(aliases: list[dict[str, str]] | tuple[HostAlias, ...]) -> str:

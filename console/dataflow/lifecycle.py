@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.dataflow.approvals import may_decide
 from console.dataflow.finished import change_finished_dispatch
@@ -123,14 +124,14 @@ def change_stuck(change: ChangeRequest, now=None) -> str | None:
     if change.status == Status.QUEUED:
         waiting_since = change.next_poll_at or change.created_at
         if now - waiting_since > QUEUED_STUCK_AFTER:
-            return (
+            return _(
                 "No worker has taken this change for a while. Is a Celery worker running? "
                 "The change is kept and goes out as soon as one is."
             )
     elif change.status == Status.SUBMITTING:
         limit = timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
         if change.submitted_at and now - change.submitted_at > limit:
-            return (
+            return _(
                 "A worker started sending this change and has not finished: it may have "
                 "stopped. The console reads SCP before any new attempt, so the update is "
                 "never sent twice."
@@ -138,12 +139,12 @@ def change_stuck(change: ChangeRequest, now=None) -> str | None:
     elif change.status in (Status.ACCEPTED, Status.UPDATING):
         grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
         if change.next_poll_at and now - change.next_poll_at > TRACKING_OVERDUE_AFTER:
-            return "No worker has checked SCP for this change for a while: is a worker running?"
+            return _("No worker has checked SCP for this change for a while: is a worker running?")
         if (
             change.status == Status.ACCEPTED
             and not change.update_seen
             and change.accepted_at
             and now - change.accepted_at > grace
         ):
-            return "SCP has not shown this update starting yet."
+            return _("SCP has not shown this update starting yet.")
     return None

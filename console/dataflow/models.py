@@ -24,7 +24,7 @@ class ScpConnection(models.Model):
 
     name = models.SlugField(max_length=50, unique=True)
     base_url = models.URLField(
-        help_text="e.g. https://data-flow.kr-west1.e.samsungsdscloud.com",
+        help_text=_("e.g. https://data-flow.kr-west1.e.samsungsdscloud.com"),
         max_length=300,
         validators=[validate_scp_url],
     )
@@ -35,24 +35,26 @@ class ScpConnection(models.Model):
     enabled = models.BooleanField(default=True)
     # Four-eyes: a confirmed change of a service of this connection waits for a team lead.
     needs_approval = models.BooleanField(
-        "changes need approval",
+        _("changes need approval"),
         default=False,
-        help_text="A confirmed change waits until a team lead or another admin approves it.",
+        help_text=_("A confirmed change waits until a team lead or another admin approves it."),
     )
     # Where a Slack-compatible message goes when a change of this connection's services ends.
     webhook_url = models.URLField(
         blank=True,
         max_length=500,
         validators=[validate_webhook_url],
-        help_text="Optional: https:// URL that receives a Slack-compatible JSON message "
-        "when a change ends.",
+        help_text=_(
+            "Optional: https:// URL that receives a Slack-compatible JSON message when a "
+            "change ends."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "SCP connection"
+        verbose_name = _("SCP connection")
 
     def __str__(self) -> str:
         return self.name
@@ -428,8 +430,8 @@ class ConnectionStatus(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "SCP connection status"
-        verbose_name_plural = "SCP connection statuses"
+        verbose_name = _("SCP connection status")
+        verbose_name_plural = _("SCP connection statuses")
 
     def __str__(self) -> str:
         return f"{self.name}: {'OK' if self.ok else 'FAILED'}"
@@ -437,8 +439,12 @@ class ConnectionStatus(models.Model):
     @property
     def version_label(self) -> str:
         """The version's status in words for a badge."""
-        labels = {self.NOT_LISTED: "not listed", self.REFUSED: "refused (406)", "": "unknown"}
-        return labels.get(self.version_status, self.version_status)
+        labels = {
+            self.NOT_LISTED: _("not listed"),
+            self.REFUSED: _("refused (406)"),
+            "": _("unknown"),
+        }
+        return str(labels.get(self.version_status, self.version_status))
 
     @property
     def version_colour(self) -> str:
@@ -508,6 +514,9 @@ class FleetChange(models.Model):
     reason = models.TextField()
     wave_size = models.PositiveSmallIntegerField(default=5)
     status = models.CharField(max_length=20, choices=Status, default=Status.RUNNING)
+    # The author's language (en-US or ko-KR, as ChangeRequest.language): the workers write the
+    # fleet's notes and its members' timelines in it.
+    language = models.CharField(max_length=10, default="en-US")
     # The last wave started (1 is the canary); the claim on a new wave is a guarded update on it.
     wave = models.PositiveSmallIntegerField(default=0)
     stop_reason = models.TextField(blank=True)

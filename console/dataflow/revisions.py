@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.dataflow.configdiff import SCALAR_FIELDS, _norm, config_diff, flatten, unflatten
 from console.dataflow.drafts import revision_config
@@ -114,7 +115,7 @@ def outside_change_record(
         author=None,
         author_name=who,
         kind=ChangeRequest.Kind.OUTSIDE,
-        reason="Changed outside the console; seen by a refresh from SCP.",
+        reason=_("Changed outside the console; seen by a refresh from SCP."),
         base_revision=base_revision,
         base_config=base_config,
         desired_config=config,
@@ -125,13 +126,16 @@ def outside_change_record(
         created_at=happened,
         finished_at=now,
     )
-    by = f" by {modified_by}" if modified_by else ""
-    fields = ", ".join(entry["label"] for entry in entries)
+    params = {"by": modified_by, "fields": ", ".join(str(_(e["label"])) for e in entries)}
+    if modified_by:
+        message = _(
+            "A refresh from SCP found the service changed outside the console by %(by)s: "
+            "%(fields)s."
+        )
+    else:
+        message = _("A refresh from SCP found the service changed outside the console: %(fields)s.")
     ChangeEvent.objects.create(
-        change=change,
-        at=now,
-        status=Status.OUTSIDE,
-        message=f"A refresh from SCP found the service changed outside the console{by}: {fields}.",
+        change=change, at=now, status=Status.OUTSIDE, message=message % params
     )
     return change
 
@@ -154,15 +158,20 @@ def revision_parse(service: Service, raw: object, *, label: str) -> int:
     """A revision number from a query string, or RevisionMissing with a sentence."""
     text = str(raw or "").strip()
     numbers = revision_numbers(service)
-    shown = f"r{numbers[-1]} to r{numbers[0]}" if len(numbers) > 1 else f"r{numbers[0]}"
+    if len(numbers) > 1:
+        shown = _("r%(first)s to r%(last)s") % {"first": numbers[-1], "last": numbers[0]}
+    else:
+        shown = f"r{numbers[0]}"
     if not text.isdigit() or len(text) > 10:
         raise RevisionMissing(
-            f"'{label}' must be a revision number of {service.name} ({shown}); got '{text[:20]}'."
+            _("'%(label)s' must be a revision number of %(service)s (%(shown)s); got '%(text)s'.")
+            % {"label": label, "service": service.name, "shown": shown, "text": text[:20]}
         )
     number = int(text)
     if number not in numbers:
         raise RevisionMissing(
-            f"Revision {number} is not on record for {service.name}; its revisions are {shown}."
+            _("Revision %(number)s is not on record for %(service)s; its revisions are %(shown)s.")
+            % {"number": number, "service": service.name, "shown": shown}
         )
     return number
 

@@ -9,10 +9,12 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
 from console.dataflow.crypto import SecretUnreadable
 from console.dataflow.models import DEFAULT_CONNECTION, ConnectionStatus, ScpConnection
+from console.dataflow.scp_text import scp_error_sentence
 from console.scp import (
     ApiVersion,
     ScpBadCredentials,
@@ -55,7 +57,7 @@ class ConnectionVerdict:
     @property
     def line(self) -> str:
         """One line for a terminal: name, endpoint, OK or FAILED, and why."""
-        verdict = "OK" if self.ok else "FAILED"
+        verdict = _("OK") if self.ok else _("FAILED")
         return f"{self.name}  {self.endpoint or '—'}  {verdict}  {self.message}"
 
 
@@ -82,7 +84,7 @@ def connection_check(*, name: str) -> ConnectionVerdict:
             ok=False,
             endpoint_ok=False,
             keys_ok=None,
-            message=f"not usable: {exc}",
+            message=_("not usable: %(reason)s") % {"reason": exc},
         )
     else:
         client.limit(
@@ -144,7 +146,7 @@ def connection_versions_refresh(*, name: str) -> ConnectionVerdict | None:
 
 def connection_status_store(*, verdict: ConnectionVerdict) -> ConnectionStatus:
     """Upsert the verdict as the connection's one ConnectionStatus row."""
-    status, _ = ConnectionStatus.objects.update_or_create(
+    status, _created = ConnectionStatus.objects.update_or_create(
         name=verdict.name,
         defaults={
             "checked_at": verdict.checked_at,
@@ -179,20 +181,39 @@ def connections_overview() -> list[ConnectionRow]:
 
 def version_warning(status: ConnectionStatus) -> str:
     """The banner sentence for a connection whose version SCP does not list as fine."""
-    lead = f"The SCP connection {status.name} uses {status.api_version}, which SCP "
-    when = status.version_date.isoformat() if status.version_date else ""
+    params = {
+        "name": status.name,
+        "version": status.api_version,
+        "when": status.version_date.isoformat() if status.version_date else _("date not given"),
+        "status": status.version_status,
+        "target": status.current_version or _("the version SCP lists as CURRENT"),
+    }
     if status.version_status == "DEPRECATED":
-        middle = f"lists as DEPRECATED (removal {when or 'date not given'})"
+        sentence = _(
+            "The SCP connection %(name)s uses %(version)s, which SCP lists as DEPRECATED "
+            "(removal %(when)s); switch to %(target)s."
+        )
     elif status.version_status == NOT_LISTED:
-        middle = "no longer lists"
+        sentence = _(
+            "The SCP connection %(name)s uses %(version)s, which SCP no longer lists; switch "
+            "to %(target)s."
+        )
     elif status.version_status == "PLANNED":
-        middle = "lists as PLANNED (not callable yet)"
+        sentence = _(
+            "The SCP connection %(name)s uses %(version)s, which SCP lists as PLANNED (not "
+            "callable yet); switch to %(target)s."
+        )
     elif status.version_status == REFUSED:
-        middle = "refuses (406 NoSuchVersion)"
+        sentence = _(
+            "The SCP connection %(name)s uses %(version)s, which SCP refuses (406 "
+            "NoSuchVersion); switch to %(target)s."
+        )
     else:
-        middle = f"lists as {status.version_status}"
-    target = status.current_version or "the version SCP lists as CURRENT"
-    return f"{lead}{middle}; switch to {target}."
+        sentence = _(
+            "The SCP connection %(name)s uses %(version)s, which SCP lists as %(status)s; "
+            "switch to %(target)s."
+        )
+    return sentence % params
 
 
 def _configured(name: str) -> tuple[str, str]:
@@ -223,7 +244,8 @@ def _probe(name: str, client: ScpClient) -> ConnectionVerdict:
             endpoint_ok=False,
             keys_ok=None,
             round_trip_ms=None,
-            message=f"endpoint does not answer: {versions_error.message}",
+            message=_("endpoint does not answer: %(error)s")
+            % {"error": scp_error_sentence(versions_error)},
         )
     list_error: ScpError | None = None
     try:
@@ -252,25 +274,31 @@ def _verdict(
     round_trip_ms: int,
 ) -> ConnectionVerdict:
     """The verdict from what the version list and the signed list call answered."""
-    notes = ["endpoint answers"]
+    notes = [_("endpoint answers")]
     problems: list[str] = []
 
     keys_ok: bool | None = None
     if list_error is None:
         keys_ok = True
-        notes.append("keys sign correctly")
+        notes.append(_("keys sign correctly"))
     elif isinstance(list_error, ScpBadCredentials):
         keys_ok = False
-        problems.append(f"keys refused: {_scp_words(list_error)}")
+        problems.append(_("keys refused: %(error)s") % {"error": _scp_words(list_error)})
     elif isinstance(list_error, ScpForbidden):
         keys_ok = False
-        problems.append(f"keys may not list Data Flow services: {_scp_words(list_error)}")
+        problems.append(
+            _("keys may not list Data Flow services: %(error)s") % {"error": _scp_words(list_error)}
+        )
     elif isinstance(list_error, ScpNotEnabled):
         problems.append(
-            f"Data Flow is not enabled for this account or region: {_scp_words(list_error)}"
+            _("Data Flow is not enabled for this account or region: %(error)s")
+            % {"error": _scp_words(list_error)}
         )
     elif not isinstance(list_error, ScpVersionNotSupported):
-        problems.append(f"the signed list call failed: {_scp_words(list_error, own=True)}")
+        problems.append(
+            _("the signed list call failed: %(error)s")
+            % {"error": _scp_words(list_error, own=True)}
+        )
 
     version_status = ""
     version_date: date | None = None
@@ -279,33 +307,58 @@ def _verdict(
         standing = version_standing(versions, api_version)
         current_version = standing.current.header_value if standing.current else ""
         others = (
-            f" (current: {current_version})"
+            " " + _("(current: %(version)s)") % {"version": current_version}
             if current_version and current_version.lower() != api_version.lower()
             else ""
         )
         entry = standing.entry
         if entry is None:
             version_status = NOT_LISTED
-            problems.append(f"{api_version} not listed by SCP{others}")
+            problems.append(_("%(version)s not listed by SCP") % {"version": api_version} + others)
         elif entry.status == "PLANNED":
             version_status = entry.status
             version_date = entry.not_before
-            since = f", callable from {entry.not_before}" if entry.not_before else ""
-            problems.append(f"{api_version} PLANNED, not callable yet{since}{others}")
+            if entry.not_before:
+                planned = _("%(version)s PLANNED, not callable yet, callable from %(date)s") % {
+                    "version": api_version,
+                    "date": entry.not_before,
+                }
+            else:
+                planned = _("%(version)s PLANNED, not callable yet") % {"version": api_version}
+            problems.append(planned + others)
         elif entry.status == "DEPRECATED":
             version_status = entry.status
             version_date = entry.not_after
-            removal = f"removal {entry.not_after}" if entry.not_after else "removal date not given"
-            notes.append(f"{api_version} DEPRECATED, {removal}{others}")
+            if entry.not_after:
+                deprecated = _("%(version)s DEPRECATED, removal %(date)s") % {
+                    "version": api_version,
+                    "date": entry.not_after,
+                }
+            else:
+                deprecated = _("%(version)s DEPRECATED, removal date not given") % {
+                    "version": api_version
+                }
+            notes.append(deprecated + others)
         else:
             version_status = entry.status
-            notes.append(f"{api_version} {entry.status or 'listed without a status'}{others}")
+            if entry.status:
+                notes.append(f"{api_version} {entry.status}{others}")
+            else:
+                notes.append(
+                    _("%(version)s listed without a status") % {"version": api_version} + others
+                )
     elif isinstance(list_error, ScpVersionNotSupported):
         version_status = REFUSED
     elif versions_error is not None:
-        notes.append(f"{api_version} status unknown (no version list: {_answer(versions_error)})")
+        notes.append(
+            _("%(version)s status unknown (no version list: %(answer)s)")
+            % {"version": api_version, "answer": _answer(versions_error)}
+        )
     if isinstance(list_error, ScpVersionNotSupported):
-        problems.append(f"{api_version} refused by SCP: {_scp_words(list_error)}")
+        problems.append(
+            _("%(version)s refused by SCP: %(error)s")
+            % {"version": api_version, "error": _scp_words(list_error)}
+        )
 
     notes.append(f"{round_trip_ms} ms")
     ok = not problems
@@ -326,7 +379,7 @@ def _verdict(
 
 def _scp_words(error: ScpError, *, own: bool = False) -> str:
     """SCP's own detail (or, with `own`, the console's sentence) followed by SCP's code."""
-    said = error.message if own or not error.detail else error.detail
+    said = scp_error_sentence(error) if own or not error.detail else error.detail
     code = error.code or (f"HTTP {error.status}" if error.status else "")
     return f"{said} ({code})" if code else said
 
@@ -334,7 +387,7 @@ def _scp_words(error: ScpError, *, own: bool = False) -> str:
 def _answer(error: ScpError) -> str:
     """A short account of an HTTP answer: `HTTP 404 Not Found`, `HTTP 200, unreadable body`."""
     if isinstance(error, ScpBadResponse) and error.status and 200 <= error.status < 300:
-        return f"HTTP {error.status}, unreadable body"
+        return _("HTTP %(status)s, unreadable body") % {"status": error.status}
     return " ".join(part for part in (f"HTTP {error.status}", error.code) if part)
 
 

@@ -21,11 +21,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
-from console.dataflow.models import ConfigRevision, Service, SyncRun
+from console.dataflow.models import ConfigRevision, Preference, Service, SyncRun
 from console.dataflow.revisions import revision_record
+from console.dataflow.scp_text import scp_error_text
 from console.dataflow.scpcheck import connection_versions_refresh
 from console.scp import ScpClient, ScpError, ServiceDetail, ServiceSummary
 
@@ -223,24 +225,18 @@ def _fetch_connection(
                 raise
         out.put(_Done(name, listed_ids={summary.id for summary in summaries}))
     except ScpError as exc:
-        ref = f" (global_request_id {exc.global_request_id})" if exc.global_request_id else ""
-        out.put(_Done(name, error=f"{name}: {exc.message}{ref}", exc=exc))
+        # Worded by the writer: this thread does not share the run's active language.
+        out.put(_Done(name, error="scp", exc=exc))
     except Exception as exc:  # a thread must always report, or the writer would wait forever
         logger.exception("sync of connection %s failed", name)
-        out.put(
-            _Done(
-                name,
-                error=f"{name}: the sync failed unexpectedly ({type(exc).__name__}).",
-                exc=exc,
-            )
-        )
+        out.put(_Done(name, error="unexpected", exc=exc))
     finally:
         pool.close()
 
 
 def _with_offered(batch: _Batch, offered: dict[str, Future]) -> _Batch:
     """The batch with the versions on offer of its data flows (waited for here, in the fetcher)."""
-    for _, detail in batch.details:
+    for _scp_id, detail in batch.details:
         flow = detail.data_flow_id
         if flow and flow not in batch.offered:
             batch.offered[flow] = offered[flow].result()
@@ -253,7 +249,7 @@ def _with_offered(batch: _Batch, offered: dict[str, Future]) -> _Batch:
 def _write_batch(batch: _Batch) -> int:
     """Store one batch in one transaction; how many services are new, returned or changed."""
     changed = 0
-    ids = [scp_id for scp_id, _ in batch.details]
+    ids = [scp_id for scp_id, _detail in batch.details]
     with transaction.atomic():
         existing = {
             service.scp_id: service
@@ -273,7 +269,7 @@ def _write_batch(batch: _Batch) -> int:
 
 
 def _clients_for(name: str, count: int) -> list[ScpClient]:
-    return [scp_client_for(name) for _ in range(count)]
+    return [scp_client_for(name) for _number in range(count)]
 
 
 def _sync_connections(names: list[str]) -> tuple[int, int, list[str], dict[str, int]]:
@@ -310,7 +306,7 @@ def _sync_connections(names: list[str]) -> tuple[int, int, list[str], dict[str, 
             continue
         pending -= 1
         if item.error:
-            errors.append(item.error)
+            errors.append(_sync_error_text(item.name, item.exc))
             failed.add(item.name)
             continue
         services_mark_gone(name=item.name, listed_ids=item.listed_ids)
@@ -320,6 +316,27 @@ def _sync_connections(names: list[str]) -> tuple[int, int, list[str], dict[str, 
     # Keep the order of the connections in the messages, whatever order they ended in.
     errors.sort(key=lambda line: names.index(line.split(":", 1)[0]) if ":" in line else 0)
     return seen, changed, errors, per_name
+
+
+def _sync_error_text(name: str, exc: BaseException | None) -> str:
+    """One connection's failure as the run keeps it: its name, then what went wrong."""
+    if isinstance(exc, ScpError):
+        return f"{name}: {scp_error_text(exc)}"
+    return _("%(name)s: the sync failed unexpectedly (%(kind)s).") % {
+        "name": name,
+        "kind": type(exc).__name__,
+    }
+
+
+def sync_speaking(run_id: int | None) -> translation.override:
+    """Translation for a sync run: the language saved by who asked for it, else the site's."""
+    requested_by = SyncRun.objects.filter(pk=run_id).values_list("requested_by", flat=True)
+    language = (
+        Preference.objects.filter(user_id=requested_by.first())
+        .values_list("language", flat=True)
+        .first()
+    )
+    return translation.override(language or settings.LANGUAGE_CODE)
 
 
 def services_sync_connection(*, name: str) -> tuple[int, int]:
@@ -370,7 +387,7 @@ def _stale_claims_release() -> int:
     return SyncRun.objects.filter(active=True, started_at__lt=timezone.now() - _STALE_AFTER).update(
         active=None,
         finished_at=timezone.now(),
-        errors=["This refresh stopped without finishing (its worker was lost)."],
+        errors=[_("This refresh stopped without finishing (its worker was lost).")],
     )
 
 
@@ -390,9 +407,11 @@ def sync_run_claim(*, run: SyncRun | None) -> SyncRun:
                 pk=run.pk, active__isnull=True, finished_at__isnull=True
             ).update(active=True, started_at=now)
     except IntegrityError:
-        raise SyncAlreadyRunning("Another refresh from SCP is running.") from None
+        raise SyncAlreadyRunning(_("Another refresh from SCP is running.")) from None
     if not claimed:
-        raise SyncAlreadyRunning(f"Sync run {run.pk} has already run or is running.")
+        raise SyncAlreadyRunning(
+            _("Sync run %(number)s has already run or is running.") % {"number": run.pk}
+        )
     run.refresh_from_db()
     return run
 
@@ -404,12 +423,12 @@ def services_sync(*, run: SyncRun | None = None) -> SyncRun:
     """
     run = sync_run_claim(run=run)
     try:
-        seen, changed, errors, _ = _sync_connections(connection_names() or ["default"])
+        seen, changed, errors, _per_name = _sync_connections(connection_names() or ["default"])
     except BaseException:
         SyncRun.objects.filter(pk=run.pk).update(
             active=None,
             finished_at=timezone.now(),
-            errors=["The refresh stopped with an unexpected error; see the worker's log."],
+            errors=[_("The refresh stopped with an unexpected error; see the worker's log.")],
         )
         raise
     run.services_seen = seen
@@ -447,7 +466,7 @@ def services_sync_request(*, requested_by) -> SyncRun:
             logger.warning("could not enqueue the sync: %s", exc)
             SyncRun.objects.filter(pk=run.pk).update(
                 finished_at=timezone.now(),
-                errors=["The task queue is unreachable; try again when the workers are back."],
+                errors=[_("The task queue is unreachable; try again when the workers are back.")],
             )
 
     transaction.on_commit(_send)

@@ -1,12 +1,23 @@
-"""Celery tasks: each takes ids, calls one pipeline function, and nothing else."""
+"""Celery tasks: each takes ids, calls one pipeline function, and nothing else.
+
+The work on a change runs in the language of the person it belongs to (`change_speaking`,
+`fleet_speaking`): the timeline and error sentences are stored as text when they happen.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from console.dataflow.changes import SEND_TASK, TRACK_TASK, change_send, change_track, changes_sweep
+from console.dataflow.changes import (
+    SEND_TASK,
+    TRACK_TASK,
+    change_send,
+    change_speaking,
+    change_track,
+    changes_sweep,
+)
 from console.dataflow.finished import FINISHED_TASK, change_finished
-from console.dataflow.fleet import ADVANCE_TASK, fleet_advance
+from console.dataflow.fleet import ADVANCE_TASK, fleet_advance, fleet_speaking
 from console.dataflow.models import SyncRun
 from console.dataflow.notify import (
     EMAIL_TASK,
@@ -22,19 +33,22 @@ from console.dataflow.sync import (
     SyncAlreadyRunning,
     services_sync,
     services_sync_scheduled,
+    sync_speaking,
 )
 
 
 @shared_task(name=SEND_TASK, acks_late=True)
 def change_send_task(change_id: int) -> None:
     """Send one queued change to SCP (retries are queued by the pipeline, bounded on the row)."""
-    change_send(change_id=change_id)
+    with change_speaking(change_id):
+        change_send(change_id=change_id)
 
 
 @shared_task(name=TRACK_TASK, acks_late=True)
 def change_track_task(change_id: int) -> None:
     """Poll SCP once for an accepted change (it schedules the next poll itself)."""
-    change_track(change_id=change_id)
+    with change_speaking(change_id):
+        change_track(change_id=change_id)
 
 
 @shared_task(name="dataflow.changes_sweep")
@@ -55,7 +69,8 @@ def services_sync_task(self, run_id: int) -> None:
     if run is None:
         return
     try:
-        services_sync(run=run)
+        with sync_speaking(run_id):
+            services_sync(run=run)
     except SyncAlreadyRunning:
         if SyncRun.objects.filter(pk=run_id, active=True).exists():
             return  # this very run is being run by another worker (a redelivered message)
@@ -77,13 +92,15 @@ def services_sync_scheduled_task() -> None:
 @shared_task(name=FINISHED_TASK, acks_late=True)
 def change_finished_task(change_id: int) -> None:
     """Run the follow-ups of a change that has become final (notifications, fleet waves)."""
-    change_finished(change_id=change_id)
+    with change_speaking(change_id):
+        change_finished(change_id=change_id)
 
 
 @shared_task(name=ADVANCE_TASK, acks_late=True)
 def fleet_advance_task(fleet_id: int) -> None:
     """Take a fleet change one step (start the next wave, stop at a failure, or finish)."""
-    fleet_advance(fleet_id=fleet_id)
+    with fleet_speaking(fleet_id):
+        fleet_advance(fleet_id=fleet_id)
 
 
 # Notifications: retried only for what a retry may cure, with growing pauses, a few times.

@@ -10,6 +10,8 @@ from functools import cache
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from console.dataflow.models import Preference
 
@@ -85,14 +87,14 @@ class TimeZoneMiddleware:
 class TimeZoneForm(forms.Form):
     """The preferences page: one time zone, or the site's."""
 
-    time_zone = forms.ChoiceField(required=False, label="Time zone")
+    time_zone = forms.ChoiceField(required=False, label=gettext_lazy("Time zone"))
 
     def __init__(self, *args, site_zone: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [
-            ("", f"The console's time zone ({site_zone})"),
+            ("", _("The console's time zone (%(zone)s)") % {"zone": site_zone}),
             *((name, name) for name in zone_names()),
         ]
-        self.fields["time_zone"].error_messages["invalid_choice"] = (
+        self.fields["time_zone"].error_messages["invalid_choice"] = _(
             "Choose a time zone from the list, e.g. Asia/Seoul; got '%(value)s'."
         )

@@ -8,6 +8,7 @@ import string
 
 from django.core.exceptions import ValidationError
 from django.utils.ipv6 import clean_ipv6_address
+from django.utils.translation import gettext as _
 
 DOMAIN_RE = re.compile(r"^[a-z0-9-]{3,50}$")
 LABEL_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -24,28 +25,28 @@ def validate_account_id(value: str) -> None:
     """6 to 30 characters."""
     if not 6 <= len(value) <= 30:
         raise ValidationError(
-            "Use 6 to 30 characters; got %(n)d.", params={"n": len(value)}, code="length"
+            _("Use 6 to 30 characters; got %(n)d."), params={"n": len(value)}, code="length"
         )
 
 
 def validate_account_password(value: str) -> None:
     """8 to 50 characters with upper case, lower case, digits and special characters."""
     if not 8 <= len(value) <= 50:
-        raise ValidationError("Use 8 to 50 characters.", code="length")
+        raise ValidationError(_("Use 8 to 50 characters."), code="length")
     missing = [
         name
         for name, present in (
             # ASCII only, as SCP counts them: "Ä" or "٣" would pass here and fail in SCP.
-            ("an upper-case letter", any(c in string.ascii_uppercase for c in value)),
-            ("a lower-case letter", any(c in string.ascii_lowercase for c in value)),
-            ("a digit", any(c in string.digits for c in value)),
-            ("a special character such as !@#$%", any(c in SPECIALS for c in value)),
+            (_("an upper-case letter"), any(c in string.ascii_uppercase for c in value)),
+            (_("a lower-case letter"), any(c in string.ascii_lowercase for c in value)),
+            (_("a digit"), any(c in string.digits for c in value)),
+            (_("a special character such as !@#$%"), any(c in SPECIALS for c in value)),
         )
         if not present
     ]
     if missing:
         raise ValidationError(
-            "The password needs %(missing)s.",
+            _("The password needs %(missing)s."),
             params={"missing": ", ".join(missing)},
             code="classes",
         )
@@ -55,8 +56,10 @@ def validate_domain(value: str) -> None:
     """3 to 50 lower-case letters, digits and '-', neither starting nor ending with '-'."""
     if not DOMAIN_RE.match(value) or value.startswith("-") or value.endswith("-"):
         raise ValidationError(
-            "Use 3 to 50 lower-case letters, digits and '-', not starting or ending with '-'; "
-            "got '%(value)s'.",
+            _(
+                "Use 3 to 50 lower-case letters, digits and '-', not starting or ending with "
+                "'-'; got '%(value)s'."
+            ),
             params={"value": value},
             code="domain",
         )
@@ -64,26 +67,22 @@ def validate_domain(value: str) -> None:
 
 def validate_hostname(value: str) -> None:
     """A lower-case RFC 1123 subdomain: no upper case, no wildcard, no trailing dot."""
-    problem = None
+    message = None
     if value != value.lower():
-        problem = "use lower case only"
+        message = _("Not a valid host name (use lower case only); got '%(value)s'.")
     elif "*" in value:
-        problem = "wildcards are not allowed"
+        message = _("Not a valid host name (wildcards are not allowed); got '%(value)s'.")
     elif value.endswith("."):
-        problem = "remove the trailing dot"
+        message = _("Not a valid host name (remove the trailing dot); got '%(value)s'.")
     elif len(value) > 253:
-        problem = "at most 253 characters"
+        message = _("Not a valid host name (at most 253 characters); got '%(value)s'.")
     elif not all(LABEL_RE.match(label) for label in value.split(".")):
-        problem = (
-            "use lower-case letters, digits, '-' and '.', each part starting and ending with "
-            "a letter or digit"
+        message = _(
+            "Not a valid host name (use lower-case letters, digits, '-' and '.', each part "
+            "starting and ending with a letter or digit); got '%(value)s'."
         )
-    if problem:
-        raise ValidationError(
-            "Not a valid host name (%(problem)s); got '%(value)s'.",
-            params={"problem": problem, "value": value},
-            code="hostname",
-        )
+    if message:
+        raise ValidationError(message, params={"value": value}, code="hostname")
 
 
 def validate_node_selector(value: str) -> None:
@@ -96,8 +95,10 @@ def validate_node_selector(value: str) -> None:
             or not re.match(r"^[A-Za-z0-9][-A-Za-z0-9_./]*$", key.strip())
         ):
             raise ValidationError(
-                "Write the node label as key=value (several joined by commas), "
-                "e.g. 'nodepool=dataflow'; got '%(value)s'.",
+                _(
+                    "Write the node label as key=value (several joined by commas), "
+                    "e.g. 'nodepool=dataflow'; got '%(value)s'."
+                ),
                 params={"value": value},
                 code="node_selector",
             )
@@ -105,7 +106,7 @@ def validate_node_selector(value: str) -> None:
             r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", label.strip()
         ):
             raise ValidationError(
-                "The label value '%(label)s' may hold letters, digits, '-', '_' and '.'.",
+                _("The label value '%(label)s' may hold letters, digits, '-', '_' and '.'."),
                 params={"label": label.strip()},
                 code="node_selector",
             )
@@ -115,7 +116,7 @@ def validate_odd_replicas(value: int) -> None:
     """ZooKeeper needs an odd number of replicas for a quorum."""
     if value % 2 == 0:
         raise ValidationError(
-            "ZooKeeper needs an odd number of replicas for a quorum (1, 3, 5 …); got %(value)s.",
+            _("ZooKeeper needs an odd number of replicas for a quorum (1, 3, 5 …); got %(value)s."),
             params={"value": value},
             code="odd",
         )
@@ -131,12 +132,14 @@ def ip_normalize(value: str) -> str:
     if "%" in text:
         # Kubernetes' IP validation has no zone ids; dropping one silently would change the host.
         raise ValidationError(
-            "SCP and Kubernetes refuse zone ids such as %(zone)s; write the address without it "
-            "(got '%(value)s').",
+            _(
+                "SCP and Kubernetes refuse zone ids such as %(zone)s; write the address without "
+                "it (got '%(value)s')."
+            ),
             params={"zone": text[text.index("%") :], "value": text},
             code="zone_id",
         )
-    message = "'%(value)s' is not an IPv4 or IPv6 address."
+    message = _("'%(value)s' is not an IPv4 or IPv6 address.")
     if ":" in text:
         try:
             return clean_ipv6_address(text, unpack_ipv4=False)

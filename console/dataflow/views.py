@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -54,7 +56,7 @@ from console.dataflow.validators import HOST_ALIASES_MAX
 from console.scp import ServiceConfig
 
 Status = ChangeRequest.Status
-GONE = (
+GONE = gettext_lazy(
     "SCP no longer lists this service, so it cannot be changed from here; its history stays. "
     "A refresh from SCP brings it back if it reappears."
 )
@@ -63,14 +65,14 @@ GONE = (
 def _get_service_for_user(request: HttpRequest, pk: int, perm: str) -> Service:
     """The service, or 403 when the person's role lacks `perm`, or 404 when it does not exist."""
     if not request.user.has_perm(f"dataflow.{perm}"):
-        raise PermissionDenied("Your role may not do this.")
+        raise PermissionDenied(_("Your role may not do this."))
     return get_object_or_404(Service, pk=pk)
 
 
 def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
     """A change the person may see (every role sees changes), or 403/404."""
     if not request.user.has_perm("dataflow.view_changerequest"):
-        raise PermissionDenied("Your role may not see changes.")
+        raise PermissionDenied(_("Your role may not see changes."))
     return get_object_or_404(ChangeRequest.objects.select_related("service", "author"), pk=pk)
 
 
@@ -86,7 +88,7 @@ def sync_request(request: HttpRequest) -> HttpResponse:
     if run.errors:
         messages.error(request, " ".join(run.errors))
     else:
-        messages.info(request, "Refreshing the services from SCP…")
+        messages.info(request, _("Refreshing the services from SCP…"))
     return redirect("dataflow:service-list")
 
 
@@ -129,10 +131,10 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 # --- Edit → review → confirm --------------------------------------------------------------
 
-BASE_MISSING = (
-    "The configuration this form was opened on (revision {revision}) is no longer on record, "
-    "so your edits cannot be told apart from the values you did not touch. Nothing was kept: "
-    "reload the page and make your edit again."
+BASE_MISSING = gettext_lazy(
+    "The configuration this form was opened on (revision %(revision)s) is no longer on "
+    "record, so your edits cannot be told apart from the values you did not touch. Nothing "
+    "was kept: reload the page and make your edit again."
 )
 
 
@@ -153,23 +155,30 @@ def _state_notice(service: Service) -> dict[str, str] | None:
     if state == "ERROR":
         return {
             "level": "warning",
-            "title": "SCP reports this service in ERROR.",
-            "text": "Your change is sent as a repair. SCP keeps reporting the earlier failure "
-            "until this update finishes; the console follows the update to its end.",
+            "title": _("SCP reports this service in ERROR."),
+            "text": _(
+                "Your change is sent as a repair. SCP keeps reporting the earlier failure "
+                "until this update finishes; the console follows the update to its end."
+            ),
         }
     if state in BUSY_STATES:
         return {
             "level": "info",
-            "title": f"SCP is applying another update to this service ({state}).",
-            "text": "SCP refuses a second update meanwhile: your change waits and is retried, "
-            "and fails with that reason if SCP stays busy.",
+            "title": _("SCP is applying another update to this service (%(state)s).")
+            % {"state": state},
+            "text": _(
+                "SCP refuses a second update meanwhile: your change waits and is retried, "
+                "and fails with that reason if SCP stays busy."
+            ),
         }
     # Guess: SCP's documentation does not say what an update does to a stopped service.
     return {
         "level": "secondary",
-        "title": f"SCP reports this service as {state or 'of unknown state'}.",
-        "text": "A guess, as SCP's documentation does not say: SCP may refuse the update or "
-        "start the service to apply it. The console reports what SCP answers.",
+        "title": _("SCP reports this service as %(state)s.") % {"state": state or _("unknown")},
+        "text": _(
+            "A guess, as SCP's documentation does not say: SCP may refuse the update or "
+            "start the service to apply it. The console reports what SCP answers."
+        ),
     }
 
 
@@ -188,7 +197,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
         formset = host_alias_formset(data=request.POST, held=opened_config or service.config)
         if form.is_valid() and formset.is_valid():
             if opened_config is None:
-                form.add_error(None, BASE_MISSING.format(revision=opened_revision))
+                form.add_error(None, BASE_MISSING % {"revision": opened_revision})
             else:
                 # Only the fields the person changed count: the rest follows the newest config.
                 rebased = edits_rebase(
@@ -209,12 +218,12 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         request, plan, new_password=new_password, meanwhile=rebased.meanwhile
                     )
                 if rebased.meanwhile is None:
-                    form.add_error(None, "Nothing changed: edit at least one field to continue.")
+                    form.add_error(None, _("Nothing changed: edit at least one field to continue."))
                 else:
                     meanwhile = rebased.meanwhile
                     messages.info(
                         request,
-                        "Nothing to change: the newer configuration already holds your edits.",
+                        _("Nothing to change: the newer configuration already holds your edits."),
                     )
                     form = ServiceEditForm(
                         initial=ServiceEditForm.initial_from(
@@ -237,7 +246,7 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         formset = host_alias_formset(aliases=config.get("host_aliases") or [], held=service.config)
         if draft is not None and draft.password_changed:
-            messages.info(request, "Your draft set a new password; type it again to keep it.")
+            messages.info(request, _("Your draft set a new password; type it again to keep it."))
     return render(
         request,
         "dataflow/service_edit.html",
@@ -291,7 +300,7 @@ def _draft_on_current_config(service: Service, draft: Draft) -> dict:
 def _draft_or_redirect(request: HttpRequest, service: Service, draft_id: str) -> Draft | None:
     draft = draft_load(request.session, draft_id, service_id=service.pk)
     if draft is None:
-        messages.warning(request, "That review is no longer available; start the edit again.")
+        messages.warning(request, _("That review is no longer available; start the edit again."))
     return draft
 
 
@@ -313,7 +322,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
         request.user.has_perm("dataflow.edit_service")
         or request.user.has_perm("dataflow.edit_host_aliases")
     ):
-        raise PermissionDenied("Your role may not change services.")
+        raise PermissionDenied(_("Your role may not change services."))
     service = get_object_or_404(Service, pk=pk)
     draft = _draft_or_redirect(request, service, draft_id)
     if draft is None:
@@ -333,7 +342,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and not rebased_now:
         draft.precheck = draft.precheck or _precheck(request, service, draft)
         if not draft.precheck["ok"]:
-            form.add_error(None, "SCP's pre-check failed; change the workloads first.")
+            form.add_error(None, _("SCP's pre-check failed; change the workloads first."))
         else:
             try:
                 change = change_submit(
@@ -354,7 +363,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 draft_discard(request.session, draft.id)
-                messages.success(request, f"Change #{change.pk} is {_confirmed_as(change)}.")
+                messages.success(request, _confirmed_as(change))
                 return redirect(change)
     plan = _review_plan(service, draft)
     if draft.precheck is None:
@@ -384,9 +393,13 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
 
 
 def _confirmed_as(change: ChangeRequest) -> str:
+    """The sentence that confirms a submitted change, by where it now waits."""
     if change.status == Status.AWAITING_APPROVAL:
-        return "awaiting approval: a team lead or another admin must approve it before it is sent"
-    return "queued for SCP"
+        return _(
+            "Change #%(number)s is awaiting approval: a team lead or another admin must "
+            "approve it before it is sent."
+        ) % {"number": change.pk}
+    return _("Change #%(number)s is queued for SCP.") % {"number": change.pk}
 
 
 def _precheck(
@@ -428,7 +441,7 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
         form = HostAliasesForm(request.POST, held=opened_config or service.config)
         if form.is_valid():
             if opened_config is None:
-                form.add_error(None, BASE_MISSING.format(revision=opened_revision))
+                form.add_error(None, BASE_MISSING % {"revision": opened_revision})
             else:
                 # The pasted list against the one opened: added, removed, changed host names.
                 desired = {
@@ -460,13 +473,15 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
                         meanwhile=rebased.meanwhile,
                     )
                 if rebased.meanwhile is None:
-                    form.add_error(None, "Nothing changed: the host aliases are already so.")
+                    form.add_error(None, _("Nothing changed: the host aliases are already so."))
                 else:
                     meanwhile = rebased.meanwhile
                     form.add_error(
                         None,
-                        "Nothing to change: the newer configuration already holds this list. "
-                        "Reload the page to see it.",
+                        _(
+                            "Nothing to change: the newer configuration already holds this "
+                            "list. Reload the page to see it."
+                        ),
                     )
     else:
         config, initial = service.config, {}
@@ -526,12 +541,17 @@ def change_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Withdraw a change that no worker has taken yet."""
     change = _get_change_for_user(request, pk)
     if not request.user.has_perm("dataflow.edit_service") and change.author_id != request.user.pk:
-        raise PermissionDenied("Only admins and the change's author may cancel it.")
+        raise PermissionDenied(_("Only admins and the change's author may cancel it."))
     if change_cancel(change=change, by=request.user):
-        messages.success(request, f"Change #{change.pk} is cancelled; nothing was sent to SCP.")
+        messages.success(
+            request,
+            _("Change #%(number)s is cancelled; nothing was sent to SCP.") % {"number": change.pk},
+        )
     else:
         messages.warning(
-            request, f"Change #{change.pk} is already on its way and cannot be cancelled."
+            request,
+            _("Change #%(number)s is already on its way and cannot be cancelled.")
+            % {"number": change.pk},
         )
     return redirect(change)
 
@@ -541,18 +561,27 @@ def change_abandon_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Give up a stuck change, after the console has read SCP and shown what it holds."""
     change = _get_change_for_user(request, pk)
     if not request.user.has_perm("dataflow.edit_service"):
-        raise PermissionDenied("Only admins may abandon a change.")
+        raise PermissionDenied(_("Only admins may abandon a change."))
     if not change_actions(change, request.user).abandon:
-        messages.info(request, f"Change #{change.pk} is not stuck; there is nothing to abandon.")
+        messages.info(
+            request,
+            _("Change #%(number)s is not stuck; there is nothing to abandon.")
+            % {"number": change.pk},
+        )
         return redirect(change)
     look = change_look(change=change)
     if request.method == "POST" and look.ok:
         if change_abandon(change=change, by=request.user, look=look):
             messages.success(
-                request, f"Change #{change.pk} is abandoned; the service is free for new changes."
+                request,
+                _("Change #%(number)s is abandoned; the service is free for new changes.")
+                % {"number": change.pk},
             )
         else:
-            messages.warning(request, f"Change #{change.pk} moved on meanwhile; nothing done.")
+            messages.warning(
+                request,
+                _("Change #%(number)s moved on meanwhile; nothing done.") % {"number": change.pk},
+            )
         return redirect(change)
     return render(request, "dataflow/change_abandon.html", {"change": change, "look": look})
 
@@ -564,12 +593,16 @@ def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     perm = "edit_service" if change.kind == ChangeRequest.Kind.FULL else "edit_host_aliases"
     service = _get_service_for_user(request, change.service_id, perm)
     if not change_actions(change, request.user).retry:
-        messages.warning(request, f"Change #{change.pk} did not fail; there is nothing to retry.")
+        messages.warning(
+            request,
+            _("Change #%(number)s did not fail; there is nothing to retry.")
+            % {"number": change.pk},
+        )
         return redirect(change)
     # The failed change's edits, on today's configuration: nothing SCP changed since is undone.
     desired = config_apply(service.config, change.base_config, change.desired_config)
     if not config_diff(service.config, desired):
-        messages.info(request, "SCP already reports the configuration this change asked for.")
+        messages.info(request, _("SCP already reports the configuration this change asked for."))
         return redirect(change)
     draft = draft_save(
         request.session,
@@ -585,7 +618,9 @@ def change_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
     if change.password_changed:
         messages.info(
             request,
-            "The failed change set a new password; it is not kept. "
-            "Go back to the form to type it again.",
+            _(
+                "The failed change set a new password; it is not kept. "
+                "Go back to the form to type it again."
+            ),
         )
     return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)

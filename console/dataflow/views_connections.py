@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from console.dataflow.scpcheck import connections_check, connections_overview
@@ -25,7 +26,14 @@ def connections_check_now(request: HttpRequest) -> HttpResponse:
     verdicts = connections_check(names=[row.name for row in connections_overview()])
     failed = [verdict.name for verdict in verdicts if not verdict.ok]
     if failed:
-        messages.error(request, f"Checked {len(verdicts)}; failed: {', '.join(failed)}.")
+        messages.error(
+            request,
+            _("Checked %(count)s; failed: %(names)s.")
+            % {"count": len(verdicts), "names": ", ".join(failed)},
+        )
     else:
-        messages.success(request, f"Checked {len(verdicts)} connection(s): all OK.")
+        messages.success(
+            request,
+            _("Checked %(count)d connection(s): all OK.") % {"count": len(verdicts)},
+        )
     return redirect("dataflow:connections")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.approvals import (
@@ -40,19 +41,19 @@ APPROVE_PERM = "dataflow.approve_change"
 def _fleet_runner(request: HttpRequest) -> None:
     """403 unless the person may run fleet changes of host aliases (Support, Admins)."""
     if not fleet_may_run(request.user):
-        raise PermissionDenied("Only support staff and admins may run fleet changes.")
+        raise PermissionDenied(_("Only support staff and admins may run fleet changes."))
 
 
 def _get_fleet_for_user(request: HttpRequest, pk: int) -> FleetChange:
     """A fleet change the person may see (every role sees changes), or 403/404."""
     if not request.user.has_perm("dataflow.view_changerequest"):
-        raise PermissionDenied("Your role may not see changes.")
+        raise PermissionDenied(_("Your role may not see changes."))
     return get_object_or_404(FleetChange, pk=pk)
 
 
 def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
     if not request.user.has_perm("dataflow.view_changerequest"):
-        raise PermissionDenied("Your role may not see changes.")
+        raise PermissionDenied(_("Your role may not see changes."))
     return get_object_or_404(ChangeRequest.objects.select_related("service"), pk=pk)
 
 
@@ -86,7 +87,10 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
                         except ChangeRefused as exc:
                             confirm.add_error(None, str(exc))
                         else:
-                            messages.success(request, f"Fleet change #{fleet.pk} is confirmed.")
+                            messages.success(
+                                request,
+                                _("Fleet change #%(number)s is confirmed.") % {"number": fleet.pk},
+                            )
                             return redirect(fleet)
             if confirm is None or moved:
                 confirm = FleetConfirmForm(
@@ -113,7 +117,7 @@ def fleet_new(request: HttpRequest) -> HttpResponse:
 def fleet_list(request: HttpRequest) -> HttpResponse:
     """Every fleet change, newest first."""
     if not request.user.has_perm("dataflow.view_changerequest"):
-        raise PermissionDenied("Your role may not see changes.")
+        raise PermissionDenied(_("Your role may not see changes."))
     return render(request, "dataflow/fleet_list.html", {"fleets": FleetChange.objects.all()[:200]})
 
 
@@ -156,9 +160,15 @@ def fleet_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     _fleet_runner(request)
     fleet = _get_fleet_for_user(request, pk)
     if fleet_resume(fleet=fleet, by=request.user):
-        messages.success(request, f"Fleet change #{fleet.pk} goes on with the next wave.")
+        messages.success(
+            request,
+            _("Fleet change #%(number)s goes on with the next wave.") % {"number": fleet.pk},
+        )
     else:
-        messages.warning(request, f"Fleet change #{fleet.pk} is not stopped; nothing done.")
+        messages.warning(
+            request,
+            _("Fleet change #%(number)s is not stopped; nothing done.") % {"number": fleet.pk},
+        )
     return redirect(fleet)
 
 
@@ -168,9 +178,14 @@ def fleet_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     _fleet_runner(request)
     fleet = _get_fleet_for_user(request, pk)
     if fleet_cancel(fleet=fleet, by=request.user):
-        messages.success(request, f"Fleet change #{fleet.pk} is cancelled.")
+        messages.success(
+            request, _("Fleet change #%(number)s is cancelled.") % {"number": fleet.pk}
+        )
     else:
-        messages.warning(request, f"Fleet change #{fleet.pk} has ended already; nothing done.")
+        messages.warning(
+            request,
+            _("Fleet change #%(number)s has ended already; nothing done.") % {"number": fleet.pk},
+        )
     return redirect(fleet)
 
 
@@ -193,9 +208,18 @@ def fleet_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         done = fleet_reject(fleet=fleet, by=request.user, comment=comment)
     if done:
-        messages.success(request, f"Fleet change #{fleet.pk}: {form.cleaned_data['decision']}d.")
+        if form.cleaned_data["decision"] == "approve":
+            messages.success(
+                request, _("Fleet change #%(number)s: approved.") % {"number": fleet.pk}
+            )
+        else:
+            messages.success(
+                request, _("Fleet change #%(number)s: rejected.") % {"number": fleet.pk}
+            )
     else:
-        messages.warning(request, f"Fleet change #{fleet.pk} no longer awaits approval.")
+        messages.warning(
+            request, _("Fleet change #%(number)s no longer awaits approval.") % {"number": fleet.pk}
+        )
     return redirect(fleet)
 
 
@@ -206,7 +230,7 @@ def fleet_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
 def approvals(request: HttpRequest) -> HttpResponse:
     """What awaits this person's approval: changes and fleet changes of other authors."""
     if not request.user.has_perm(APPROVE_PERM):
-        raise PermissionDenied("Only team leads and admins approve changes.")
+        raise PermissionDenied(_("Only team leads and admins approve changes."))
     return render(
         request, "dataflow/approvals.html", {"pending": approvals_pending_for(request.user)}
     )
@@ -222,20 +246,24 @@ def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(str(exc)) from None
     form = DecisionForm(request.POST or None)
     if change.status != ChangeRequest.Status.AWAITING_APPROVAL:
-        messages.info(request, f"Change #{change.pk} does not await approval.")
+        messages.info(
+            request, _("Change #%(number)s does not await approval.") % {"number": change.pk}
+        )
         return redirect(change)
     if request.method == "POST" and form.is_valid():
         comment = form.cleaned_data["comment"]
         if form.cleaned_data["decision"] == "approve":
             done = change_approve(change=change, by=request.user, comment=comment)
-            word = "approved: it is queued for SCP"
+            said = _("Change #%(number)s is approved: it is queued for SCP.")
         else:
             done = change_reject(change=change, by=request.user, comment=comment)
-            word = "rejected: it is never sent"
+            said = _("Change #%(number)s is rejected: it is never sent.")
         if done:
-            messages.success(request, f"Change #{change.pk} is {word}.")
+            messages.success(request, said % {"number": change.pk})
         else:
-            messages.warning(request, f"Change #{change.pk} no longer awaits approval.")
+            messages.warning(
+                request, _("Change #%(number)s no longer awaits approval.") % {"number": change.pk}
+            )
         return redirect(change)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -257,9 +285,13 @@ def change_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The author takes back a change that awaits approval."""
     change = _get_change_for_user(request, pk)
     if change.author_id != request.user.pk:
-        raise PermissionDenied("Only the author may withdraw a change awaiting approval.")
+        raise PermissionDenied(_("Only the author may withdraw a change awaiting approval."))
     if change_withdraw(change=change, by=request.user):
-        messages.success(request, f"Change #{change.pk} is withdrawn; nothing was sent.")
+        messages.success(
+            request, _("Change #%(number)s is withdrawn; nothing was sent.") % {"number": change.pk}
+        )
     else:
-        messages.warning(request, f"Change #{change.pk} no longer awaits approval.")
+        messages.warning(
+            request, _("Change #%(number)s no longer awaits approval.") % {"number": change.pk}
+        )
     return redirect(change)

@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from console.dataflow.models import ChangeRequest, Service, SyncRun
@@ -18,33 +20,44 @@ from console.dataflow.templatetags.console_tags import STATE_COLOURS
 PAGE_SIZE = 50
 # The `sort` values the list understands: the URL's word and the ordering it stands for.
 SORTS: dict[str, tuple[str, list[Any]]] = {
-    "name": ("Name (A to Z)", ["name", "pk"]),
-    "-name": ("Name (Z to A)", ["-name", "-pk"]),
-    "state": ("State", ["state", "name", "pk"]),
-    "-state": ("State (reversed)", ["-state", "name", "pk"]),
+    "name": (gettext_lazy("Name (A to Z)"), ["name", "pk"]),
+    "-name": (gettext_lazy("Name (Z to A)"), ["-name", "-pk"]),
+    "state": (gettext_lazy("State"), ["state", "name", "pk"]),
+    "-state": (gettext_lazy("State (reversed)"), ["-state", "name", "pk"]),
     "-last_change": (
-        "Last change (newest first)",
+        gettext_lazy("Last change (newest first)"),
         [F("last_change_at").desc(nulls_last=True), "name", "pk"],
     ),
     "last_change": (
-        "Last change (oldest first)",
+        gettext_lazy("Last change (oldest first)"),
         [F("last_change_at").asc(nulls_first=True), "name", "pk"],
     ),
 }
 GONE = "GONE"
+UNKNOWN = {
+    "state": gettext_lazy("Unknown state %(value)r: pick one from the list."),
+    "cluster": gettext_lazy("Unknown cluster %(value)r: pick one from the list."),
+    "connection": gettext_lazy("Unknown connection %(value)r: pick one from the list."),
+    "sort": gettext_lazy("Unknown sort %(value)r: pick one from the list."),
+}
 
 
 class ServiceFilterForm(forms.Form):
     """The list's query string; every field optional, a bad value is a form error."""
 
     q = forms.CharField(
-        label="Search", required=False, max_length=200, help_text="Name, cluster or data flow"
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Name, cluster or data flow"),
     )
-    state = forms.ChoiceField(required=False)
-    cluster = forms.ChoiceField(required=False)
-    connection = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
+    cluster = forms.ChoiceField(label=gettext_lazy("Cluster"), required=False)
+    connection = forms.ChoiceField(label=gettext_lazy("Connection"), required=False)
     sort = forms.ChoiceField(
-        required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
+        label=gettext_lazy("Sort"),
+        required=False,
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
@@ -52,21 +65,19 @@ class ServiceFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         states = sorted(set(STATE_COLOURS))
         self.fields["state"].choices = [
-            ("", "Any state"),
+            ("", _("Any state")),
             *[(state, state) for state in states],
-            (GONE, "No longer in SCP"),
+            (GONE, _("No longer in SCP")),
         ]
-        self.fields["cluster"].choices = [("", "Any cluster"), *[(c, c) for c in clusters]]
+        self.fields["cluster"].choices = [("", _("Any cluster")), *[(c, c) for c in clusters]]
         self.fields["connection"].choices = [
-            ("", "Any connection"),
+            ("", _("Any connection")),
             *[(c, c) for c in connections],
         ]
         for name in ("state", "cluster", "connection", "sort"):
-            self.fields[name].error_messages["invalid_choice"] = (
-                f"Unknown {name} %(value)r: pick one from the list."
-            )
-        self.fields["page"].error_messages["invalid"] = "The page must be a whole number."
-        self.fields["page"].error_messages["min_value"] = "The page must be 1 or more."
+            self.fields[name].error_messages["invalid_choice"] = UNKNOWN[name]
+        self.fields["page"].error_messages["invalid"] = _("The page must be a whole number.")
+        self.fields["page"].error_messages["min_value"] = _("The page must be 1 or more.")
 
 
 def services_filtered(filters: dict[str, Any]) -> QuerySet[Service]:

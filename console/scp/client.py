@@ -272,7 +272,9 @@ class ScpClient:
             )
         except requests.RequestException as exc:
             self._log(method, path, type(exc).__name__, started, attempt, attempts)
-            raise ScpUnavailable(_transport_message(method, exc)) from None
+            raise ScpUnavailable(
+                _transport_message(method, exc), cause=_transport_cause(method, exc)
+            ) from None
         self._log(method, path, response.status_code, started, attempt, attempts)
         text = scrub(response.text, (self._secret.value, *secrets))
         if not 200 <= response.status_code < 300:
@@ -286,6 +288,7 @@ class ScpClient:
                 status=response.status_code,
                 details=(detail,),
                 raw_text=text,
+                cause="unreadable",
             ) from None
 
     def _log(
@@ -342,6 +345,17 @@ def _bad_response_message(method: str, status: int) -> str:
             "read the service's current state before trying again."
         )
     return f"SCP answered HTTP {status} with a body the console cannot read: try again later."
+
+
+def _transport_cause(method: str, exc: requests.RequestException) -> str:
+    """The machine name of `_transport_message`'s case, for callers that word it themselves."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    if method == "PUT" and not isinstance(exc, requests.ConnectTimeout):
+        return "no_answer"
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    return "unreachable"
 
 
 def _transport_message(method: str, exc: requests.RequestException) -> str:

@@ -29,9 +29,16 @@ class ScpError(Exception):
         details: tuple[str, ...] | list[str] = (),
         global_request_id: str = "",
         raw_text: str = "",
+        cause: str = "",
     ) -> None:
-        """Keep what a person needs (message, code, detail, request id) and the redacted text."""
+        """Keep what a person needs (message, code, detail, request id) and the redacted text.
+
+        `cause` names, for a program, why no usable answer came back when there is no status
+        to tell it: "tls", "timeout", "unreachable", "no_answer" (a PUT that may have arrived),
+        "unreadable" (a 2xx whose body could not be read).
+        """
         self.message = message or self.default_message
+        self.cause = cause
         self.status = status
         self.code = code
         self.details = tuple(redact_text(str(item)) for item in details)

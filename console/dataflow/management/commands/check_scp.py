@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from console.dataflow.connections import connection_names
 from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
@@ -28,8 +29,10 @@ class Command(BaseCommand):
             verdicts = connections_check()
             if not verdicts:
                 raise CommandError(
-                    "No SCP connection is configured: set SCP_ACCESS_KEY and SCP_SECRET_KEY, "
-                    "or add a connection in the Django admin."
+                    _(
+                        "No SCP connection is configured: set SCP_ACCESS_KEY and "
+                        "SCP_SECRET_KEY, or add a connection in the Django admin."
+                    )
                 )
         for verdict in verdicts:
             self.stdout.write(verdict.line)
@@ -43,7 +46,12 @@ class Command(BaseCommand):
         row = ScpConnection.objects.filter(name=name).values_list("enabled", flat=True).first()
         if row is None:
             known = ", ".join(connection_names() or [DEFAULT_CONNECTION])
-            raise CommandError(f"No SCP connection named {name!r}; known: {known}.")
+            raise CommandError(
+                _("No SCP connection named '%(name)s'; known: %(known)s.")
+                % {"name": name, "known": known}
+            )
         if not row:
-            raise CommandError(f"The SCP connection {name!r} is disabled; enable it first.")
+            raise CommandError(
+                _("The SCP connection '%(name)s' is disabled; enable it first.") % {"name": name}
+            )
         return name

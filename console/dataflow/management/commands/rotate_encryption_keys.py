@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from console.dataflow import crypto
 from console.dataflow.models import ChangeRequest, ScpConnection
@@ -26,4 +27,11 @@ class Command(BaseCommand):
                 change.account_password_encrypted = crypto.rotate(change.account_password_encrypted)
                 change.save(update_fields=["account_password_encrypted"])
                 rotated += 1
-        self.stdout.write(f"Re-encrypted {rotated} secret(s) under the first key.")
+        self.stdout.write(
+            ngettext(
+                "Re-encrypted %(count)d secret under the first key.",
+                "Re-encrypted %(count)d secrets under the first key.",
+                rotated,
+            )
+            % {"count": rotated}
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from console.dataflow.demo import DEMO_USERS, demo_users_create
 
@@ -18,17 +19,19 @@ class Command(BaseCommand):
 
     def handle(self, *args, reset_passwords: bool = False, **options) -> None:
         if not settings.DEBUG:
-            raise CommandError("Demo users are for development only; DEBUG is off.")
+            raise CommandError(_("Demo users are for development only; DEBUG is off."))
         passwords = demo_users_create(reset_passwords=reset_passwords)
-        self.stdout.write("Demo logins (development only):")
+        self.stdout.write(_("Demo logins (development only):"))
         for username, password in passwords.items():
             role = DEMO_USERS[username][0]
             if password:
                 self.stdout.write(f"  {username:8} {password:20} {role}")
             else:
-                self.stdout.write(f"  {username:8} {'(unchanged)':20} {role}")
+                self.stdout.write(f"  {username:8} {_('(unchanged)'):20} {role}")
         if not all(passwords.values()):
             self.stdout.write(
-                "Passwords are printed once, when a user is created; "
-                "`make reset-demo-passwords` gives new ones."
+                _(
+                    "Passwords are printed once, when a user is created; "
+                    "`make reset-demo-passwords` gives new ones."
+                )
             )

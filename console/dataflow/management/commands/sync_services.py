@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from console.dataflow.connections import connection_names, scp_client_for
 from console.dataflow.sync import SyncAlreadyRunning, services_sync
@@ -33,16 +34,23 @@ class Command(BaseCommand):
             run = services_sync()
         except SyncAlreadyRunning:
             raise CommandError(
-                "Another refresh from SCP is running (a worker's); try again when it ends."
+                _("Another refresh from SCP is running (a worker's); try again when it ends.")
             ) from None
         self.stdout.write(
-            f"Synced {run.services_seen} service(s) from {len(connection_names())} "
-            f"connection(s); {run.services_changed} new or changed."
+            _(
+                "Synced %(services)d service(s) from %(connections)d connection(s); "
+                "%(changed)d new or changed."
+            )
+            % {
+                "services": run.services_seen,
+                "connections": len(connection_names()),
+                "changed": run.services_changed,
+            }
         )
         for error in run.errors:
             self.stderr.write(f"  {error}")
         if run.errors and not quiet:
-            raise CommandError("Some connections could not be synced (see above).")
+            raise CommandError(_("Some connections could not be synced (see above)."))
 
     def _wait_for_scp(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 from csp.constants import NONE, SELF
+from kombu.transport import TRANSPORT_ALIASES
 
 from console.config import (
     ConfigError,
@@ -281,11 +282,9 @@ if not CELERY_BROKER_URL.split("://", 1)[0] or "://" not in CELERY_BROKER_URL:
         f"CELERY_BROKER_URL is not a broker URL: {CELERY_BROKER_URL!r} "
         "(use filesystem://, redis://host:6379/0 or amqp://user:pass@host:5672//)."
     )
+# filesystem:// is kombu's transport with atomic writes (console/broker.py), in every process.
+TRANSPORT_ALIASES["filesystem"] = "console.broker:Transport"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # The same transport with atomic writes (see console/broker.py), in every process.
-    from kombu.transport import TRANSPORT_ALIASES
-
-    TRANSPORT_ALIASES["filesystem"] = "console.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

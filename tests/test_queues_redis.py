@@ -12,6 +12,7 @@ from datetime import timedelta
 import kombu.pools
 import pytest
 import redis
+from django.conf import settings as django_settings
 
 from console.celery import app
 from console.dataflow.models import ChangeRequest, SyncRun
@@ -21,8 +22,14 @@ from tests.worker_process import WorkerProcess, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
-# A database of Redis of its own, emptied after the test, whatever broker the suite uses.
-REDIS_URL = "redis://127.0.0.1:6379/7"
+# The suite's own broker when it is Redis (as in CI); else a database of Redis of its own,
+# emptied after the test.
+OWN_DB = "redis://127.0.0.1:6379/7"
+REDIS_URL = (
+    django_settings.CELERY_BROKER_URL
+    if django_settings.CELERY_BROKER_URL.startswith("redis://")
+    else OWN_DB
+)
 # Every SCP call not about one service (list pages, versions on offer) waits this long: a sync
 # of the demo services takes three such rounds at least.
 SLOW_SECONDS = 4.0
@@ -39,7 +46,8 @@ def redis_db() -> Iterator[redis.Redis]:
     try:
         yield client
     finally:
-        client.flushdb()
+        if REDIS_URL == OWN_DB:
+            client.flushdb()
         client.close()
 
 
@@ -51,13 +59,18 @@ def app_on(*, broker_url: str, routes: dict, default_queue: str) -> Iterator[Non
 
     def forget() -> None:
         # The app caches its connection pool, producer pool and router: it builds them again.
+        # kombu's registry of pools is emptied first, or a pool of the old broker comes back.
+        kombu.pools.reset()
+        app._pool = None
+        app.amqp._producer_pool = None
         app._after_fork()
         app.amqp.__dict__.pop("router", None)
         app.amqp.flush_routes()
 
+    same_broker = broker_url == app.conf.broker_url
     app.conf.update(
         broker_url=broker_url,
-        broker_transport_options={},
+        broker_transport_options=saved["broker_transport_options"] if same_broker else {},
         task_routes=routes,
         task_default_queue=default_queue,
     )

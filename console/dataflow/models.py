@@ -259,10 +259,6 @@ class ChangeRequest(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("dataflow:change-detail", args=[self.pk])
 
-    def may_move_to(self, status: str) -> bool:
-        """Whether the lifecycle allows this change's next status to be `status`."""
-        return status in TRANSITIONS[self.status]
-
     @property
     def is_final(self) -> bool:
         return self.status not in IN_FLIGHT

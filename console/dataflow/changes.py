@@ -28,8 +28,8 @@ from console.dataflow.configdiff import config_apply, config_diff, diff_summary,
 from console.dataflow.connections import ConnectionUnavailable, scp_client_for
 from console.dataflow.lifecycle import change_move, change_note, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
+from console.dataflow.revisions import service_apply_detail
 from console.dataflow.scp_text import scp_error_sentence, scp_error_text
-from console.dataflow.sync import service_apply_detail
 from console.scp import (
     ResourceCheck,
     ScpError,

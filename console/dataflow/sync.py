@@ -25,8 +25,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
-from console.dataflow.models import ConfigRevision, Preference, Service, SyncRun
-from console.dataflow.revisions import revision_record
+from console.dataflow.models import Preference, Service, SyncRun
+from console.dataflow.revisions import service_apply_detail
 from console.dataflow.scp_text import scp_error_text
 from console.dataflow.scpcheck import connection_versions_refresh
 from console.scp import ScpClient, ScpError, ServiceDetail, ServiceSummary
@@ -46,47 +46,6 @@ _MAX_PAGES = 1000
 
 class SyncAlreadyRunning(Exception):
     """Another sync holds the claim: two syncs never run at once."""
-
-
-def service_apply_detail(*, service: Service, detail: ServiceDetail) -> bool:
-    """Store what SCP reports of a service; bump the config revision when the config moved."""
-    config = detail.config.to_dict()
-    changed = config != service.config
-    previous_revision, previous_config = service.config_revision, service.config
-    known = bool(service.pk)
-    if changed and known:
-        service.config_revision += 1
-    service.config = config
-    service.name = detail.name or service.name
-    service.data_flow_id = detail.data_flow_id
-    service.data_flow_name = detail.data_flow_name
-    service.cluster_id = detail.cluster_id
-    service.cluster_name = detail.cluster_name
-    service.namespace_name = detail.namespace_name
-    service.state = detail.state
-    service.version = detail.version
-    service.web_url_nifi = detail.web_url_nifi
-    service.web_url_registry = detail.web_url_registry
-    service.cluster_request_failed = detail.cluster_request_failed
-    service.scp_created_at = detail.created_dt
-    service.scp_modified_at = detail.modified_dt
-    service.synced_at = timezone.now()
-    service.save()
-    if changed and known:
-        # A new configuration of a known service: the console's own change, or one made
-        # outside the console, which the history records.
-        revision_record(
-            service=service,
-            previous_revision=previous_revision,
-            previous_config=previous_config,
-            config=config,
-            detail=detail,
-        )
-    elif changed:
-        ConfigRevision.objects.get_or_create(
-            service=service, revision=service.config_revision, defaults={"config": config}
-        )
-    return changed
 
 
 # --- Fetching (threads; no database) ------------------------------------------------------

@@ -16,8 +16,7 @@ from django.urls import reverse
 
 from console.dataflow.connections import scp_client_for
 from console.dataflow.models import ChangeRequest, ConfigRevision, Preference, Service
-from console.dataflow.revisions import revert_desired, scp_modified_by
-from console.dataflow.sync import service_apply_detail
+from console.dataflow.revisions import revert_desired, scp_modified_by, service_apply_detail
 from console.dataflow.timezones import when_text
 from console.scp import ServiceConfig
 from tests.dataflow.helpers import submit_edit

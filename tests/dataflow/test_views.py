@@ -14,7 +14,7 @@ from console.dataflow.changes import change_submit
 from console.dataflow.connections import scp_client_for
 from console.dataflow.drafts import draft_save
 from console.dataflow.models import ChangeEvent, ChangeRequest, ConfigRevision, Service, SyncRun
-from console.dataflow.sync import service_apply_detail
+from console.dataflow.revisions import service_apply_detail
 from console.simulator.seed import DEMO_PASSWORDS
 from tests.dataflow.helpers import submit_edit
 from tests.dataflow.pages import (

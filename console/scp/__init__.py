@@ -12,10 +12,13 @@ from console.scp.errors import (
     ScpInvalidInput,
     ScpNotEnabled,
     ScpNotFound,
+    ScpThrottled,
     ScpUnavailable,
     ScpVersionNotSupported,
     error_from_response,
+    parse_retry_after,
 )
+from console.scp.pacing import Pacer
 from console.scp.redact import redact, redact_text
 from console.scp.signing import sign, signed_headers, string_to_sign
 from console.scp.types import (
@@ -45,6 +48,7 @@ from console.scp.versions import (
 __all__ = [
     "ApiVersion",
     "HostAlias",
+    "Pacer",
     "ResourceCheck",
     "ScpBadCredentials",
     "ScpBadResponse",
@@ -54,6 +58,7 @@ __all__ = [
     "ScpInvalidInput",
     "ScpNotEnabled",
     "ScpNotFound",
+    "ScpThrottled",
     "ScpUnavailable",
     "ScpVersionNotSupported",
     "ServiceConfig",
@@ -69,6 +74,7 @@ __all__ = [
     "header_value_for",
     "parse_api_versions",
     "parse_resource_check",
+    "parse_retry_after",
     "parse_service_detail",
     "parse_service_page",
     "parse_service_summary",

@@ -14,9 +14,11 @@ from console.scp.body import build_workloads_body
 from console.scp.errors import (
     ScpBadResponse,
     ScpError,
+    ScpThrottled,
     ScpUnavailable,
     error_from_response,
 )
+from console.scp.pacing import Pacer
 from console.scp.redact import scrub
 from console.scp.signing import signed_headers
 from console.scp.types import (
@@ -40,6 +42,11 @@ SERVICES_PATH = "/v1/data-flow-services"
 
 # A list longer than this many pages is a server bug, not a real account.
 _MAX_PAGES = 1000
+# Without a pacer, a wait SCP asks for (Retry-After) is waited out within a call up to this
+# long; a longer one is the caller's to schedule (the pipeline requeues, the sync goes on later).
+_INLINE_WAIT_SECONDS = 10.0
+# A throttled read is tried again after the pacer's wait; this many times at most in one call.
+_THROTTLED_TRIES = 30
 
 
 class ScpClient:
@@ -60,6 +67,7 @@ class ScpClient:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
         """Check the settings; raises ValueError for a base URL that is not http(s)."""
         parts = urlsplit(base_url.strip())
@@ -80,6 +88,8 @@ class ScpClient:
         self._session = session if session is not None else requests.Session()
         self._clock = clock
         self._sleep = sleep
+        # The shared request budget of this connection (None: unpaced, as in unit tests).
+        self.pacer = pacer
 
     def __repr__(self) -> str:
         """Base URL and access key; the secret key never appears."""
@@ -99,11 +109,15 @@ class ScpClient:
     def api_versions(self) -> tuple[ApiVersion, ...]:
         """The API versions SCP lists at the endpoint's root, with their status and dates."""
         # API: GET {endpoint}/ (common guide, "API Versioning"): {"versions": [{"id", "status",
-        # "not_before", ...}]}.
-        # Guess: whether the root needs a signature is not documented; it is signed like every
-        # call, which a root that needs none ignores.
-        # Guess: the root is asked without Scp-Api-Version (SCP then uses CURRENT), so that a
-        # configured version SCP no longer serves cannot hide the list that says so.
+        # "not_before", ...}]}. Samsung's SDK reads it with a plain GET: no signature and no
+        # Scp-Api-Version, so a configured version SCP no longer serves cannot hide the list.
+        try:
+            return _plain_get(self, "/", parse_api_versions)
+        except ScpError as exc:
+            if exc.status not in _SIGN_AND_RETRY_STATUSES:
+                raise
+        # Guess: a root that wants a signature after all refuses the plain GET with 401, 403 or
+        # the gateway's 404 (its answer to unsigned calls); it is asked once more, signed.
         return self._call("GET", "/", parse_api_versions, by_id=False, with_api_version=False)
 
     def services_page(
@@ -198,9 +212,16 @@ class ScpClient:
         secrets: tuple[str, ...] = (),
         with_api_version: bool = True,
     ) -> T:
-        """The parsed body of a 2xx answer, retrying transient failures with backoff."""
+        """The parsed body of a 2xx answer, retrying transient failures with backoff.
+
+        A throttled read (417 from SCP's edge, 429, or a Retry-After) is tried again once the
+        pacer lets it go, without counting as a failed attempt; a PUT never is (the pipeline
+        reads SCP before sending again). A wait longer than the caller affords is raised.
+        """
         attempts = self.max_attempts if attempts is None else attempts
-        for attempt in range(1, attempts + 1):
+        attempt = throttled = 0
+        while True:
+            attempt += 1
             try:
                 return self._attempt(
                     method,
@@ -214,11 +235,23 @@ class ScpClient:
                     secrets=secrets,
                     with_api_version=with_api_version,
                 )
+            except ScpThrottled as exc:
+                throttled += 1
+                if exc.local or method == "PUT" or throttled >= _THROTTLED_TRIES:
+                    raise
+                if self.pacer is None:
+                    wait = exc.retry_after or self.backoff_seconds * 2 ** (throttled - 1)
+                    if wait > _INLINE_WAIT_SECONDS:
+                        raise
+                    self._sleep(wait)
+                attempt -= 1  # the pacer's wait is the backoff; a throttled try is no failure
             except ScpError as exc:
                 if exc.permanent or attempt >= attempts:
                     raise
-                self._sleep(self.backoff_seconds * 2 ** (attempt - 1))
-        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+                wait = max(self.backoff_seconds * 2 ** (attempt - 1), exc.retry_after or 0.0)
+                if wait > _INLINE_WAIT_SECONDS:
+                    raise
+                self._sleep(wait)
 
     def _attempt(
         self,
@@ -265,6 +298,8 @@ class ScpClient:
             )
         )
         settings = self._session.merge_environment_settings(url, {}, None, None, None)
+        if self.pacer is not None:
+            self.pacer.acquire()
         started = time.monotonic()
         try:
             response = self._session.send(
@@ -277,8 +312,25 @@ class ScpClient:
             ) from None
         self._log(method, path, response.status_code, started, attempt, attempts)
         text = scrub(response.text, (self._secret.value, *secrets))
-        if not 200 <= response.status_code < 300:
-            raise error_from_response(response.status_code, text, by_id=by_id, method=method)
+        error = (
+            None
+            if 200 <= response.status_code < 300
+            else error_from_response(
+                response.status_code,
+                text,
+                by_id=by_id,
+                method=method,
+                retry_after=response.headers.get("Retry-After"),
+                now=self._clock(),
+            )
+        )
+        if self.pacer is not None:
+            throttled = isinstance(error, ScpThrottled)
+            self.pacer.report(
+                throttled=throttled, retry_after=error.retry_after if throttled else None
+            )
+        if error is not None:
+            raise error
         try:
             return parse(response.json())
         except (ValueError, ScpBadResponse) as exc:
@@ -377,3 +429,52 @@ def _transport_message(method: str, exc: requests.RequestException) -> str:
         "Could not reach SCP: check the connection's base URL and this server's network "
         "access, then try again."
     )
+
+
+# Answers to the plain GET of the version list after which it is asked again, signed.
+_SIGN_AND_RETRY_STATUSES = (401, 403, 404)
+
+
+def _plain_get(client: ScpClient, path: str, parse: Callable[[Any], T]) -> T:
+    """An unsigned GET without Scp-Api-Version, retrying transient failures as `_call` does."""
+    for attempt in range(1, client.max_attempts + 1):
+        try:
+            return _plain_attempt(client, path, parse, attempt=attempt)
+        except ScpError as exc:
+            if exc.permanent or attempt >= client.max_attempts:
+                raise
+            client._sleep(client.backoff_seconds * 2 ** (attempt - 1))
+    raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+
+def _plain_attempt(client: ScpClient, path: str, parse: Callable[[Any], T], *, attempt: int) -> T:
+    """One unsigned GET of `path`; typed errors exactly as for a signed call."""
+    headers = {"Accept": "application/json", "Accept-Language": client.language}
+    request = requests.Request("GET", client.base_url + path, headers=headers)
+    prepared = client._session.prepare_request(request)
+    settings = client._session.merge_environment_settings(prepared.url, {}, None, None, None)
+    started = time.monotonic()
+    try:
+        response = client._session.send(
+            prepared, timeout=client.timeout, allow_redirects=False, **settings
+        )
+    except requests.RequestException as exc:
+        client._log("GET", path, type(exc).__name__, started, attempt, client.max_attempts)
+        raise ScpUnavailable(
+            _transport_message("GET", exc), cause=_transport_cause("GET", exc)
+        ) from None
+    client._log("GET", path, response.status_code, started, attempt, client.max_attempts)
+    text = scrub(response.text, (client._secret.value,))
+    if not 200 <= response.status_code < 300:
+        raise error_from_response(response.status_code, text, by_id=False, method="GET")
+    try:
+        return parse(response.json())
+    except (ValueError, ScpBadResponse) as exc:
+        detail = exc.message if isinstance(exc, ScpBadResponse) else "the body is not JSON"
+        raise ScpBadResponse(
+            _bad_response_message("GET", response.status_code),
+            status=response.status_code,
+            details=(detail,),
+            raw_text=text,
+            cause="unreadable",
+        ) from None

@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from console.scp.redact import redact_text
@@ -12,6 +15,7 @@ from console.scp.redact import redact_text
 RAW_TEXT_LIMIT = 4000
 
 _NOT_ENABLED_MARKERS = ("rejected by gateway", "catalog has not target")
+_RETRY_AFTER_CAP = 3600.0
 
 
 class ScpError(Exception):
@@ -30,6 +34,7 @@ class ScpError(Exception):
         global_request_id: str = "",
         raw_text: str = "",
         cause: str = "",
+        retry_after: float | None = None,
     ) -> None:
         """Keep what a person needs (message, code, detail, request id) and the redacted text.
 
@@ -39,6 +44,8 @@ class ScpError(Exception):
         """
         self.message = message or self.default_message
         self.cause = cause
+        # Seconds SCP asked the client to wait (a Retry-After header), whatever the status.
+        self.retry_after = retry_after
         self.status = status
         self.code = code
         self.details = tuple(redact_text(str(item)) for item in details)
@@ -74,6 +81,8 @@ class ScpError(Exception):
             "details": list(self.details),
             "global_request_id": self.global_request_id,
             "message": self.message,
+            "cause": self.cause,
+            "retry_after": self.retry_after,
         }
 
 
@@ -133,6 +142,29 @@ class ScpUnavailable(ScpError):
     default_message = "SCP is unavailable right now: try again in a few minutes."
 
 
+class ScpThrottled(ScpUnavailable):
+    """SCP (or its edge firewall) refused the request for now: too many requests (417, 429).
+
+    A throttled request never reached the service, so it was not applied. `retry_after` is
+    the wait SCP asked for, in seconds (None when it named none); `local` marks a refusal by
+    the console's own request budget, before anything was sent.
+    """
+
+    default_message = "SCP is throttling requests: the console waits and tries again."
+
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, local: bool = False, **kw
+    ) -> None:
+        """Keep the wait SCP asked for; see ScpError for the rest."""
+        kw.setdefault("cause", "throttled")
+        super().__init__(message, retry_after=retry_after, **kw)
+        self.local = local
+
+    def to_dict(self) -> dict[str, Any]:
+        """As ScpError's, plus whether the console's own budget refused it."""
+        return {**super().to_dict(), "local": self.local}
+
+
 class ScpBadResponse(ScpError):
     """SCP answered success but the body is not the JSON expected."""
 
@@ -140,8 +172,71 @@ class ScpBadResponse(ScpError):
     default_message = "SCP answered with a body the console cannot read: try again later."
 
 
-def error_from_response(status: int, text: str, *, by_id: bool, method: str) -> ScpError:
-    """The typed error for an SCP answer with this status and body, whatever its envelope."""
+def error_from_response(
+    status: int,
+    text: str,
+    *,
+    by_id: bool,
+    method: str,
+    retry_after: str | None = None,
+    now: float | None = None,
+) -> ScpError:
+    """The typed error for an SCP answer with this status and body, whatever its envelope.
+
+    `retry_after` is the raw Retry-After header (seconds or an HTTP date), `now` the epoch
+    seconds to measure a date against.
+    """
+    error = _error_from_response(status, text, by_id=by_id, method=method)
+    wait = parse_retry_after(retry_after, now=now)
+    if wait is not None:
+        error.retry_after = wait
+        if not isinstance(error, ScpThrottled) and not error.permanent:
+            # A Retry-After on a 503 is SCP asking for patience: throttling by another name.
+            error = ScpThrottled(
+                error.message,
+                retry_after=wait,
+                status=error.status,
+                code=error.code,
+                details=error.details,
+                global_request_id=error.global_request_id,
+                raw_text=error.raw_text,
+            )
+    return error
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if unreadable.
+
+    Capped at an hour: a header asking for more is read as a long pause, not a day's silence.
+    """
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return min(float(text), _RETRY_AFTER_CAP)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    base = time.time() if now is None else now
+    return min(max(0.0, when.timestamp() - base), _RETRY_AFTER_CAP)
+
+
+def _is_edge_page(text: str) -> bool:
+    """An answer that is not JSON: the edge firewall's HTML page, not SCP's envelope."""
+    try:
+        json.loads(text or "")
+    except ValueError:
+        return True
+    return False
+
+
+def _error_from_response(status: int, text: str, *, by_id: bool, method: str) -> ScpError:
+    """The typed error by status and envelope, before any Retry-After is applied."""
     envelope = _parse_envelope(text)
     method = method.upper()
     # A detail may quote a rejected value, such as a password that broke the rules.
@@ -195,10 +290,16 @@ def error_from_response(status: int, text: str, *, by_id: bool, method: str) -> 
         )
     if status == 406:
         return ScpVersionNotSupported(**common)
-    if status in (408, 429) or status >= 500:
-        if status == 429:
-            message = "SCP is throttling requests (HTTP 429): try again in a few minutes."
-        elif envelope.code == "ContactAdminForAssistance":
+    if status == 429 or (status == 417 and _is_edge_page(text)):
+        # Seen live: past roughly 80 requests a minute SCP's edge firewall answers 417 with an
+        # HTML "Request Rejected" page (SCP_API.md §8). The request never reached SCP.
+        return ScpThrottled(
+            f"SCP is throttling requests (HTTP {status}{' from its edge' if status == 417 else ''}"
+            "): the console waits and tries again.",
+            **common,
+        )
+    if status == 408 or status >= 500:
+        if envelope.code == "ContactAdminForAssistance":
             message = (
                 f"SCP failed to process the request (HTTP {status}): try again later; if it "
                 "keeps failing, contact SCP support quoting the global request id."
@@ -285,11 +386,21 @@ def _non_empty(*values: Any) -> tuple[str, ...]:
     return tuple(text for text in (_text(value) for value in values) if text)
 
 
+_SUPPORT_ID = re.compile(r"support\s*id\s*(?:is)?\s*[:#]?\s*([0-9A-Za-z-]{4,64})", re.IGNORECASE)
+
+
 def _plain_text(text: str) -> str:
-    """A short readable line out of an HTML page or a plain body."""
+    """A short readable line out of an HTML page or a plain body.
+
+    An edge firewall's page ("Request Rejected") names a support id in its text: it is kept,
+    since SCP support asks for it.
+    """
+    support = _SUPPORT_ID.search(re.sub(r"<[^>]+>", " ", text))
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if title:
         text = title.group(1)
+        if support:
+            text = f"{text} (support ID {support.group(1)})"
     elif "<" in text:
         text = re.sub(r"<[^>]+>", " ", text)
     text = " ".join(html.unescape(text).split())

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, unquote
 from console.simulator import rules
 from console.simulator.auth import authenticate
 from console.simulator.control import Control
+from console.simulator.edge import DEFAULT_WINDOW, EDGE_STATUS, EdgeLimiter, edge_page
 from console.simulator.faults import FaultBoard
 from console.simulator.messages import (
     ApiError,
@@ -94,7 +95,8 @@ class Simulator:
         self.clock = clock
         self.stopping = stopping or threading.Event()
         self.faults = FaultBoard()
-        self.versions = VersionBoard()
+        self.edge = EdgeLimiter()
+        self.versions = VersionBoard(clock=clock)
         self.control = Control(self)
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._log_lock = threading.Lock()
@@ -156,7 +158,11 @@ class Simulator:
     def _gateway_faults(
         self, request: Request, service_id: str | None
     ) -> tuple[Response, str] | None:
-        """An injected latency, hang or failure; the gateway drops or fails a call first."""
+        """The edge's limit, an injected latency, hang or failure: before SCP sees the call."""
+        limit = self.faults.value("edge_limit", service_id=None, default=None)
+        window = self.faults.value("edge_window", service_id=None, default=DEFAULT_WINDOW)
+        if not self.edge.admit(now=self.clock(), limit=limit, window=float(window)):
+            return Response(EDGE_STATUS, edge_page()), "edge: request rejected (throttled)"
         latency = self.faults.value("latency", service_id=service_id, default=0)
         if latency:
             self.stopping.wait(latency)
@@ -166,7 +172,7 @@ class Simulator:
             return Response(0, drop=True), "injected hang"
         failure = self.faults.take_failure(service_id=service_id)
         if failure:
-            return self._failure(failure, request.path), f"injected {failure}"
+            return self._failure(failure, request.path, service_id), f"injected {failure}"
         return None
 
     def _root(self, request: Request) -> tuple[Response, str, bool]:
@@ -225,11 +231,20 @@ class Simulator:
             return Response(0, drop=True), "applied, answer lost", True
         return response, "ok", True
 
-    def _failure(self, status: int, path: str) -> Response:
-        """An injected failure: SCP's service envelope for a 500, the gateway's for the rest."""
+    def _failure(self, status: int, path: str, service_id: str | None) -> Response:
+        """An injected failure: SCP's service envelope for a 500, the gateway's for the rest.
+
+        A 429 carries `Retry-After` (the `retry_after` switch, 1 s by default); other statuses
+        only when the switch is set.
+        """
+        retry_after = self.faults.value("retry_after", service_id=service_id, default=None)
+        if retry_after is None and status == 429:
+            retry_after = 1
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
         if status == 500:
-            return contact_admin()
-        headers = {"Retry-After": "1"} if status == 429 else {}
+            response = contact_admin()
+            response.headers.update(headers)
+            return response
         return Response(status, gateway_error(status, path), headers)
 
     def _authenticate(self, request: Request) -> tuple[Response, str] | None:
@@ -326,6 +341,9 @@ class Simulator:
         """The detail of a service: typed ports, workloads as an object, plus `account_id`."""
         body = self._service_body(service, service["config"], state=service["state"])
         body["account_id"] = service["config"]["account_id"]
+        if service.get("modified_by"):
+            # Guess: not in SCP's documented detail; shown after a change in SCP's own console.
+            body["modified_by"] = service["modified_by"]
         return body
 
     def _service_body(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from console.simulator import rules, seed
 from console.simulator.faults import faults_parse
 from console.simulator.messages import Request, Response, control_error, json_parse
-from console.simulator.state import STATES, iso_ms
+from console.simulator.state import BUSY_STATES, STATES, iso_ms
 from console.simulator.versions import versions_parse
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Control:
             if path == "/_simulator/reset" and method == "POST":
                 self.store.reset()
                 self.simulator.faults.clear()
+                self.simulator.edge.reset()
                 self.simulator.versions.reset()
                 self.simulator.log_clear()
                 return Response(200, {"status": "reset"})
@@ -70,6 +71,8 @@ class Control:
                     return Response(200, self.internal(service))
                 if len(parts) == 5 and parts[4] == "state" and method == "POST":
                     return self._control_state(service, body)
+                if len(parts) == 5 and parts[4] == "config" and method == "POST":
+                    return self._control_config(service, body)
         return control_error(404, f"no control endpoint {method} {request.path}")
 
     def _control_requests(self, method: str) -> Response:
@@ -87,6 +90,7 @@ class Control:
             return Response(200, self.simulator.faults.snapshot())
         if method == "DELETE":
             self.simulator.faults.clear()
+            self.simulator.edge.reset()
             return Response(200, self.simulator.faults.snapshot())
         if method != "POST":
             return control_error(405, "use GET, POST or DELETE")
@@ -120,6 +124,33 @@ class Control:
             service["data_flow_service_id"], state.upper(), now=self.simulator.clock()
         )
         return Response(200, self.internal(service))
+
+    def _control_config(self, service: dict[str, Any], body: Any) -> Response:
+        """Change a service as SCP's own console would: fields in the update body's shape, applied
+        at once (no UPDATING), `modified_dt` moved, `modified_by` set when given."""
+        if not isinstance(body, dict):
+            return control_error(400, "body: must be a JSON object")
+        fields = dict(body)
+        modified_by = fields.pop("modified_by", None)
+        errors: list[str] = []
+        if modified_by is not None and not (isinstance(modified_by, str) and modified_by):
+            errors.append("modified_by: must be a non-empty string")
+        if not fields:
+            errors.append(f"body: name at least one of {', '.join(rules.TOP_LEVEL)}")
+        errors += [f"{key}: unknown field" for key in fields if key not in rules.TOP_LEVEL]
+        errors += rules.update_validate(fields, shape_only=True)
+        if errors:
+            return control_error(400, errors)
+        if service.get("pending") or service["state"] in BUSY_STATES:
+            # Guess: SCP's own console meets the same refusal as a PUT while an update runs.
+            return control_error(409, f"the service is {service['state']}: SCP refuses a change")
+        self.store.config_set(
+            service["data_flow_service_id"],
+            config=rules.update_merge(service["config"], fields),
+            modified_by=modified_by,
+            now=self.simulator.clock(),
+        )
+        return Response(200, self.simulator.detail_body(service))
 
     def _control_service_create(self, body: Any) -> Response:
         """Create a service from partial fields; defaults fill the rest."""

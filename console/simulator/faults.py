@@ -11,7 +11,7 @@ from console.simulator.state import OUTCOMES
 FAIL_STATUSES = (500, 502, 503, 504, 429)
 DEFAULT_FAIL_STATUS = 503
 
-_NUMBERS = ("latency", "hang", "update_delay", "start_delay")
+_NUMBERS = ("latency", "hang", "update_delay", "start_delay", "retry_after", "edge_window")
 _COUNTS = ("fail_next", "hang_next", "lose_answer_next")
 # documented: SCP's only documented answer; no/yes: a clear verdict (their shape is a guess);
 # capacity: the requested workload against the cluster's capacity (a guess at SCP's logic).
@@ -44,6 +44,13 @@ def faults_parse(body: Any) -> tuple[str | None, dict[str, Any], list[str]]:
         elif key == "update_outcome":
             if value not in OUTCOMES:
                 errors.append(f"update_outcome: must be one of {', '.join(OUTCOMES)}")
+        elif key == "edge_limit":
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
+                errors.append("edge_limit: must be a whole number >= 1, or null for none")
+            elif service_id is not None:
+                errors.append("edge_limit: applies to every call; set it without service_id")
         elif key in ("ignore_size", "guess_rules"):
             if not isinstance(value, bool):
                 errors.append(f"{key}: must be true or false")
@@ -55,6 +62,8 @@ def faults_parse(body: Any) -> tuple[str | None, dict[str, Any], list[str]]:
         else:
             errors.append(f"{key}: unknown switch")
             continue
+        if key == "edge_window" and service_id is not None:
+            errors.append("edge_window: applies to every call; set it without service_id")
         switches[key] = value
     if "hang" in switches and "hang_next" not in switches:
         switches["hang_next"] = 1

@@ -112,14 +112,18 @@ class RequestHandler(BaseHTTPRequestHandler):
             return None
 
     def _write(self, response: Response) -> None:
-        """Send `response` as JSON with its length, so keep-alive connections stay usable."""
+        """Send `response` as JSON (text as HTML) with its length, so keep-alive stays usable."""
         data = b""
-        if response.body is not None:
+        content_type = "application/json"
+        if isinstance(response.body, str):
+            data = response.body.encode("utf-8")
+            content_type = "text/html; charset=utf-8"
+        elif response.body is not None:
             data = json.dumps(response.body, ensure_ascii=False).encode("utf-8")
         try:
             self.send_response(response.status)
             if response.body is not None:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in response.headers.items():
                 self.send_header(name, value)

@@ -18,6 +18,7 @@ from console.scp import (
     ScpInvalidInput,
     ScpNotEnabled,
     ScpNotFound,
+    ScpThrottled,
     ScpUnavailable,
     ScpVersionNotSupported,
     Workload,
@@ -206,12 +207,38 @@ def test_a_500_is_unavailable_with_scp_s_contact_admin_code(sim: Any) -> None:
     assert caught.value.global_request_id.startswith("req-")
 
 
-@pytest.mark.parametrize("status", [429, 502, 504])
+@pytest.mark.parametrize("status", [502, 504])
 def test_gateway_failures_are_unavailable(sim: Any, status: int) -> None:
     sim.fault(fail_next=1, fail_status=status)
     with pytest.raises(ScpUnavailable) as caught:
         client_for(sim, max_attempts=1).list_services()
     assert caught.value.status == status
+
+
+def test_a_throttled_read_waits_as_asked_and_then_succeeds(sim: Any) -> None:
+    sim.fault(fail_next=1, fail_status=429)  # the simulator sends Retry-After: 1
+    sleeps: list[float] = []
+    client = client_for(sim, max_attempts=1, sleep=sleeps.append)
+    assert client.list_services()
+    assert sleeps == [1.0]
+    assert [r["status"] for r in api_requests(sim)][:2] == [429, 200]
+
+
+def test_a_retry_after_longer_than_a_call_affords_is_raised_for_the_caller(sim: Any) -> None:
+    sim.fault(fail_next=1, fail_status=429, retry_after=120)
+    with pytest.raises(ScpThrottled) as caught:
+        client_for(sim).list_services()
+    assert caught.value.retry_after == 120.0
+    assert len(api_requests(sim)) == 1
+
+
+def test_a_throttled_put_is_never_repeated_within_the_call(sim: Any) -> None:
+    service_id = fresh_service(sim)
+    sim.clear_requests()
+    sim.fault(fail_next=1, fail_status=429)
+    with pytest.raises(ScpThrottled):
+        client_for(sim).update_service(service_id, {"description": "once"})
+    assert len(api_requests(sim)) == 1
 
 
 def test_a_put_is_never_retried_over_http(sim: Any) -> None:

@@ -15,9 +15,11 @@ from console.scp import (
     ScpInvalidInput,
     ScpNotEnabled,
     ScpNotFound,
+    ScpThrottled,
     ScpUnavailable,
     ScpVersionNotSupported,
     error_from_response,
+    parse_retry_after,
 )
 
 from .fakes import fixture_text
@@ -173,7 +175,7 @@ def test_contact_admin_500_is_transient_and_keeps_its_code() -> None:
     assert "global request id" in error.message
 
 
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504, 599])
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 599])
 @pytest.mark.parametrize("text", ["", "<html><head><title>502 Bad Gateway</title></head></html>"])
 def test_busy_and_server_errors_are_transient(status: int, text: str) -> None:
     error = error_from_response(status, text, by_id=False, method="GET")
@@ -243,6 +245,8 @@ def test_to_dict_is_a_storable_record() -> None:
         "details": ["Field required", "Field required"],
         "global_request_id": "req-6a1f0c2e9b7d4e51a3c8f0d2b4e6a8c0",
         "message": error.message,
+        "cause": "",
+        "retry_after": None,
     }
 
 
@@ -279,3 +283,62 @@ def test_a_secret_in_a_detail_never_reaches_message_str_repr_or_record() -> None
         error.raw_text,
     ):
         assert "S3cret" not in shown
+
+
+EDGE_PAGE = (
+    "<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. "
+    "Please consult with your administrator.<br><br>Your support ID is: 7349127765223591063"
+    "<br><br><a href='javascript:history.back();'>[Go Back]</a></body></html>"
+)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST"])
+def test_the_edge_firewalls_417_page_is_throttling_not_a_refusal(method: str) -> None:
+    error = error_from_response(417, EDGE_PAGE, by_id=True, method=method)
+    assert isinstance(error, ScpThrottled)
+    assert not error.permanent
+    assert error.cause == "throttled"
+    assert error.detail == "Request Rejected (support ID 7349127765223591063)"
+    assert "417" in error.message
+
+
+def test_a_417_with_scps_own_json_envelope_stays_a_refusal() -> None:
+    text = json.dumps({"errors": [{"code": "ExpectationFailed", "status": 417}]})
+    error = error_from_response(417, text, by_id=True, method="GET")
+    assert not isinstance(error, ScpThrottled)
+    assert error.permanent
+
+
+def test_a_429_is_throttling_and_carries_its_retry_after() -> None:
+    error = error_from_response(429, "", by_id=False, method="GET", retry_after="120")
+    assert isinstance(error, ScpThrottled)
+    assert error.retry_after == 120.0
+
+
+def test_a_retry_after_on_a_503_makes_it_throttling() -> None:
+    error = error_from_response(503, "", by_id=False, method="GET", retry_after="30")
+    assert isinstance(error, ScpThrottled)
+    assert error.retry_after == 30.0
+    assert error.status == 503
+
+
+def test_a_retry_after_date_is_measured_from_now() -> None:
+    now = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+    assert parse_retry_after("Fri, 15 Jan 2027 08:01:30 GMT", now=now) == 90.0
+    assert parse_retry_after("Fri, 15 Jan 2027 07:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after("", now=now) is None
+    assert parse_retry_after("999999", now=now) == 3600.0
+
+
+def test_a_retry_after_on_a_permanent_refusal_changes_nothing_but_the_wait() -> None:
+    error = error_from_response(400, "", by_id=False, method="PUT", retry_after="5")
+    assert isinstance(error, ScpInvalidInput)
+    assert error.retry_after == 5.0
+
+
+def test_a_throttled_error_survives_pickling() -> None:
+    error = error_from_response(417, EDGE_PAGE, by_id=True, method="PUT")
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
+    assert type(copy) is ScpThrottled
+    assert copy.to_dict() == error.to_dict()

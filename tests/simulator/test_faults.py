@@ -219,3 +219,70 @@ def test_malformed_fault_switches_are_refused(
 ) -> None:
     with pytest.raises(SimulatorControlError):
         scp_simulator.fault(**switches)
+
+
+def test_the_edge_limit_answers_417_html_past_its_count(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    scp_simulator.fault(edge_limit=3)
+
+    answers = [api.get(LIST) for _ in range(5)]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 417, 417]
+    refused = answers[3]
+    assert refused.headers["Content-Type"].startswith("text/html")
+    assert "<title>Request Rejected</title>" in refused.text
+    assert "support ID is:" in refused.text
+    verdicts = [r["verdict"] for r in scp_simulator.requests()]
+    assert verdicts[-1] == "edge: request rejected (throttled)"
+
+
+def test_the_edge_lets_requests_through_again_once_its_window_has_moved(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    scp_simulator.fault(edge_limit=2, edge_window=0.5)
+    assert [api.get(LIST).status_code for _ in range(3)] == [200, 200, 417]
+
+    time.sleep(0.6)
+
+    assert api.get(LIST).status_code == 200
+
+
+def test_the_edge_counts_the_version_list_too_and_clearing_faults_lifts_it(
+    scp_simulator: SimulatorHandle,
+) -> None:
+    scp_simulator.fault(edge_limit=1)
+    assert requests.get(scp_simulator.url + "/", timeout=5).status_code == 200
+    assert requests.get(scp_simulator.url + "/", timeout=5).status_code == 417
+
+    scp_simulator.clear_faults()
+
+    assert requests.get(scp_simulator.url + "/", timeout=5).status_code == 200
+
+
+def test_retry_after_goes_with_an_injected_failure(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    scp_simulator.fault(fail_next=2, fail_status=503, retry_after=120)
+
+    first, second = api.get(LIST), api.get(LIST)
+
+    assert first.status_code == 503 and first.headers["Retry-After"] == "120"
+    assert second.status_code == 503
+    assert api.get(LIST).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [{"edge_limit": 0}, {"edge_limit": True}, {"edge_window": -1}, {"retry_after": "soon"}],
+)
+def test_edge_and_retry_switches_refuse_nonsense(
+    scp_simulator: SimulatorHandle, switches: dict
+) -> None:
+    with pytest.raises(SimulatorControlError):
+        scp_simulator.fault(**switches)
+
+
+def test_the_edge_limit_is_global_only(scp_simulator: SimulatorHandle) -> None:
+    with pytest.raises(SimulatorControlError, match="without service_id"):
+        scp_simulator.fault(service_id=seed.SALES_ETL_ID, edge_limit=5)

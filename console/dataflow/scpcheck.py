@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from console.dataflow.budget import ConnectionPacer
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
 from console.dataflow.crypto import SecretUnreadable
 from console.dataflow.models import DEFAULT_CONNECTION, ConnectionStatus, ScpConnection
@@ -23,15 +25,19 @@ from console.scp import (
     ScpError,
     ScpForbidden,
     ScpNotEnabled,
+    ScpThrottled,
     ScpVersionNotSupported,
     version_standing,
 )
+from console.scp.versions import CURRENT, DEPRECATED, PLANNED, SUPPORT_WARNING_DAYS, days_until
 
 logger = logging.getLogger(__name__)
 
 # One attempt with short timeouts: an unreachable endpoint costs seconds, not minutes.
 CHECK_CONNECT_TIMEOUT = 3.0
 CHECK_READ_TIMEOUT = 10.0
+# A check waits this long at most for the connection's request budget (SCP's throttling).
+CHECK_BUDGET_WAIT = 30.0
 
 NOT_LISTED = ConnectionStatus.NOT_LISTED
 REFUSED = ConnectionStatus.REFUSED
@@ -53,12 +59,38 @@ class ConnectionVerdict:
     round_trip_ms: int | None = None
     message: str = ""
     checked_at: datetime = field(default_factory=timezone.now)
+    # OK, but the version is DEPRECATED or its last supported day is near.
+    warning: bool = False
 
     @property
     def line(self) -> str:
-        """One line for a terminal: name, endpoint, OK or FAILED, and why."""
-        verdict = _("OK") if self.ok else _("FAILED")
+        """One line for a terminal: name, endpoint, OK, WARNING or FAILED, and why."""
+        verdict = _("FAILED") if not self.ok else _("WARNING") if self.warning else _("OK")
         return f"{self.name}  {self.endpoint or '—'}  {verdict}  {self.message}"
+
+
+@dataclass(frozen=True)
+class VersionWarning:
+    """One banner line about a connection's API version; `severe` once the version is unusable."""
+
+    sentence: str
+    severe: bool
+
+    def __str__(self) -> str:
+        """The sentence."""
+        return self.sentence
+
+
+@dataclass(frozen=True)
+class _VersionFindings:
+    """What the version list says of the configured version, as verdict fields and words."""
+
+    status: str = ""
+    last_day: date | None = None
+    current: str = ""
+    note: str = ""
+    problem: str = ""
+    warning: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,8 +106,9 @@ class ConnectionRow:
 def connection_check(*, name: str) -> ConnectionVerdict:
     """Check one connection against SCP and store the verdict as its ConnectionStatus."""
     endpoint, api_version = _configured(name)
+    pacer = ConnectionPacer(name, max_wait=CHECK_BUDGET_WAIT)
     try:
-        client = scp_client_for(name)
+        client = scp_client_for(name, pacer=pacer)
     except (ConnectionUnavailable, SecretUnreadable, ValueError) as exc:
         verdict = ConnectionVerdict(
             name=name,
@@ -93,11 +126,28 @@ def connection_check(*, name: str) -> ConnectionVerdict:
             read_timeout=CHECK_READ_TIMEOUT,
         )
         try:
-            verdict = _probe(name, client)
+            verdict = _with_pacing(_probe(name, client), pacer)
         finally:
             client.close()
     connection_status_store(verdict=verdict)
     return verdict
+
+
+def _with_pacing(verdict: ConnectionVerdict, pacer: ConnectionPacer) -> ConnectionVerdict:
+    """The verdict, saying what throttling the check met and how long it waited for it."""
+    if not pacer.throttled and pacer.waited < 1:
+        return verdict
+    if pacer.throttled:
+        note = ngettext(
+            "SCP throttled %(count)d request of the check; waited %(seconds)s s",
+            "SCP throttled %(count)d requests of the check; waited %(seconds)s s",
+            pacer.throttled,
+        ) % {"count": pacer.throttled, "seconds": f"{pacer.waited:.0f}"}
+    else:
+        note = _("waited %(seconds)s s for the connection's request budget") % {
+            "seconds": f"{pacer.waited:.0f}"
+        }
+    return replace(verdict, message=f"{verdict.message} · {note}")
 
 
 def connections_check(*, names: list[str] | None = None) -> list[ConnectionVerdict]:
@@ -136,6 +186,7 @@ def connection_versions_refresh(*, name: str) -> ConnectionVerdict | None:
             versions_error=None,
             list_error=None,
             round_trip_ms=elapsed,
+            today=timezone.localdate(),
         )
         connection_status_store(verdict=verdict)
     except Exception as exc:  # the sync it follows has succeeded; this must not undo that
@@ -179,26 +230,22 @@ def connections_overview() -> list[ConnectionRow]:
     ]
 
 
-def version_warning(status: ConnectionStatus) -> str:
-    """The banner sentence for a connection whose version SCP does not list as fine."""
+def version_warning(status: ConnectionStatus, *, today: date) -> VersionWarning:
+    """The banner line for a connection whose version SCP does not list as fine on `today`."""
     params = {
         "name": status.name,
         "version": status.api_version,
-        "when": status.version_date.isoformat() if status.version_date else _("date not given"),
         "status": status.version_status,
-        "target": status.current_version or _("the version SCP lists as CURRENT"),
+        "date": status.version_date.isoformat() if status.version_date else "",
+        "target": _switch_target(status),
     }
-    if status.version_status == "DEPRECATED":
-        sentence = _(
-            "The SCP connection %(name)s uses %(version)s, which SCP lists as DEPRECATED "
-            "(removal %(when)s); switch to %(target)s."
-        )
-    elif status.version_status == NOT_LISTED:
+    days = days_until(status.version_date, today)
+    if status.version_status == NOT_LISTED:
         sentence = _(
             "The SCP connection %(name)s uses %(version)s, which SCP no longer lists; switch "
             "to %(target)s."
         )
-    elif status.version_status == "PLANNED":
+    elif status.version_status == PLANNED:
         sentence = _(
             "The SCP connection %(name)s uses %(version)s, which SCP lists as PLANNED (not "
             "callable yet); switch to %(target)s."
@@ -208,12 +255,51 @@ def version_warning(status: ConnectionStatus) -> str:
             "The SCP connection %(name)s uses %(version)s, which SCP refuses (406 "
             "NoSuchVersion); switch to %(target)s."
         )
+    elif days is not None:
+        params["days"] = abs(days)
+        severe = days < 0 and status.version_status != CURRENT
+        return VersionWarning(_last_day_sentence(days) % params, severe=severe)
+    elif status.version_status == DEPRECATED:
+        sentence = _(
+            "The SCP connection %(name)s uses %(version)s, which SCP lists as DEPRECATED (last "
+            "supported day not given); switch to %(target)s."
+        )
     else:
         sentence = _(
             "The SCP connection %(name)s uses %(version)s, which SCP lists as %(status)s; "
             "switch to %(target)s."
         )
-    return sentence % params
+    severe = status.version_status in (NOT_LISTED, PLANNED, REFUSED)
+    return VersionWarning(sentence % params, severe=severe)
+
+
+def _last_day_sentence(days: int) -> str:
+    """The banner sentence for a version with a last supported day `days` away (< 0: passed)."""
+    if days < 0:
+        return ngettext(
+            "The SCP connection %(name)s uses %(version)s, whose last supported day was "
+            "%(date)s (%(days)d day ago); switch to %(target)s.",
+            "The SCP connection %(name)s uses %(version)s, whose last supported day was "
+            "%(date)s (%(days)d days ago); switch to %(target)s.",
+            -days,
+        )
+    return ngettext(
+        "The SCP connection %(name)s uses %(version)s, which SCP lists as %(status)s with "
+        "%(date)s as its last supported day (%(days)d day left); switch to %(target)s.",
+        "The SCP connection %(name)s uses %(version)s, which SCP lists as %(status)s with "
+        "%(date)s as its last supported day (%(days)d days left); switch to %(target)s.",
+        days,
+    )
+
+
+def _switch_target(status: ConnectionStatus) -> str:
+    """The version to move to: the CURRENT one, or its successor when this one is CURRENT."""
+    current = status.current_version
+    if current and current.lower() != status.api_version.lower():
+        return current
+    if status.version_status == CURRENT or current:
+        return _("its successor once SCP lists one")
+    return _("the version SCP lists as CURRENT")
 
 
 def _configured(name: str) -> tuple[str, str]:
@@ -234,7 +320,8 @@ def _probe(name: str, client: ScpClient) -> ConnectionVerdict:
     except ScpError as exc:
         versions_error = exc
     elapsed = _ms_since(started)
-    if versions_error is not None and versions_error.status is None:
+    unanswered = versions_error is not None and versions_error.status is None
+    if unanswered and not isinstance(versions_error, ScpThrottled):
         # No HTTP answer at all (refused, timed out, TLS): nothing else can be learnt.
         return ConnectionVerdict(
             name=name,
@@ -260,6 +347,7 @@ def _probe(name: str, client: ScpClient) -> ConnectionVerdict:
         versions_error=versions_error,
         list_error=list_error,
         round_trip_ms=elapsed,
+        today=timezone.localdate(),
     )
 
 
@@ -272,88 +360,29 @@ def _verdict(
     versions_error: ScpError | None,
     list_error: ScpError | None,
     round_trip_ms: int,
+    today: date,
 ) -> ConnectionVerdict:
     """The verdict from what the version list and the signed list call answered."""
     notes = [_("endpoint answers")]
     problems: list[str] = []
+    keys_ok, keys_words = _keys_findings(list_error)
+    (notes if keys_ok else problems).extend(keys_words)
 
-    keys_ok: bool | None = None
-    if list_error is None:
-        keys_ok = True
-        notes.append(_("keys sign correctly"))
-    elif isinstance(list_error, ScpBadCredentials):
-        keys_ok = False
-        problems.append(_("keys refused: %(error)s") % {"error": _scp_words(list_error)})
-    elif isinstance(list_error, ScpForbidden):
-        keys_ok = False
-        problems.append(
-            _("keys may not list Data Flow services: %(error)s") % {"error": _scp_words(list_error)}
-        )
-    elif isinstance(list_error, ScpNotEnabled):
-        problems.append(
-            _("Data Flow is not enabled for this account or region: %(error)s")
-            % {"error": _scp_words(list_error)}
-        )
-    elif not isinstance(list_error, ScpVersionNotSupported):
-        problems.append(
-            _("the signed list call failed: %(error)s")
-            % {"error": _scp_words(list_error, own=True)}
-        )
-
-    version_status = ""
-    version_date: date | None = None
-    current_version = ""
     if versions is not None:
-        standing = version_standing(versions, api_version)
-        current_version = standing.current.header_value if standing.current else ""
-        others = (
-            " " + _("(current: %(version)s)") % {"version": current_version}
-            if current_version and current_version.lower() != api_version.lower()
-            else ""
-        )
-        entry = standing.entry
-        if entry is None:
-            version_status = NOT_LISTED
-            problems.append(_("%(version)s not listed by SCP") % {"version": api_version} + others)
-        elif entry.status == "PLANNED":
-            version_status = entry.status
-            version_date = entry.not_before
-            if entry.not_before:
-                planned = _("%(version)s PLANNED, not callable yet, callable from %(date)s") % {
-                    "version": api_version,
-                    "date": entry.not_before,
-                }
-            else:
-                planned = _("%(version)s PLANNED, not callable yet") % {"version": api_version}
-            problems.append(planned + others)
-        elif entry.status == "DEPRECATED":
-            version_status = entry.status
-            version_date = entry.not_after
-            if entry.not_after:
-                deprecated = _("%(version)s DEPRECATED, removal %(date)s") % {
-                    "version": api_version,
-                    "date": entry.not_after,
-                }
-            else:
-                deprecated = _("%(version)s DEPRECATED, removal date not given") % {
-                    "version": api_version
-                }
-            notes.append(deprecated + others)
-        else:
-            version_status = entry.status
-            if entry.status:
-                notes.append(f"{api_version} {entry.status}{others}")
-            else:
-                notes.append(
-                    _("%(version)s listed without a status") % {"version": api_version} + others
-                )
+        found = _version_findings(api_version, versions, today=today)
     elif isinstance(list_error, ScpVersionNotSupported):
-        version_status = REFUSED
+        found = _VersionFindings(status=REFUSED)
     elif versions_error is not None:
-        notes.append(
-            _("%(version)s status unknown (no version list: %(answer)s)")
+        found = _VersionFindings(
+            note=_("%(version)s status unknown (no version list: %(answer)s)")
             % {"version": api_version, "answer": _answer(versions_error)}
         )
+    else:
+        found = _VersionFindings()
+    if found.note:
+        notes.append(found.note)
+    if found.problem:
+        problems.append(found.problem)
     if isinstance(list_error, ScpVersionNotSupported):
         problems.append(
             _("%(version)s refused by SCP: %(error)s")
@@ -369,11 +398,99 @@ def _verdict(
         ok=ok,
         endpoint_ok=True,
         keys_ok=keys_ok,
-        version_status=version_status,
-        version_date=version_date,
-        current_version=current_version,
+        version_status=found.status,
+        version_date=found.last_day,
+        current_version=found.current,
         round_trip_ms=round_trip_ms,
         message=" · ".join(notes if ok else problems),
+        warning=found.warning,
+    )
+
+
+def _keys_findings(list_error: ScpError | None) -> tuple[bool | None, list[str]]:
+    """Whether the keys signed the list call (None: no telling), and the words for it."""
+    if list_error is None:
+        return True, [_("keys sign correctly")]
+    if isinstance(list_error, ScpBadCredentials):
+        return False, [_("keys refused: %(error)s") % {"error": _scp_words(list_error)}]
+    if isinstance(list_error, ScpForbidden):
+        return False, [
+            _("keys may not list Data Flow services: %(error)s") % {"error": _scp_words(list_error)}
+        ]
+    if isinstance(list_error, ScpNotEnabled):
+        return None, [
+            _("Data Flow is not enabled for this account or region: %(error)s")
+            % {"error": _scp_words(list_error)}
+        ]
+    if isinstance(list_error, ScpVersionNotSupported):
+        return None, []
+    return None, [
+        _("the signed list call failed: %(error)s") % {"error": _scp_words(list_error, own=True)}
+    ]
+
+
+def _version_findings(
+    api_version: str, versions: tuple[ApiVersion, ...], *, today: date
+) -> _VersionFindings:
+    """What the list says of `api_version` on `today`: a note, or a problem that fails the check."""
+    standing = version_standing(versions, api_version)
+    current = standing.current.header_value if standing.current else ""
+    others = (
+        " " + _("(current: %(version)s)") % {"version": current}
+        if current and current.lower() != api_version.lower()
+        else ""
+    )
+    entry = standing.entry
+    if entry is None:
+        problem = _("%(version)s not listed by SCP") % {"version": api_version}
+        return _VersionFindings(status=NOT_LISTED, current=current, problem=problem + others)
+    found = {"status": entry.status, "last_day": entry.last_day, "current": current}
+    if entry.status == PLANNED:
+        planned = _("%(version)s PLANNED, not callable yet") % {"version": api_version}
+        return _VersionFindings(**found, problem=planned + others)
+    label = (
+        f"{api_version} {entry.status}"
+        if entry.status
+        else _("%(version)s listed without a status") % {"version": api_version}
+    )
+    days = entry.days_left(today)
+    if entry.last_day is None or days is None:
+        if entry.status == DEPRECATED:
+            label = _("%(version)s, last supported day not given") % {"version": label}
+        return _VersionFindings(**found, note=label + others, warning=entry.status == DEPRECATED)
+    words = _support_words(label, entry.last_day, days) + others
+    # Guess: the last day itself is still supported (SCP's guide says a date that has "arrived"
+    # ends support; Samsung's SDK calls it the "Until Supported date"); the warning covers it.
+    if days < 0 and entry.status == CURRENT:
+        # Guess: SCP's own documented example lists a CURRENT version whose not_before has
+        # passed; while SCP still calls it CURRENT it serves it, so the check warns, not fails.
+        still = _("SCP still lists it as CURRENT")
+        return _VersionFindings(**found, note=f"{words} ({still}){others}", warning=True)
+    if days < 0:
+        return _VersionFindings(**found, problem=words)
+    near = days <= SUPPORT_WARNING_DAYS
+    return _VersionFindings(**found, note=words, warning=near or entry.status == DEPRECATED)
+
+
+def _support_words(label: str, last_day: date, days: int) -> str:
+    """`data-flow 1.0 DEPRECATED, last supported day 2027-01-31, 58 days left` and the like."""
+    params = {"version": label, "date": last_day.isoformat(), "days": abs(days)}
+    if days < 0:
+        return (
+            ngettext(
+                "%(version)s, last supported day %(date)s passed %(days)d day ago",
+                "%(version)s, last supported day %(date)s passed %(days)d days ago",
+                -days,
+            )
+            % params
+        )
+    return (
+        ngettext(
+            "%(version)s, last supported day %(date)s, %(days)d day left",
+            "%(version)s, last supported day %(date)s, %(days)d days left",
+            days,
+        )
+        % params
     )
 
 

@@ -16,10 +16,9 @@ SUPPORTED = "SUPPORTED"
 PLANNED = "PLANNED"
 DEPRECATED = "DEPRECATED"
 
-# Guess: the documented example shows only `not_before`; the removal date of a DEPRECATED
-# version has no documented name. `not_after` mirrors `not_before`; the others are names other
-# APIs use for the same date. The first one present wins.
-_REMOVAL_DATE_FIELDS = ("not_after", "deprecated_at", "sunset", "removal_date", "end_of_life")
+# Samsung's SDK warns when a version's last supported day is 60 to 90 days away, whatever its
+# status; the console warns from 90 days on.
+SUPPORT_WARNING_DAYS = 90
 
 _VERSION_NUMBER = re.compile(r"^v?(\d+(?:\.\d+)*)$", re.IGNORECASE)
 
@@ -31,8 +30,13 @@ class ApiVersion:
     id: str
     header_value: str
     status: str
-    not_before: date | None
-    not_after: date | None
+    # SCP's `not_before`: the last day SCP supports this version, for every status (SCP's common
+    # guide; Samsung's SDK calls it the "Until Supported date"). None when SCP gives no date.
+    last_day: date | None
+
+    def days_left(self, today: date) -> int | None:
+        """Days from `today` to the last supported day (0 on it, negative once it has passed)."""
+        return days_until(self.last_day, today)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,11 @@ class VersionStanding:
     def status(self) -> str | None:
         """CURRENT, SUPPORTED, PLANNED, DEPRECATED (or another word SCP uses); None: not listed."""
         return self.entry.status if self.entry is not None else None
+
+
+def days_until(last_day: date | None, today: date) -> int | None:
+    """Days from `today` to `last_day` (negative once it has passed); None without a date."""
+    return None if last_day is None else (last_day - today).days
 
 
 def header_value_for(version_id: str, *, product: str = PRODUCT) -> str:
@@ -99,25 +108,17 @@ def version_standing(
 
 
 def _parse_entry(item: Any, *, product: str) -> ApiVersion | None:
+    """One entry of the list; None for anything that is not an object with an id."""
     if not isinstance(item, dict):
         return None
     version_id = _text(item.get("id"))
     if not version_id:
         return None
-    removal = next(
-        (
-            parsed
-            for parsed in (_date(item.get(name)) for name in _REMOVAL_DATE_FIELDS)
-            if parsed is not None
-        ),
-        None,
-    )
     return ApiVersion(
         id=version_id,
         header_value=header_value_for(version_id, product=product),
         status=_text(item.get("status")).upper(),
-        not_before=_date(item.get("not_before")),
-        not_after=removal,
+        last_day=_date(item.get("not_before")),
     )
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from datetime import date
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 STATUSES = ("CURRENT", "SUPPORTED", "PLANNED", "DEPRECATED")
@@ -13,18 +15,35 @@ STATUSES = ("CURRENT", "SUPPORTED", "PLANNED", "DEPRECATED")
 CALLABLE = ("CURRENT", "SUPPORTED", "DEPRECATED")
 HEADER_PRODUCT = "data-flow"
 
-# As the current API reference shows the Data Flow APIs: 1.1 CURRENT, 1.0 SUPPORTED.
-DEFAULT_VERSIONS: tuple[dict[str, str], ...] = (
-    {"id": "v1.0", "status": "SUPPORTED", "not_before": "2025-06-01"},
-    {"id": "v1.1", "status": "CURRENT", "not_before": "2026-02-23"},
+# As the current API reference shows the Data Flow APIs: 1.1 CURRENT, 1.0 SUPPORTED. `not_before`
+# is each version's last supported day (SCP_API.md §8). The seed page's minimum for 1.0
+# (2026-07-01) is a floor, not the real date, which no source gives: the default list sets 1.0's
+# last day a year, and 1.1's two years, after the day the list is set, so that it never expires.
+DEFAULT_LAST_DAYS: tuple[tuple[str, str, int], ...] = (
+    ("v1.0", "SUPPORTED", 365),
+    ("v1.1", "CURRENT", 730),
 )
+
+# Guess: SCP counts its dates in Korean time.
+SCP_TIME_ZONE = timezone(timedelta(hours=9), "KST")
 
 _ID = re.compile(r"v[0-9]+\.[0-9]+")
 _HEADER = re.compile(r"\s*data-flow\s+([0-9]+\.[0-9]+)\s*", re.IGNORECASE)
-# `not_before` is documented. Guess: `not_after` carries a DEPRECATED version's removal date;
-# the reference's examples show no such field.
-_DATE_FIELDS = ("not_before", "not_after")
-_FIELDS = ("id", "status", *_DATE_FIELDS)
+_FIELDS = ("id", "status", "not_before")
+_NOT_AFTER = "SCP's version list has no not_after; not_before is the version's last supported day"
+
+
+def default_versions(today: date) -> list[dict[str, str]]:
+    """The default list as it reads on `today`: 1.0 SUPPORTED, 1.1 CURRENT, both far from expiry."""
+    return [
+        {"id": vid, "status": status, "not_before": (today + timedelta(days=days)).isoformat()}
+        for vid, status, days in DEFAULT_LAST_DAYS
+    ]
+
+
+def scp_today(now: float) -> date:
+    """The calendar day at SCP for epoch seconds `now`."""
+    return datetime.fromtimestamp(now, UTC).astimezone(SCP_TIME_ZONE).date()
 
 
 def versions_parse(body: Any) -> tuple[list[dict[str, str]], list[str]]:
@@ -38,7 +57,7 @@ def versions_parse(body: Any) -> tuple[list[dict[str, str]], list[str]]:
         if not isinstance(item, dict):
             errors.append(f"{where}: must be an object with id and status")
             continue
-        errors += [f"{where}.{key}: unknown field" for key in item if key not in _FIELDS]
+        errors += _unknown_fields(where, item)
         version_id, status = item.get("id"), item.get("status")
         if not isinstance(version_id, str) or not _ID.fullmatch(version_id):
             errors.append(
@@ -46,9 +65,11 @@ def versions_parse(body: Any) -> tuple[list[dict[str, str]], list[str]]:
             )
         if status not in STATUSES:
             errors.append(f"{where}.status: must be one of {', '.join(STATUSES)}; got {status!r}")
-        for key in _DATE_FIELDS:
-            if key in item and not _is_date(item[key]):
-                errors.append(f"{where}.{key}: must be a date YYYY-MM-DD; got {item[key]!r}")
+        if "not_before" in item and not _is_date(item["not_before"]):
+            errors.append(
+                f"{where}.not_before: must be a date YYYY-MM-DD (the last supported day); "
+                f"got {item['not_before']!r}"
+            )
         entries.append({key: item[key] for key in _FIELDS if key in item})
     ids = [entry.get("id") for entry in entries]
     errors += [
@@ -58,6 +79,15 @@ def versions_parse(body: Any) -> tuple[list[dict[str, str]], list[str]]:
     if sum(1 for entry in entries if entry.get("status") == "CURRENT") > 1:
         errors.append("versions: at most one version can be CURRENT")
     return entries, errors
+
+
+def _unknown_fields(where: str, item: dict[str, Any]) -> list[str]:
+    """One error per field the version list does not have; `not_after` says what to use."""
+    return [
+        f"{where}.{key}: {_NOT_AFTER}" if key == "not_after" else f"{where}.{key}: unknown field"
+        for key in item
+        if key not in _FIELDS
+    ]
 
 
 def _is_date(value: Any) -> bool:
@@ -74,10 +104,15 @@ def _is_date(value: Any) -> bool:
 class VersionBoard:
     """The version list in force; the simulator's request threads share one board."""
 
-    def __init__(self) -> None:
-        """Start with the default list."""
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        """Start with the default list as it reads on the clock's day."""
         self._lock = threading.Lock()
-        self._versions = [dict(entry) for entry in DEFAULT_VERSIONS]
+        self._clock = clock
+        self._versions = default_versions(self.today())
+
+    def today(self) -> date:
+        """The day at SCP by the simulator's clock."""
+        return scp_today(self._clock())
 
     def set(self, versions: list[dict[str, str]]) -> None:
         """Replace the list (already checked by `versions_parse`)."""
@@ -85,8 +120,8 @@ class VersionBoard:
             self._versions = copy.deepcopy(versions)
 
     def reset(self) -> None:
-        """Back to the default list."""
-        self.set([dict(entry) for entry in DEFAULT_VERSIONS])
+        """Back to the default list, dated from today."""
+        self.set(default_versions(self.today()))
 
     def snapshot(self) -> list[dict[str, str]]:
         """The list as the control endpoint shows it."""
@@ -101,7 +136,8 @@ class VersionBoard:
                 "id": entry["id"],
                 "links": [{"href": base_url + "/", "rel": "self"}],
             }
-            item.update({key: entry[key] for key in _DATE_FIELDS if key in entry})
+            if "not_before" in entry:
+                item["not_before"] = entry["not_before"]
             item["status"] = entry["status"]
             listed.append(item)
         return {"versions": listed}
@@ -112,18 +148,38 @@ class VersionBoard:
         A missing header means the CURRENT version, as SCP_API.md §2 says.
         """
         versions = self.snapshot()
+        today = self.today()
+        callable_ids = [entry["id"] for entry in versions if _callable(entry, today)]
         if header is None:
-            if any(entry["status"] == "CURRENT" for entry in versions):
+            if any(e["status"] == "CURRENT" and e["id"] in callable_ids for e in versions):
                 return ""
             return "no Scp-Api-Version header and no CURRENT version to fall back on"
         match = _HEADER.fullmatch(header)
-        callable_ids = [entry["id"] for entry in versions if entry["status"] in CALLABLE]
         offered = ", ".join(f"{HEADER_PRODUCT} {vid[1:]}" for vid in callable_ids) or "none"
         if match is None:
             return f"unsupported Scp-Api-Version {header!r}; use one of {offered}"
         wanted = "v" + match.group(1)
-        status = next((entry["status"] for entry in versions if entry["id"] == wanted), None)
-        if status in CALLABLE:
+        entry = next((entry for entry in versions if entry["id"] == wanted), None)
+        if entry is not None and entry["id"] in callable_ids:
             return ""
-        reason = "is only planned" if status == "PLANNED" else "is not offered"
-        return f"Scp-Api-Version {header!r} {reason}; use one of {offered}"
+        return f"Scp-Api-Version {header!r} {_refusal(entry)}; use one of {offered}"
+
+
+def _callable(entry: dict[str, str], today: date) -> bool:
+    """Listed as callable and not past its last supported day."""
+    # Guess: SCP's guide says only that a version past its `not_before` is no longer supported;
+    # the simulator serves it on that day and refuses it from the next one, as it refuses an
+    # unlisted one (406 NoSuchVersion).
+    last_day = entry.get("not_before")
+    return entry["status"] in CALLABLE and (
+        last_day is None or date.fromisoformat(last_day) >= today
+    )
+
+
+def _refusal(entry: dict[str, str] | None) -> str:
+    """Why a listed or unlisted version is not callable, in the words of a 406 detail."""
+    if entry is None:
+        return "is not offered"
+    if entry["status"] == "PLANNED":
+        return "is only planned"
+    return f"was supported until {entry['not_before']}"

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.dataflow.local_scp import default_on_local, local_scp
+from tests.dataflow.local_scp import default_on_local, local_scp, on_list_day
 
-__all__ = ["default_on_local", "local_scp"]
+__all__ = ["default_on_local", "local_scp", "on_list_day"]

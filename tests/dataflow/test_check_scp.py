@@ -32,16 +32,18 @@ def without_ms(text: str) -> str:
     return re.sub(r"\d+ ms", "N ms", text)
 
 
-def test_a_deprecated_version_names_its_removal_date_and_the_current_one_and_exits_0(
+def test_a_deprecated_version_names_its_last_day_and_days_left_and_warns_with_exit_0(
     default_on_local: LocalScp,
 ):
     status, out = check_scp()
 
     assert status == 0
     assert without_ms(out) == (
-        f"default  {default_on_local.url}  OK  endpoint answers · keys sign correctly · "
-        "data-flow 1.0 DEPRECATED, removal 2027-01-31 (current: data-flow 1.1) · N ms\n"
+        f"default  {default_on_local.url}  WARNING  endpoint answers · keys sign correctly · "
+        "data-flow 1.0 DEPRECATED, last supported day 2027-01-31, 58 days left "
+        "(current: data-flow 1.1) · N ms\n"
     )
+    assert "removal date not given" not in out
     row = ConnectionStatus.objects.get(name="default")
     assert (row.ok, row.endpoint_ok, row.keys_ok) == (True, True, True)
     assert (row.api_version, row.version_status, row.version_date, row.current_version) == (
@@ -55,6 +57,120 @@ def test_a_deprecated_version_names_its_removal_date_and_the_current_one_and_exi
     assert root["path"] == "/"
     assert listing["path"] == "/v1/data-flow-services?page=0&size=1&sort=created_dt:desc"
     assert listing["headers"]["Scp-Api-Version"] == "data-flow 1.0"
+
+
+def test_the_version_list_is_read_with_a_plain_unsigned_get(default_on_local: LocalScp):
+    check_scp()
+
+    root = default_on_local.seen[0]
+    assert root["path"] == "/"
+    assert not [name for name in root["headers"] if name.lower().startswith("scp-")]
+
+
+def test_a_root_that_wants_a_signature_is_asked_again_signed(default_on_local: LocalScp):
+    default_on_local.root_needs_signature = True
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert "data-flow 1.0 DEPRECATED, last supported day 2027-01-31, 58 days left" in out
+    plain, signed, listing = default_on_local.seen
+    assert plain["path"] == signed["path"] == "/"
+    assert "Scp-Signature" not in plain["headers"]
+    assert signed["headers"]["Scp-Signature"]
+    assert "Scp-Api-Version" not in signed["headers"]
+    assert listing["path"].startswith("/v1/data-flow-services?")
+
+
+def test_a_current_version_within_90_days_of_its_last_day_warns(default_on_local, settings):
+    settings.SCP_API_VERSION = "data-flow 1.1"
+    default_on_local.versions({"id": "v1.1", "status": "CURRENT", "not_before": "2027-03-04"})
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert without_ms(out) == (
+        f"default  {default_on_local.url}  WARNING  endpoint answers · keys sign correctly · "
+        "data-flow 1.1 CURRENT, last supported day 2027-03-04, 90 days left · N ms\n"
+    )
+    row = ConnectionStatus.objects.get()
+    assert (row.ok, row.version_status, row.version_date) == (True, "CURRENT", date(2027, 3, 4))
+
+
+def test_a_version_91_days_from_its_last_day_is_plain_ok(default_on_local):
+    default_on_local.versions(
+        {"id": "v1.0", "status": "SUPPORTED", "not_before": "2027-03-05"},
+        {"id": "v1.1", "status": "CURRENT"},
+    )
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert f"  {default_on_local.url}  OK  " in out
+    assert "data-flow 1.0 SUPPORTED, last supported day 2027-03-05, 91 days left" in out
+
+
+def test_one_day_left_is_said_in_the_singular(default_on_local):
+    default_on_local.versions(
+        {"id": "v1.0", "status": "DEPRECATED", "not_before": "2026-12-05"},
+        {"id": "v1.1", "status": "CURRENT"},
+    )
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert "last supported day 2026-12-05, 1 day left (current: data-flow 1.1)" in out
+
+
+def test_a_passed_last_day_fails_and_exits_1(default_on_local):
+    default_on_local.versions(
+        {"id": "v1.0", "status": "DEPRECATED", "not_before": "2026-11-30"},
+        {"id": "v1.1", "status": "CURRENT"},
+    )
+
+    status, out = check_scp()
+
+    assert status == 1
+    assert out == (
+        f"default  {default_on_local.url}  FAILED  data-flow 1.0 DEPRECATED, last supported day "
+        "2026-11-30 passed 4 days ago (current: data-flow 1.1)\n"
+    )
+    row = ConnectionStatus.objects.get()
+    assert (row.ok, row.keys_ok, row.version_status, row.version_date) == (
+        False,
+        True,
+        "DEPRECATED",
+        date(2026, 11, 30),
+    )
+
+
+def test_a_current_version_past_its_day_warns_since_scp_still_serves_it(default_on_local, settings):
+    # SCP's own documented example lists a CURRENT version whose not_before has passed.
+    settings.SCP_API_VERSION = "data-flow 1.1"
+    default_on_local.versions({"id": "v1.1", "status": "CURRENT", "not_before": "2026-02-23"})
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert (
+        "data-flow 1.1 CURRENT, last supported day 2026-02-23 passed 284 days ago "
+        "(SCP still lists it as CURRENT)" in out
+    )
+    assert "  WARNING  " in out
+
+
+def test_a_deprecated_version_without_a_date_warns_that_none_is_given(default_on_local):
+    default_on_local.versions(
+        {"id": "v1.0", "status": "DEPRECATED"}, {"id": "v1.1", "status": "CURRENT"}
+    )
+
+    status, out = check_scp()
+
+    assert status == 0
+    assert (
+        "WARNING  endpoint answers · keys sign correctly · data-flow 1.0 DEPRECATED, last "
+        "supported day not given (current: data-flow 1.1)" in out
+    )
 
 
 def test_a_wrong_secret_fails_with_one_line_quoting_scp_and_exits_1(
@@ -80,7 +196,8 @@ def test_the_current_version_says_so_without_naming_another(default_on_local, se
     status, out = check_scp("--connection", "default")
 
     assert status == 0
-    assert "data-flow 1.1 CURRENT · " in out
+    assert f"  {default_on_local.url}  OK  " in out
+    assert "data-flow 1.1 CURRENT, last supported day 2028-02-23, 446 days left · " in out
     assert "(current:" not in out
 
 
@@ -117,10 +234,8 @@ def test_a_planned_version_fails(default_on_local: LocalScp, settings):
     status, out = check_scp()
 
     assert status == 1
-    assert (
-        "FAILED  data-flow 1.2 PLANNED, not callable yet, callable from 2027-03-01 "
-        "(current: data-flow 1.1)" in out
-    )
+    assert "FAILED  data-flow 1.2 PLANNED, not callable yet (current: data-flow 1.1)" in out
+    assert "callable from" not in out
     assert ConnectionStatus.objects.get().version_date == date(2027, 3, 1)
 
 
@@ -215,8 +330,8 @@ def test_every_connection_gets_a_line_with_its_own_version(default_on_local: Loc
     lines = out.splitlines()
     assert status == 0
     assert [line.split("  ")[0] for line in lines] == ["default", "busan"]
-    assert "data-flow 1.0 DEPRECATED" in lines[0]
-    assert "data-flow 1.1 CURRENT" in lines[1]
+    assert "WARNING" in lines[0] and "data-flow 1.0 DEPRECATED" in lines[0]
+    assert "OK" in lines[1] and "data-flow 1.1 CURRENT" in lines[1]
     assert set(ConnectionStatus.objects.values_list("name", flat=True)) == {"default", "busan"}
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+import html
+import re
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -12,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.dataflow.models import ConnectionStatus, ScpConnection
+from tests.dataflow.local_scp import LIST_DAY
 from tests.dataflow.pages import visible_text
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +23,14 @@ PAGE = reverse("dataflow:connections")
 CHECK = reverse("dataflow:connections-check")
 LIST = reverse("dataflow:service-list")
 BANNER = (
-    "The SCP connection default uses data-flow 1.0, which SCP lists as DEPRECATED "
-    "(removal 2027-01-31); switch to data-flow 1.1."
+    "The SCP connection default uses data-flow 1.0, which SCP lists as DEPRECATED with "
+    "2027-01-31 as its last supported day (58 days left); switch to data-flow 1.1."
 )
 
 
 @pytest.fixture(autouse=True)
-def default_on_1_0(settings):
-    """The default connection is configured with data-flow 1.0 unless a test says otherwise."""
+def default_on_1_0(settings, on_list_day):
+    """The default connection uses data-flow 1.0 unless a test says otherwise; it is LIST_DAY."""
     settings.SCP_API_VERSION = "data-flow 1.0"
 
 
@@ -100,7 +104,7 @@ def test_check_now_runs_the_checks_and_shows_the_verdict(client, admin_user, def
     page = client.get(PAGE)
     text = visible_text(page)
     assert "Checked 1 connection(s): all OK." in text
-    assert "DEPRECATED 2027-01-31" in text
+    assert "DEPRECATED last supported day 2027-01-31, 58 days left" in text
     assert "current: data-flow 1.1" in text
     assert "OK endpoint answers · keys sign correctly" in text
     assert BANNER in text
@@ -192,3 +196,89 @@ def test_no_banner_once_the_default_connection_moved_to_another_version(
     client.force_login(admin_user)
 
     assert 'data-testid="scp-version-banner"' not in client.get(LIST).content.decode()
+
+
+BANNER_RE = re.compile(
+    r'<div class="alert alert-(\w+)[^"]*"[^>]*data-testid="scp-version-banner">(.*?)</div></div>',
+    re.S,
+)
+
+
+def banners(client) -> list[tuple[str, str]]:
+    """Each banner on the service list: its alert colour and its text."""
+    page = client.get(LIST).content.decode()
+    return [
+        (colour, " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split()))
+        for colour, body in BANNER_RE.findall(page)
+    ]
+
+
+def test_the_banner_names_the_last_day_and_the_days_left(client, admin_user):
+    deprecated_default()
+    client.force_login(admin_user)
+
+    assert banners(client) == [("warning", BANNER + " SCP connections")]
+
+
+def test_the_banner_counts_the_days_left_when_it_is_shown(client, admin_user):
+    deprecated_default()
+
+    with time_machine.travel(LIST_DAY + timedelta(days=57), tick=False):
+        client.force_login(admin_user)
+        [(colour, text)] = banners(client)
+
+    assert colour == "warning"
+    assert "2027-01-31 as its last supported day (1 day left)" in text
+
+
+def test_a_current_version_within_90_days_of_its_last_day_is_a_banner(client, admin_user, settings):
+    settings.SCP_API_VERSION = "data-flow 1.1"
+    deprecated_default(
+        api_version="data-flow 1.1", version_status="CURRENT", version_date=date(2027, 3, 4)
+    )
+    client.force_login(admin_user)
+
+    assert banners(client) == [
+        (
+            "warning",
+            "The SCP connection default uses data-flow 1.1, which SCP lists as CURRENT with "
+            "2027-03-04 as its last supported day (90 days left); switch to its successor once "
+            "SCP lists one. SCP connections",
+        )
+    ]
+
+
+def test_no_banner_91_days_before_the_last_day_of_a_supported_version(client, admin_user):
+    deprecated_default(version_status="SUPPORTED", version_date=date(2027, 3, 5))
+    client.force_login(admin_user)
+
+    assert banners(client) == []
+
+
+def test_a_passed_last_day_is_a_red_banner_and_a_red_line_on_the_page(client, admin_user):
+    deprecated_default(version_date=date(2026, 11, 30), ok=False)
+    client.force_login(admin_user)
+
+    assert banners(client) == [
+        (
+            "danger",
+            "The SCP connection default uses data-flow 1.0, whose last supported day was "
+            "2026-11-30 (4 days ago); switch to data-flow 1.1. SCP connections",
+        )
+    ]
+    page = client.get(PAGE).content.decode()
+    line = re.search(r'text-nowrap ([\w-]+)" data-testid="version-last-day">(.*?)</div>', page)
+    assert line is not None
+    assert line.groups() == (
+        "text-danger-emphasis",
+        "last supported day 2026-11-30, passed 4 days ago",
+    )
+
+
+def test_the_page_shows_the_last_day_of_every_checked_version(client, admin_user):
+    deprecated_default(version_status="SUPPORTED", version_date=date(2027, 6, 3))
+    client.force_login(admin_user)
+
+    text = visible_text(client.get(PAGE))
+
+    assert "data-flow 1.0 SUPPORTED last supported day 2027-06-03, 181 days left" in text

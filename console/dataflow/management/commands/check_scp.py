@@ -15,8 +15,10 @@ from console.dataflow.scpcheck import connection_check, connections_check
 class Command(BaseCommand):
     help = (
         "Check each SCP connection: does the endpoint answer, do the keys sign, what SCP's "
-        "version list says of the configured API version, and the round trip. Exit status 1 "
-        "when any connection fails."
+        "version list says of the configured API version (its status and last supported day), "
+        "and the round trip. WARNING when the version is DEPRECATED or its last supported day "
+        "is 90 days away or less; exit status 1 when any connection fails, the last supported "
+        "day having passed included."
     )
 
     def add_arguments(self, parser) -> None:

@@ -19,7 +19,8 @@ SCALAR_FIELDS: dict[str, tuple[str, str]] = {
     "account_id": (gettext_noop("Account"), gettext_noop("Account id")),
     "domain": (gettext_noop("Network"), gettext_noop("Domain")),
     "node_selector": (gettext_noop("Network"), gettext_noop("Node selector")),
-    "host_alias_enabled": (gettext_noop("Network"), gettext_noop("Host aliases enabled")),
+    # The switch that decides whether the list reaches the pods: "Host aliases: off → on".
+    "host_alias_enabled": (gettext_noop("Network"), gettext_noop("Host aliases")),
     "workloads.nifi.cpu": (gettext_noop("Workloads"), gettext_noop("NiFi CPU")),
     "workloads.nifi.memory": (gettext_noop("Workloads"), gettext_noop("NiFi memory")),
     "workloads.nifi.replica": (gettext_noop("Workloads"), gettext_noop("NiFi replicas")),
@@ -58,7 +59,10 @@ OTHER_WORDS = (
     gettext_noop("removed"),
     gettext_noop("yes"),
     gettext_noop("no"),
+    gettext_noop("on"),
+    gettext_noop("off"),
 )
+SWITCHES = ("host_alias_enabled",)  # shown as "on"/"off", translated when shown
 
 
 def cpu_display(millicores: Any) -> str:
@@ -82,6 +86,8 @@ def memory_display(mib: Any) -> str:
 
 
 def _display(path: str, value: Any) -> str:
+    if path in SWITCHES:
+        return "on" if value is True or str(value).lower() == "true" else "off"
     if value is None or value == "":
         return "—"
     if path.endswith(".cpu"):
@@ -226,3 +232,29 @@ def edits_held(
             if cur_aliases.get(hostname) != new_aliases.get(hostname):
                 return False
     return True if checked else None
+
+
+def edits_overridden(
+    current: dict[str, Any], base: dict[str, Any], desired: dict[str, Any]
+) -> list[str]:
+    """The labels of fields the edits set that `current` holds with a third value.
+
+    Someone changed the same field after the change was planned on `base`: applying the edits
+    would silently replace their value.
+    """
+    cur, cur_aliases = flatten(current)
+    old, old_aliases = flatten(base)
+    new, new_aliases = flatten(desired)
+    labels = [
+        label
+        for path, (_section, label) in SCALAR_FIELDS.items()
+        if _norm(old.get(path)) != _norm(new.get(path))
+        and _norm(cur.get(path)) not in (_norm(old.get(path)), _norm(new.get(path)))
+    ]
+    labels += [
+        hostname
+        for hostname in sorted(old_aliases.keys() | new_aliases.keys())
+        if old_aliases.get(hostname) != new_aliases.get(hostname)
+        and cur_aliases.get(hostname) not in (old_aliases.get(hostname), new_aliases.get(hostname))
+    ]
+    return labels

@@ -105,6 +105,8 @@ class FleetEdit:
             for alias in aliases:
                 if alias["ip"] == self.old_ip:
                     alias["ip"] = self.new_ip
+                    # The new IP must reach the pods: a switched-off list is switched on.
+                    desired["host_alias_enabled"] = True
         elif self.action == "add_lines":
             for hostname, ip in self.lines:
                 # A host name has one IP (hosts-file semantics): a known name is pointed anew.
@@ -168,6 +170,11 @@ class PreviewRow:
     @property
     def included(self) -> bool:
         return not self.flag and not self.unchanged
+
+    @property
+    def switches_on(self) -> bool:
+        """True when the edit switches this service's host aliases on (they were off)."""
+        return any(e["field"] == "host_alias_enabled" and e["after"] is True for e in self.entries)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from console.dataflow import validators as v
 from console.dataflow.configdiff import COMPONENT_LABELS
-from console.dataflow.hostsfile import hosts_parse
+from console.dataflow.hostsfile import host_alias_switch, hosts_parse
 from console.dataflow.models import Service
 from console.scp import HostAlias, ServiceConfig, Workload, Workloads
 
@@ -290,7 +290,56 @@ def host_alias_formset(
     return HostAliasFormSet(initial=aliases or [], prefix="aliases", form_kwargs=form_kwargs)
 
 
-class ServiceEditForm(forms.Form):
+KEEP_OFF_CONTRADICTS = gettext_lazy(
+    "Tick either 'Host aliases enabled' or 'Keep host aliases switched off', not both."
+)
+
+
+class HostAliasSwitchForm(forms.Form):
+    """The switch of the host alias list, and the choice to keep a switched-off list off.
+
+    Lines written onto a list held switched off would never reach the pods: the change switches
+    the list on with them unless the person ticks "keep switched off" (offered only then).
+    """
+
+    host_alias_enabled = forms.BooleanField(
+        label=gettext_lazy("Host aliases enabled"), required=False
+    )
+    host_alias_keep_off = forms.BooleanField(
+        label=gettext_lazy("Keep host aliases switched off"),
+        required=False,
+        help_text=gettext_lazy(
+            "Host aliases are switched off on this service, so the pods get none of its lines. "
+            "Lines you add or change switch them on; tick this to keep them off (SCP keeps the "
+            "lines, the pods do not get them)."
+        ),
+    )
+    held_config: dict[str, Any]
+
+    @property
+    def offers_keep_off(self) -> bool:
+        """True when the configuration opened holds the list switched off."""
+        return not (self.held_config or {}).get("host_alias_enabled")
+
+    def clean(self) -> dict[str, Any]:
+        """Refuse switching the list on and keeping it off at once."""
+        data = super().clean()
+        keep_off = data.get("host_alias_keep_off") and self.offers_keep_off
+        if data.get("host_alias_enabled") and keep_off:
+            self.add_error("host_alias_keep_off", KEEP_OFF_CONTRADICTS)
+        return data
+
+    def alias_switch(self, aliases: tuple[HostAlias, ...]) -> bool:
+        """Whether the list is to be on with these aliases (see `hostsfile.host_alias_switch`)."""
+        return host_alias_switch(
+            held=self.held_config or {},
+            enabled=self.cleaned_data["host_alias_enabled"],
+            aliases=[{"hostname": a.hostname, "ip": a.ip} for a in aliases],
+            keep_off=self.cleaned_data["host_alias_keep_off"] and self.offers_keep_off,
+        )
+
+
+class ServiceEditForm(HostAliasSwitchForm):
     """Every field an admin may change, pre-filled from the last known configuration.
 
     `held` is the configuration the form was opened on (default: the service's newest): a
@@ -323,9 +372,6 @@ class ServiceEditForm(forms.Form):
             "The Kubernetes node label the pods run on, e.g. nodepool=dataflow. "
             "A wrong label makes the installation fail."
         ),
-    )
-    host_alias_enabled = forms.BooleanField(
-        label=gettext_lazy("Host aliases enabled"), required=False
     )
     description = HeldCharField(
         label=gettext_lazy("Description"),
@@ -456,7 +502,7 @@ class ServiceEditForm(forms.Form):
             description=data["description"],
             domain=data["domain"],
             node_selector=data["node_selector"],
-            host_alias_enabled=data["host_alias_enabled"],
+            host_alias_enabled=self.alias_switch(aliases),
             host_aliases=aliases,
             workloads=workloads,
         )
@@ -489,13 +535,10 @@ class HostsFileField(forms.CharField):
         """An empty list is a valid answer: it removes every alias."""
 
 
-class HostAliasesForm(forms.Form):
+class HostAliasesForm(HostAliasSwitchForm):
     """Support's page: the host alias list and nothing else, with a ticket and a reason."""
 
     base_revision = BaseRevisionField()
-    host_alias_enabled = forms.BooleanField(
-        label=gettext_lazy("Host aliases enabled"), required=False
-    )
     hosts = HostsFileField(
         label=gettext_lazy("Host aliases (hosts-file lines)"),
         required=False,
@@ -524,6 +567,15 @@ class HostAliasesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.held_config = held or {}
         self.fields["hosts"].held = held_pairs(self.held_config)
+
+    def desired_config(self, opened: dict[str, Any]) -> dict[str, Any]:
+        """`opened` with the pasted list and its switch, and nothing else changed."""
+        aliases = self.cleaned_data["hosts"]
+        return {
+            **opened,
+            "host_alias_enabled": self.alias_switch(aliases),
+            "host_aliases": [{"hostname": a.hostname, "ip": a.ip} for a in aliases],
+        }
 
     def held_warnings(self) -> list[str]:
         """Host aliases SCP holds that Kubernetes' rules would refuse: kept unless changed."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -103,3 +107,76 @@ def hosts_render(aliases: list[dict[str, str]] | tuple[HostAlias, ...]) -> str:
 def hosts_text(aliases: list[dict[str, str]]) -> str:
     """Aliases as editable hosts-file text, without the header (the form's initial value)."""
     return "".join(line + "\n" for line in hosts_render(aliases).splitlines()[1:])
+
+
+# --- The switch: whether the list reaches the pods at all ----------------------------------
+# SCP_API.md §8 (seed + user guide): `host_alias.enabled` decides whether the list reaches the
+# pods' /etc/hosts; lines added while it is off change nothing in the pods.
+
+
+def lines_written(before: Iterable[Mapping[str, str]], after: Iterable[Mapping[str, str]]) -> bool:
+    """True when `after` adds a host name to `before` or points one of its names at a new IP."""
+    held = {alias["hostname"]: alias["ip"] for alias in before}
+    return any(held.get(alias["hostname"]) != alias["ip"] for alias in after)
+
+
+def host_alias_switch(
+    *,
+    held: Mapping[str, Any],
+    enabled: bool,
+    aliases: Iterable[Mapping[str, str]],
+    keep_off: bool,
+) -> bool:
+    """The switch a change asks for: as chosen, or on when it writes lines onto a list held off.
+
+    A line written onto a switched-off list would never reach the pods, so the list is switched
+    on with it, unless the person deliberately keeps it off. Removing lines never switches it.
+    """
+    if enabled or keep_off or held.get("host_alias_enabled"):
+        return enabled
+    return lines_written(held.get("host_aliases") or [], aliases)
+
+
+def kept_off(held: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """True when `desired` writes lines onto a list `held` switched off and leaves it off."""
+    return (
+        not held.get("host_alias_enabled")
+        and not desired.get("host_alias_enabled")
+        and lines_written(held.get("host_aliases") or [], desired.get("host_aliases") or [])
+    )
+
+
+def hosts_in_pods(config: Mapping[str, Any]) -> str:
+    """What the host alias list puts into each pod's /etc/hosts: nothing while it is off."""
+    if not config.get("host_alias_enabled"):
+        return ""
+    return hosts_render(config.get("host_aliases") or [])
+
+
+@dataclass(frozen=True)
+class PodsHosts:
+    """What a change leaves in each pod's /etc/hosts, for the review pages."""
+
+    text: str  # the lines Kubernetes writes from the list ("" when none)
+    switched_off: bool  # the list is (or stays) switched off
+    switched_on: bool  # this change switches the list on
+    unreached: int  # host names the list holds that the pods will not get
+
+
+def pods_hosts(
+    *, desired: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]
+) -> PodsHosts | None:
+    """The /etc/hosts a change leaves in the pods; None when it touches no host alias."""
+    entries = list(entries)
+    if not any(
+        entry["section"] == "Host aliases" or entry["field"] == "host_alias_enabled"
+        for entry in entries
+    ):
+        return None
+    off = not desired.get("host_alias_enabled")
+    return PodsHosts(
+        text=hosts_in_pods(desired),
+        switched_off=off,
+        switched_on=not off and any(e["field"] == "host_alias_enabled" for e in entries),
+        unreached=len(desired.get("host_aliases") or []) if off else 0,
+    )

@@ -234,7 +234,13 @@ def workload_merge(current: Mapping[str, Any], requested: Mapping[str, Any]) -> 
 
 
 def hosts_file_render(host_alias: Mapping[str, Any]) -> str:
-    """The lines Kubernetes writes into each pod's /etc/hosts for these aliases; "" when off."""
+    """The lines Kubernetes writes into each pod's /etc/hosts for these aliases; "" when off.
+
+    SCP's user guide: `enabled` decides whether the list reaches the pods at all, so a list
+    kept while it is off gives the pods nothing.
+    """
+    # Guess: SCP does not document `hosts_file` for a switched-off list; "" (no line from the
+    # list) is what the pods then have, and what a service created with no aliases shows.
     if host_alias.get("enabled") != "true" or not host_alias.get("host_alias_list"):
         return ""
     # Kubernetes keys host aliases by IP: every hostname of one IP lands on one line.

@@ -613,7 +613,7 @@ def test_review_lists_exactly_the_changed_fields_with_before_and_after(as_admin,
     assert "salesadmin → salesops01" in rows["account_id"]["text"]
     assert "sales → sales-v2" in rows["domain"]["text"]
     assert "nodepool=dataflow → nodepool=dataflow-big" in rows["node_selector"]["text"]
-    assert "yes → no" in rows["host_alias_enabled"]["text"]
+    assert "Host aliases on → off" in rows["host_alias_enabled"]["text"]
     assert rows["host_aliases.erp-db.corp.internal"]["kind"] == "changed"
     assert "10.10.1.21 → 10.10.1.22" in rows["host_aliases.erp-db.corp.internal"]["text"]
     assert rows["host_aliases.dwh-replica.corp.internal"]["kind"] == "removed"

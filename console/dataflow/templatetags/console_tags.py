@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils.translation import gettext as _
 
-from console.dataflow.configdiff import cpu_display, memory_display
+from console.dataflow.configdiff import SWITCHES, cpu_display, memory_display
 from console.dataflow.timezones import when_text
 
 register = template.Library()
@@ -70,6 +70,13 @@ def status_colour(status: str) -> str:
 def status_progress(status: str) -> int:
     """How far along the pipeline a change is, for the progress bar."""
     return STATUS_PROGRESS.get(status or "", 100)
+
+
+@register.filter
+def shown(entry: dict, side: str) -> str:
+    """A diff entry's value before or after, as shown: a switch's "on"/"off" translated."""
+    value = str(entry.get(f"{side}_display", ""))
+    return _(value) if entry.get("field") in SWITCHES and value else value
 
 
 @register.filter

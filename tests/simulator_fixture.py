@@ -119,6 +119,15 @@ class SimulatorHandle:
         """Force a service's state (a pending update is dropped)."""
         return self._call("POST", f"/_simulator/services/{service_id}/state", {"state": state})
 
+    def change_in_scp_console(
+        self, service_id: str, *, modified_by: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change a service as SCP's own console would (update-body fields); returns its detail."""
+        body = dict(fields)
+        if modified_by is not None:
+            body["modified_by"] = modified_by
+        return self._call("POST", f"/_simulator/services/{service_id}/config", body)
+
     def data_flows(self) -> list[dict[str, Any]]:
         """The data flows with their offered versions and cluster capacity."""
         return self._call("GET", "/_simulator/data-flows")["data_flows"]

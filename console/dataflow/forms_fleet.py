@@ -143,3 +143,21 @@ class DecisionForm(forms.Form):
         if data.get("decision") == "reject" and not data.get("comment", "").strip():
             self.add_error("comment", _("Say why you reject it: the author reads your comment."))
         return data
+
+
+class ChangeDecisionForm(DecisionForm):
+    """A single change's decision: also replace SCP's newer values, or send it back.
+
+    `revision` is the service's configuration revision the approver's page showed: replacing
+    SCP's values is refused if SCP moved since.
+    """
+
+    decision = forms.ChoiceField(
+        choices=[
+            ("approve", gettext_lazy("Approve")),
+            ("override", gettext_lazy("Replace SCP's values")),
+            ("return", gettext_lazy("Send back to the author")),
+            ("reject", gettext_lazy("Reject")),
+        ]
+    )
+    revision = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -1,8 +1,11 @@
 """Configuration revisions of a service: who explains each one, comparisons, and reverts.
 
-A refresh (or a tracking poll) that finds a new configuration records a revision. Fields that
-a change of the console asked for are the console's; any other field that moved was changed
-outside the console, and becomes a final "Changed outside the console" entry of the history.
+A refresh (or a tracking poll) that finds a new configuration records a revision. A field
+that moved to the value a change of the console asked for is the console's, and so is any new
+value of it while that change's update may be under way (SCP applied it differently); any
+other moved field was changed outside the console, even one the console changed before, and
+becomes a final "Changed outside the console" entry of the history. A detail older than what
+the console holds is never written.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from console.scp import ServiceDetail
 
 Status = ChangeRequest.Status
 OUTSIDE_AUTHOR = "outside the console"
+# Statuses in which a change's PUT may have reached SCP, so that SCP may be applying it now.
+UNDER_WAY = (Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING)
 
 
 def scp_modified_by(detail: ServiceDetail) -> str:
@@ -41,12 +46,45 @@ def scp_modified_by(detail: ServiceDetail) -> str:
 
 
 def _console_candidates(service: Service, since: datetime | None) -> list[ChangeRequest]:
-    """Console changes that may explain a new configuration: in flight, or finished since."""
-    rows = service.changes.exclude(kind=ChangeRequest.Kind.OUTSIDE).exclude(status=Status.CANCELLED)
+    """Console changes that may explain a new configuration: in flight, or finished since.
+
+    A change awaiting approval explains nothing: nothing of it was sent.
+    """
+    rows = service.changes.exclude(kind=ChangeRequest.Kind.OUTSIDE).exclude(
+        status__in=(Status.CANCELLED, Status.AWAITING_APPROVAL)
+    )
     when = Q(status__in=IN_FLIGHT)
     if since is not None:
         when |= Q(finished_at__gt=since, submitted_at__isnull=False)
     return list(rows.filter(when).order_by("created_at", "pk"))
+
+
+def field_value(config: dict[str, Any], path: str) -> Any:
+    """One field of a configuration as the diff names it (`host_aliases.<name>` is its IP)."""
+    scalars, aliases = flatten(config)
+    if path.startswith("host_aliases."):
+        return aliases.get(path.split(".", 1)[1])
+    return _norm(scalars.get(path))
+
+
+def _under_way(change: ChangeRequest) -> bool:
+    """Whether SCP may be applying this change now (its PUT may have reached SCP)."""
+    return change.status in UNDER_WAY or (change.status == Status.QUEUED and change.put_unconfirmed)
+
+
+def field_explainer(path: str, value: Any, candidates: list[ChangeRequest]) -> ChangeRequest | None:
+    """The console change that explains `path` now holding `value`; None: changed outside.
+
+    A change explains a field it asked for when SCP shows the value it asked for. While its
+    update may be under way, any new value of that field is its own too: SCP applied it
+    differently, and the change ends "Applied with differences". Any other value is outside,
+    even on a field a console change touched before.
+    """
+    asking = [c for c in candidates if path in {e.get("field") for e in c.diff or ()}]
+    exact = [c for c in asking if field_value(c.desired_config or {}, path) == value]
+    if exact:
+        return exact[-1]
+    return next((c for c in reversed(asking) if _under_way(c)), None)
 
 
 def revision_record(
@@ -59,9 +97,9 @@ def revision_record(
 ) -> ConfigRevision:
     """Record a new revision of `service` and say who explains it; outside fields get an entry.
 
-    A field one of the service's console changes asked for (in flight, or finished since the
-    previous revision was observed) is the console's, even when SCP applied another value (that
-    change ends "Applied with differences"). Every other moved field was changed outside.
+    The service's console changes in flight, or finished since the previous revision was
+    observed, explain the fields `field_explainer` gives them; every other moved field was
+    changed outside the console.
     """
     since = (
         ConfigRevision.objects.filter(service=service, revision=previous_revision)
@@ -69,9 +107,17 @@ def revision_record(
         .first()
     )
     candidates = _console_candidates(service, since)
-    asked = {entry.get("field") for change in candidates for entry in change.diff or ()}
     entries = config_diff(previous_config, config)
-    outside = [entry for entry in entries if entry["field"] not in asked]
+    explainers = {
+        entry["field"]: field_explainer(
+            entry["field"], field_value(config, entry["field"]), candidates
+        )
+        for entry in entries
+    }
+    outside = [entry for entry in entries if explainers[entry["field"]] is None]
+    ours = [change for change in explainers.values() if change is not None]
+    if not entries:
+        ours = candidates  # nothing a person would call a change moved (e.g. the aliases' order)
     explained_by: ChangeRequest | None = None
     if outside:
         explained_by = outside_change_record(
@@ -82,8 +128,8 @@ def revision_record(
             entries=outside,
             detail=detail,
         )
-    elif candidates:
-        explained_by = next((c for c in candidates if c.status in IN_FLIGHT), candidates[-1])
+    elif ours:
+        explained_by = next((c for c in ours if c.status in IN_FLIGHT), ours[-1])
     revision, created = ConfigRevision.objects.get_or_create(
         service=service,
         revision=service.config_revision,
@@ -223,8 +269,34 @@ def revert_desired(current: dict[str, Any], old: dict[str, Any]) -> dict[str, An
     return unflatten(cur, dict(was_aliases) if old.get("host_aliases") is not None else cur_aliases)
 
 
-def service_apply_detail(*, service: Service, detail: ServiceDetail) -> bool:
-    """Store what SCP reports of a service; bump the config revision when the config moved."""
+def detail_is_stale(
+    *, service: Service, detail: ServiceDetail, read_at: datetime | None = None
+) -> bool:
+    """Whether `detail` may be older than what the console already holds of `service`.
+
+    Guess: SCP's `modified_dt` moves forward with every change of a service, so a detail with
+    an earlier one than the console holds was read before that change. Without it, a read that
+    started (`read_at`) before the console last stored the service may predate that write.
+    """
+    if service.pk is None:
+        return False
+    held, seen = service.scp_modified_at, detail.modified_dt
+    if held is not None and seen is not None and seen < held:
+        return True
+    return read_at is not None and service.synced_at is not None and read_at < service.synced_at
+
+
+def service_apply_detail(
+    *, service: Service, detail: ServiceDetail, read_at: datetime | None = None
+) -> bool:
+    """Store what SCP reports of a service; bump the config revision when the config moved.
+
+    `read_at` is when the read of `detail` started (None: just now). A detail older than what
+    the console holds is not stored (False): a refresh never writes back a configuration that a
+    change, a tracking poll or a newer read has already moved past.
+    """
+    if detail_is_stale(service=service, detail=detail, read_at=read_at):
+        return False
     config = detail.config.to_dict()
     changed = config != service.config
     previous_revision, previous_config = service.config_revision, service.config
@@ -245,7 +317,8 @@ def service_apply_detail(*, service: Service, detail: ServiceDetail) -> bool:
     service.cluster_request_failed = detail.cluster_request_failed
     service.scp_created_at = detail.created_dt
     service.scp_modified_at = detail.modified_dt
-    service.synced_at = timezone.now()
+    # When the stored detail was read: a read that started earlier is older than this one.
+    service.synced_at = read_at or timezone.now()
     service.save()
     if changed and known:
         # A new configuration of a known service: the console's own change, or one made

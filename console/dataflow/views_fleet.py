@@ -31,9 +31,20 @@ from console.dataflow.fleet import (
     fleet_submit,
     services_select,
 )
-from console.dataflow.forms_fleet import DecisionForm, FleetConfirmForm, FleetForm
-from console.dataflow.hostsfile import hosts_render
-from console.dataflow.models import ChangeRequest, FleetChange
+from console.dataflow.forms_fleet import (
+    ChangeDecisionForm,
+    DecisionForm,
+    FleetConfirmForm,
+    FleetForm,
+)
+from console.dataflow.hostsfile import pods_hosts
+from console.dataflow.models import ChangeRequest, FleetChange, Service
+from console.dataflow.replan import (
+    ApprovalUnchecked,
+    approval_read,
+    approval_replan,
+    change_send_back,
+)
 
 APPROVE_PERM = "dataflow.approve_change"
 
@@ -238,46 +249,81 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    """The review of a waiting change (diff, pre-check, reason, ticket) with approve / reject."""
+    """The review of a waiting change (diff, pre-check, reason, ticket) with approve / reject.
+
+    The page reads SCP first and shows the change re-planned on what SCP holds now: fields SCP
+    changed meanwhile, kept, and conflicts the approver decides explicitly.
+    """
     change = _get_change_for_user(request, pk)
     try:
         approver_check(user=request.user, author_id=change.author_id)
     except ApprovalRefused as exc:
         raise PermissionDenied(str(exc)) from None
-    form = DecisionForm(request.POST or None)
+    form = ChangeDecisionForm(request.POST or None)
     if change.status != ChangeRequest.Status.AWAITING_APPROVAL:
         messages.info(
             request, _("Change #%(number)s does not await approval.") % {"number": change.pk}
         )
         return redirect(change)
+    status, read_error = 200, ""
     if request.method == "POST" and form.is_valid():
-        comment = form.cleaned_data["comment"]
-        if form.cleaned_data["decision"] == "approve":
-            done = change_approve(change=change, by=request.user, comment=comment)
-            said = _("Change #%(number)s is approved: it is queued for SCP.")
-        else:
-            done = change_reject(change=change, by=request.user, comment=comment)
-            said = _("Change #%(number)s is rejected: it is never sent.")
-        if done:
-            messages.success(request, said % {"number": change.pk})
-        else:
-            messages.warning(
-                request, _("Change #%(number)s no longer awaits approval.") % {"number": change.pk}
-            )
-        return redirect(change)
-    status = 400 if request.method == "POST" else 200
+        try:
+            return _decided(request, change, form.cleaned_data)
+        except ApprovalUnchecked as exc:
+            status, read_error = 503, str(exc)
+        except ApprovalRefused as exc:  # a conflict not decided, or SCP moved since the page
+            messages.warning(request, str(exc))
+            status = 409
+            form = ChangeDecisionForm(initial={"comment": form.cleaned_data["comment"]})
+    elif request.method == "POST":
+        status = 400
+    else:
+        try:
+            approval_read(service=change.service)
+        except ApprovalUnchecked as exc:
+            read_error = str(exc)
+    replan = approval_replan(change=change, service=Service.objects.get(pk=change.service_id))
     return render(
         request,
         "dataflow/change_decide.html",
         {
             "change": change,
             "form": form,
-            "hosts_preview": hosts_render(change.desired_config.get("host_aliases") or [])
-            if change.kind == ChangeRequest.Kind.HOST_ALIASES
-            else "",
+            "replan": replan,
+            "read_error": read_error,
+            "pods_hosts": pods_hosts(
+                desired=replan.desired_config, entries=replan.entries or change.diff
+            ),
         },
         status=status,
     )
+
+
+def _decided(request: HttpRequest, change: ChangeRequest, data: dict) -> HttpResponse:
+    """Take the approver's decision on a waiting change and say what came of it."""
+    decision, comment = data["decision"], data["comment"]
+    if decision in ("approve", "override"):
+        done = change_approve(
+            change=change,
+            by=request.user,
+            comment=comment,
+            override=decision == "override",
+            seen_revision=data.get("revision"),
+        )
+        said = _("Change #%(number)s is approved: it is queued for SCP.")
+    elif decision == "return":
+        done = change_send_back(change=change, by=request.user, comment=comment)
+        said = _("Change #%(number)s is sent back to its author: it is never sent.")
+    else:
+        done = change_reject(change=change, by=request.user, comment=comment)
+        said = _("Change #%(number)s is rejected: it is never sent.")
+    if done:
+        messages.success(request, said % {"number": change.pk})
+    else:
+        messages.warning(
+            request, _("Change #%(number)s no longer awaits approval.") % {"number": change.pk}
+        )
+    return redirect(change)
 
 
 @require_POST

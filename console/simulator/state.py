@@ -181,6 +181,24 @@ class Store:
             if changed:
                 self.save()
 
+    def config_set(
+        self, service_id: str, *, config: dict[str, Any], modified_by: str | None, now: float
+    ) -> dict[str, Any]:
+        """Change a service's configuration at once, as SCP's own console does; `modified_dt` moves.
+
+        Guess: SCP's detail names who changed the service last (`modified_by`, not documented);
+        it is set only when given, and an update accepted through the API clears it.
+        """
+        with self.lock:
+            service = self.services[service_id]
+            service["config"] = config
+            service["modified_dt"] = iso_ms(now)
+            service.pop("modified_by", None)
+            if modified_by:
+                service["modified_by"] = modified_by
+            self.save()
+            return service
+
     def state_force(self, service_id: str, state: str, *, now: float) -> dict[str, Any]:
         """Set a service's state; a pending update is dropped, as if SCP had abandoned it."""
         with self.lock:
@@ -216,4 +234,5 @@ def _update_finish(service: dict[str, Any], pending: dict[str, Any]) -> None:
         service["cluster_request_failed"] = False
         service["image_id"] = f"dataflow-nifi-{requested['service_workload']['nifi']['version']}"
     service["modified_dt"] = iso_ms(pending["due_at"])
+    service.pop("modified_by", None)  # set by a change in SCP's own console, now superseded
     service["pending"] = None

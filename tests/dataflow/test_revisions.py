@@ -155,11 +155,17 @@ def test_a_field_the_console_asked_for_is_its_own_even_when_scp_applied_another_
     sales, admin_user, enqueued
 ):
     old_cpu = sales.config["workloads"]["nifi"]["cpu"]
-    submit_edit(sales, admin_user, set_nifi_cpu(old_cpu + 1000))
+    change = submit_edit(sales, admin_user, set_nifi_cpu(old_cpu + 1000))
+    # Sent: SCP is applying it.
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        status=Status.UPDATING, submitted_at=change.created_at
+    )
 
     scp_edit(sales, set_nifi_cpu(old_cpu + 900))  # SCP rounded it: "Applied with differences"
 
     assert not ChangeRequest.objects.filter(kind=Kind.OUTSIDE).exists()
+    revision = ConfigRevision.objects.get(service=sales, revision=sales.config_revision)
+    assert revision.change == change
 
 
 def test_the_first_import_records_no_outside_change(imported):

@@ -169,6 +169,66 @@ def test_set_state_refuses_unknown_states_and_services(scp_simulator: SimulatorH
         scp_simulator.set_state("2a9be312-5d4b-4bc8-b2ae-35100fa9241f", "RUNNING")
 
 
+def test_a_change_in_scp_console_applies_at_once_and_moves_modified_dt(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    before = api.get(SALES).json()
+
+    scp_simulator.change_in_scp_console(
+        seed.SALES_ETL_ID,
+        modified_by="kim.dev",
+        service_workload={"nifi": {"memory": "3072"}},
+        description="set in the SCP console",
+    )
+
+    after = api.get(SALES).json()
+    assert after["state"] == "RUNNING"
+    assert after["service_workload"]["nifi"]["memory"] == "3072"
+    assert after["service_workload"]["nifi"]["cpu"] == before["service_workload"]["nifi"]["cpu"]
+    assert after["description"] == "set in the SCP console"
+    assert after["modified_dt"] > before["modified_dt"]
+    assert after["modified_by"] == "kim.dev"
+    assert "modified_by" not in before
+
+
+def test_an_update_through_the_api_clears_who_changed_it_in_scp_console(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    scp_simulator.change_in_scp_console(seed.SALES_ETL_ID, modified_by="kim.dev", description="x")
+
+    api.put(SALES, json={"description": "through the API"})
+    time.sleep(0.7)
+
+    assert "modified_by" not in api.get(SALES).json()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"modified_by": "kim.dev"},
+        {"description": 5},
+        {"service_workload": {"nifi": {"memory": 3072}}},
+        {"colour": "blue"},
+        {"description": "x", "modified_by": ""},
+    ],
+)
+def test_a_change_in_scp_console_refuses_bad_fields(
+    scp_simulator: SimulatorHandle, fields: dict
+) -> None:
+    with pytest.raises(SimulatorControlError, match="400"):
+        scp_simulator.change_in_scp_console(seed.SALES_ETL_ID, **fields)
+
+
+def test_a_change_in_scp_console_is_refused_while_an_update_runs(
+    api: Api, scp_simulator: SimulatorHandle
+) -> None:
+    api.put(SALES, json={"description": "updating"})
+
+    with pytest.raises(SimulatorControlError, match="409"):
+        scp_simulator.change_in_scp_console(seed.SALES_ETL_ID, description="meanwhile")
+
+
 def test_data_flows_show_versions_and_capacity(scp_simulator: SimulatorHandle) -> None:
     flows = {flow["data_flow_name"]: flow for flow in scp_simulator.data_flows()}
 

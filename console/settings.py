@@ -371,6 +371,18 @@ SCP_TRACK_MAX_POLL_SECONDS = env_float("SCP_TRACK_MAX_POLL_SECONDS", 30.0)
 # SCP may show the old state for a while after its 202: until it shows the update (or the
 # reviewed values), RUNNING or ERROR is the old state, followed this long before concluding.
 SCP_TRACK_START_GRACE_SECONDS = env_float("SCP_TRACK_START_GRACE_SECONDS", 180.0)
+# SCP's edge throttles a client that sends too much (HTTP 417 past roughly 80 requests a
+# minute, seen live); its limit is not published. Each connection's calls, from every process,
+# share one budget: at most SCP_REQUESTS_PER_MINUTE, halved on a throttling answer (never below
+# the floor) and recovered while answers are clean (console/dataflow/budget.py).
+SCP_REQUESTS_PER_MINUTE = env_float("SCP_REQUESTS_PER_MINUTE", 600.0)
+SCP_REQUESTS_PER_MINUTE_FLOOR = env_float("SCP_REQUESTS_PER_MINUTE_FLOOR", 6.0)
+if SCP_REQUESTS_PER_MINUTE <= 0 or SCP_REQUESTS_PER_MINUTE_FLOOR <= 0:
+    raise ConfigError("SCP_REQUESTS_PER_MINUTE and its _FLOOR must be numbers above 0.")
+# A change waits out transient answers (throttling, 5xx, timeouts) this long before it fails.
+SCP_RETRY_PATIENCE_MINUTES = env_float("SCP_RETRY_PATIENCE_MINUTES", 15.0)
+if SCP_RETRY_PATIENCE_MINUTES <= 0:
+    raise ConfigError("SCP_RETRY_PATIENCE_MINUTES must be a number of minutes above 0.")
 # A sync fetches this many SCP calls at once per connection (each thread has its own client),
 # and writes this many services per transaction.
 SCP_SYNC_CONCURRENCY = env_int("SCP_SYNC_CONCURRENCY", 8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -92,6 +93,18 @@ def enqueued(monkeypatch):
     # Follow-ups of final changes are tested on their own; here they would only pile up.
     monkeypatch.setattr("console.dataflow.lifecycle.change_finished_dispatch", lambda pk: None)
     return sent
+
+
+@pytest.fixture(autouse=True)
+def _scp_budget_forgotten() -> Iterator[None]:
+    """Every test starts with fresh SCP request budgets: one test's throttling is its own."""
+    yield
+    from console.dataflow import budget
+
+    if budget._store is not None:
+        with contextlib.suppress(Exception):  # no test database: nothing to forget
+            budget._store.clear()
+        budget._store.close()  # the test database is dropped at the end: no session may stay
 
 
 def pytest_report_header(config) -> list[str]:

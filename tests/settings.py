@@ -17,8 +17,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from console.settings import *  # noqa: F403
 
-# Workers started by tests must not refresh the services behind the test's back.
-CONSOLE_SYNC_AT_WORKER_START = False
+# Workers started by tests must not refresh the services behind the test's back, unless the
+# test asks for it.
+CONSOLE_SYNC_AT_WORKER_START = os.environ.get("CONSOLE_TEST_SYNC_AT_START") == "1"
 # A worker process started by a test consumes, and sends its follow-up tasks to, its own queue.
 if os.environ.get("CONSOLE_TEST_QUEUE"):
     CELERY_TASK_DEFAULT_QUEUE = os.environ["CONSOLE_TEST_QUEUE"]

@@ -24,15 +24,34 @@ from django.utils.translation import ngettext
 
 from console.dataflow import crypto
 from console.dataflow.approvals import ApprovalRefused, approval_needed, approver_check
-from console.dataflow.configdiff import config_apply, config_diff, diff_summary, edits_held
-from console.dataflow.connections import ConnectionUnavailable, scp_client_for
+from console.dataflow.configdiff import (
+    config_apply,
+    config_diff,
+    diff_summary,
+    edits_held,
+    edits_overridden,
+)
+from console.dataflow.connections import (
+    PAGE_WAIT_SECONDS,
+    ConnectionUnavailable,
+    scp_client_for,
+)
 from console.dataflow.lifecycle import change_move, change_note, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
+from console.dataflow.replan import (
+    approval_check,
+    approval_fields,
+    approval_message,
+    approval_read,
+    approval_replan,
+)
 from console.dataflow.revisions import service_apply_detail
 from console.dataflow.scp_text import scp_error_sentence, scp_error_text
 from console.scp import (
     ResourceCheck,
     ScpError,
+    ScpInvalidInput,
+    ScpThrottled,
     ScpUnavailable,
     ServiceConfig,
     Workloads,
@@ -44,8 +63,14 @@ Status = ChangeRequest.Status
 
 SEND_TASK = "dataflow.change_send"
 TRACK_TASK = "dataflow.change_track"
-SEND_MAX_ATTEMPTS = 6
+# A worker lost this many times while sending ends the change (each loss is one attempt that
+# never finished); transient answers are waited out for SCP_RETRY_PATIENCE_MINUTES instead.
+WORKER_LOSSES_TOLERATED = 6
 POLL_ERRORS_TOLERATED = 5
+# Guess: SCP refuses a PUT with 400 while a service settles after an accepted update (seen live
+# on several products, SCP_API.md §8); for this long after the service's last accepted change a
+# 400 on a RUNNING service is read as "busy", not as bad values.
+SETTLE_SECONDS = 120.0
 BUSY_STATES = ("UPDATING", "EDITING")
 TRACKING = (Status.ACCEPTED, Status.UPDATING)
 # A poll may run this early (clock skew between machines) and books this long a lease.
@@ -163,7 +188,7 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
     workloads = ServiceConfig.from_dict(plan.desired_config).workloads
     assert isinstance(workloads, Workloads)
     try:
-        check = scp_client_for(service.connection_name).validate_resources(
+        check = scp_client_for(service.connection_name, wait=PAGE_WAIT_SECONDS).validate_resources(
             service.scp_id, workloads
         )
     except (ScpError, ConnectionUnavailable) as exc:
@@ -320,25 +345,39 @@ def change_submit(
     return change
 
 
-def change_approve(*, change: ChangeRequest, by, comment: str = "") -> bool:
+def change_approve(
+    *,
+    change: ChangeRequest,
+    by,
+    comment: str = "",
+    override: bool = False,
+    seen_revision: int | None = None,
+) -> bool:
     """An approver (never the author) lets a waiting change go: queued, and sent after commit.
 
-    False when the change no longer waits (withdrawn, or decided by someone else first).
+    It is re-planned on what SCP holds now (read first): fields SCP changed meanwhile that the
+    change does not set are kept. Raises ApprovalConflict when SCP now holds another value for
+    a field the change sets, unless the approver chose to replace it (`override`) on the
+    configuration they saw (`seen_revision`; ApprovalStale otherwise), and ApprovalUnchecked
+    when SCP cannot be read. False when the change no longer waits (withdrawn, or decided by
+    someone else first).
     """
     approver_check(user=by, author_id=change.author_id)
+    if not ChangeRequest.objects.filter(pk=change.pk, status=Status.AWAITING_APPROVAL).exists():
+        return False
+    approval_read(service=change.service)
     name = by.get_username()
     comment = comment.strip()
     now = timezone.now()
     with transaction.atomic():
+        service = Service.objects.select_for_update().get(pk=change.service_id)
+        replan = approval_replan(change=change, service=service)
+        approval_check(replan=replan, override=override, seen_revision=seen_revision)
         moved = change_move(
             change.pk,
             frm=Status.AWAITING_APPROVAL,
             to=Status.QUEUED,
-            message=(
-                _("Approved by %(name)s: %(comment)s") % {"name": name, "comment": comment}
-                if comment
-                else _("Approved by %(name)s.") % {"name": name}
-            ),
+            message=approval_message(name=name, comment=comment, replan=replan, override=override),
             decision="approved",
             decided_by=by,
             decided_by_name=name,
@@ -346,6 +385,7 @@ def change_approve(*, change: ChangeRequest, by, comment: str = "") -> bool:
             decision_comment=comment,
             # The queue's clock starts now, not when the author confirmed.
             next_poll_at=now,
+            **approval_fields(change=change, replan=replan),
         )
         if moved:
             transaction.on_commit(lambda: _enqueue(SEND_TASK, change.pk))
@@ -453,7 +493,8 @@ def change_send(*, change_id: int) -> None:
 
     Before any PUT the worker reads the service: an earlier attempt found under way or
     applied is followed, never sent again. Transient faults put the change back in the
-    queue with a delay, bounded by SEND_MAX_ATTEMPTS; anything else ends in Failed.
+    queue with a delay (or as long as SCP asks) for up to SCP_RETRY_PATIENCE_MINUTES; anything
+    else ends in Failed.
     """
     row = ChangeRequest.objects.filter(pk=change_id).values("attempts", "status").first()
     if row is None or row["status"] != Status.QUEUED:
@@ -463,8 +504,7 @@ def change_send(*, change_id: int) -> None:
         change_id,
         frm=Status.QUEUED,
         to=Status.SUBMITTING,
-        message=_("Attempt %(number)s of %(max)s: reading SCP, then sending.")
-        % {"number": number, "max": SEND_MAX_ATTEMPTS},
+        message=_("Attempt %(number)s: reading SCP, then sending.") % {"number": number},
         attempts=F("attempts") + 1,
         submitted_at=timezone.now(),
         claimed_by=worker_identity(),
@@ -545,6 +585,18 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
         )
         return
 
+    overridden = edits_overridden(
+        current.config.to_dict(), change.base_config, change.desired_config
+    )
+    if overridden:
+        raise _Unsendable(
+            _(
+                "SCP now holds another value for %(fields)s than when this change was reviewed "
+                "(changed outside the console meanwhile). Nothing was sent, so that value is "
+                "not replaced unseen: review the change again on the newer configuration."
+            )
+            % {"fields": ", ".join(str(_(label)) for label in overridden)}
+        )
     merged = config_apply(current.config.to_dict(), change.base_config, change.desired_config)
     body = build_update_body(ServiceConfig.from_dict(merged), account_password=password)
     # Marked before the PUT leaves: a worker killed mid-call leaves the truth behind.
@@ -594,12 +646,21 @@ def _password(change: ChangeRequest) -> str | None:
 
 def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) -> None:
     """End an attempt that met an SCP error: follow, retry later, or fail."""
+    if isinstance(exc, ScpThrottled) and exc.local and attempt.put_sent:
+        # The request budget held the PUT back before it left: nothing was sent.
+        ChangeAttempt.objects.filter(pk=attempt.pk).update(put_sent=False)
+        attempt.put_sent = False
+        ChangeRequest.objects.filter(pk=change.pk).update(put_unconfirmed=False)
     unconfirmed = attempt.put_sent and not _definitive(exc)
     if attempt.put_sent and not unconfirmed:
         ChangeRequest.objects.filter(pk=change.pk).update(put_unconfirmed=False)
+    if attempt.put_sent and _settling(change, exc):
+        exc = _busy(exc)
     outcome = (
         ChangeAttempt.Outcome.ANSWER_LOST
         if unconfirmed
+        else ChangeAttempt.Outcome.THROTTLED
+        if isinstance(exc, ScpThrottled)
         else ChangeAttempt.Outcome.REFUSED
         if exc.permanent
         else ChangeAttempt.Outcome.TRANSIENT
@@ -623,32 +684,92 @@ def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) ->
         )
         _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
         return
-    if exc.permanent or change.attempts >= SEND_MAX_ATTEMPTS:
-        sentence = scp_error_text(exc)
-        if not exc.permanent:
-            sentence = ngettext(
-                "%(error)s Gave up after %(count)d attempt.",
-                "%(error)s Gave up after %(count)d attempts.",
-                change.attempts,
-            ) % {"error": sentence, "count": change.attempts}
+    if exc.permanent:
+        _fail(change, scp_error_text(exc), error=_error_record(exc))
+        return
+    retry_until = _retry_until(change)
+    if timezone.now() >= retry_until:
+        sentence = _(
+            "%(error)s SCP kept answering so for %(minutes)s minutes (%(count)s attempts): "
+            "the change gives up; nothing was applied."
+        ) % {
+            "error": scp_error_text(exc),
+            "minutes": f"{settings.SCP_RETRY_PATIENCE_MINUTES:g}",
+            "count": change.attempts,
+        }
         _fail(change, sentence, error=_error_record(exc))
         return
-    _requeue(change, frm=Status.SUBMITTING, reason=scp_error_text(exc))
+    _requeue(change, frm=Status.SUBMITTING, reason=scp_error_text(exc), wait=exc.retry_after)
 
 
-def _requeue(change: ChangeRequest, *, frm: str, reason: str) -> None:
-    """Put a change back in the queue for another attempt after a growing delay."""
-    countdown = min(60.0, 2.0 * 2 ** max(0, change.attempts - 1))
+def _retry_until(change: ChangeRequest):
+    """When the change stops waiting out transient answers: set at the first one."""
+    if change.retry_until is None:
+        change.retry_until = timezone.now() + timedelta(minutes=settings.SCP_RETRY_PATIENCE_MINUTES)
+        ChangeRequest.objects.filter(pk=change.pk, retry_until__isnull=True).update(
+            retry_until=change.retry_until
+        )
+    return change.retry_until
+
+
+def _settling(change: ChangeRequest, exc: ScpError) -> bool:
+    """Whether SCP's 400 to this PUT means "busy settling" rather than "bad values".
+
+    Guess (SCP_API.md §8): SCP refuses a PUT with 400 while a service settles after an accepted
+    update. The service is read again: not RUNNING, or RUNNING within SETTLE_SECONDS of its
+    last accepted change, is settling.
+    """
+    if not isinstance(exc, ScpInvalidInput) or exc.status != 400:
+        return False
+    try:
+        detail = _client(change).get_service(change.service.scp_id)
+    except (ScpError, _Unsendable):
+        return False
+    if not detail.is_state("RUNNING"):
+        return True
+    recent = timezone.now() - timedelta(seconds=SETTLE_SECONDS)
+    return (
+        ChangeRequest.objects.filter(service_id=change.service_id, accepted_at__gte=recent)
+        .exclude(pk=change.pk)
+        .exists()
+    )
+
+
+def _busy(exc: ScpError) -> ScpUnavailable:
+    """SCP's 400 read as "the service is settling": transient, SCP's own words kept."""
+    return ScpUnavailable(
+        _(
+            "SCP refused the update while the service is still settling after an earlier "
+            "update (HTTP 400): waiting, then reading SCP again."
+        ),
+        status=None,
+        code=exc.code or "ServiceSettling",
+        details=exc.details,
+        global_request_id=exc.global_request_id,
+        raw_text=exc.raw_text,
+    )
+
+
+def _requeue(change: ChangeRequest, *, frm: str, reason: str, wait: float | None = None) -> None:
+    """Put a change back in the queue for another attempt after a growing delay.
+
+    A wait SCP asked for (Retry-After, or the request budget's) is obeyed when it is longer.
+    """
+    countdown = max(min(60.0, 2.0 * 2 ** max(0, change.attempts - 1)), wait or 0.0)
+    countdown = round(countdown, 1)
     moved = change_move(
         change.pk,
         frm=frm,
         to=Status.QUEUED,
-        message=_("%(reason)s Trying again in %(seconds)s s (attempt %(number)s of %(max)s).")
+        message=_(
+            "%(reason)s Trying again in %(seconds)s s (attempt %(number)s; the change waits "
+            "up to %(minutes)s minutes for SCP)."
+        )
         % {
             "reason": reason,
             "seconds": f"{countdown:g}",
             "number": change.attempts + 1,
-            "max": SEND_MAX_ATTEMPTS,
+            "minutes": f"{settings.SCP_RETRY_PATIENCE_MINUTES:g}",
         },
         next_poll_at=timezone.now() + timedelta(seconds=countdown),
         claimed_by="",
@@ -672,7 +793,12 @@ def _attempt_end(
 
 
 def _definitive(exc: ScpError) -> bool:
-    """SCP refused the PUT, so it was not applied: not a timeout, a 502/504 or an unreadable 2xx."""
+    """SCP refused the PUT, so it was not applied: not a timeout, a 502/504 or an unreadable 2xx.
+
+    A throttled PUT never reached SCP: its edge (or the console's own budget) refused it.
+    """
+    if isinstance(exc, ScpThrottled):
+        return True
     return exc.status is not None and exc.status >= 300 and exc.status not in (502, 504)
 
 
@@ -751,15 +877,9 @@ def _track_once(change: ChangeRequest, now) -> float | None:
             service.scp_id
         )
     except (ScpError, ConnectionUnavailable, ValueError) as exc:
-        if isinstance(exc, ScpError) and not exc.permanent:
-            return _poll_failed(change, exc, now)
-        error = _error_record(exc)
-        _fail(
-            change,
-            _("Lost track of the service: %(error)s") % {"error": error["message"]},
-            error=error,
-        )
-        return None
+        # SCP accepted the update: only SCP's own view of the service may end the change.
+        # Throttling, a 401 after a clock jump, a 5xx: keep reading until the deadline.
+        return _poll_failed(change, exc, now)
 
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
@@ -838,7 +958,7 @@ def _update_evidence(change: ChangeRequest, detail) -> bool:
 def _never_started(change: ChangeRequest, detail) -> float | None:
     """The grace period passed without any sign of the update in SCP."""
     minutes = settings.SCP_TRACK_START_GRACE_SECONDS / 60
-    if change.put_unconfirmed and change.attempts < SEND_MAX_ATTEMPTS:
+    if change.put_unconfirmed and timezone.now() < _retry_until(change):
         _requeue(
             change,
             frm=Status.ACCEPTED,
@@ -870,32 +990,42 @@ def _flag_note(detail) -> str:
     return " " + _("SCP also flags cluster_request_failed.")
 
 
-def _poll_failed(change: ChangeRequest, exc: ScpError, now) -> float | None:
+def _poll_failed(change: ChangeRequest, exc: Exception, now) -> float | None:
+    """A poll that did not read the service: note it, and read again until the deadline."""
     errors = change.poll_errors_in_a_row + 1
     ChangeRequest.objects.filter(pk=change.pk).update(poll_errors_in_a_row=errors)
-    if errors == POLL_ERRORS_TOLERATED:
-        change_note(
-            change.pk,
-            message=_("SCP did not answer %(count)s polls in a row (%(error)s); still trying.")
-            % {"count": errors, "error": scp_error_text(exc)},
-        )
+    said = scp_error_text(exc) if isinstance(exc, ScpError) else str(exc)
     if change.track_deadline and now >= change.track_deadline:
         _fail(
             change,
-            _("Gave up waiting: SCP stopped answering (%(error)s).")
-            % {"error": scp_error_text(exc)},
+            _("Gave up waiting: SCP stopped answering (%(error)s).") % {"error": said},
             error=_error_record(exc),
         )
         return None
-    return _schedule_next_poll(change, now)
+    wait = exc.retry_after if isinstance(exc, ScpError) else None
+    if errors == 1 or errors == POLL_ERRORS_TOLERATED:
+        change_note(
+            change.pk,
+            message=ngettext(
+                "The service could not be read (%(error)s). SCP accepted the update; the "
+                "console keeps reading it until the tracking deadline.",
+                "The service could not be read %(count)d times in a row (%(error)s). SCP "
+                "accepted the update; the console keeps reading it until the tracking deadline.",
+                errors,
+            )
+            % {"count": errors, "error": said},
+        )
+    return _schedule_next_poll(change, now, at_least=wait)
 
 
-def _schedule_next_poll(change: ChangeRequest, now) -> float:
-    # 2 s, 3 s, 4.5 s, ... up to the ceiling: quick for fast updates, gentle for slow ones.
+def _schedule_next_poll(change: ChangeRequest, now, *, at_least: float | None = None) -> float:
+    # 2 s, 3 s, 4.5 s, ... up to the ceiling: quick for fast updates, gentle for slow ones; a
+    # wait SCP asked for (Retry-After, the request budget's) is obeyed.
     delay = min(
         settings.SCP_TRACK_MAX_POLL_SECONDS,
         settings.SCP_TRACK_FIRST_POLL_SECONDS * 1.5 ** (change.polls + 1),
     )
+    delay = max(delay, at_least or 0.0)
     booked = ChangeRequest.objects.filter(
         pk=change.pk, status__in=TRACKING, next_poll_at=change.next_poll_at
     ).update(next_poll_at=now + timedelta(seconds=delay), claimed_by="")
@@ -957,7 +1087,9 @@ class ScpLook:
 def change_look(*, change: ChangeRequest) -> ScpLook:
     """Read the service from SCP and compare it with what the change asked for."""
     try:
-        detail = scp_client_for(change.service.connection_name).get_service(change.service.scp_id)
+        detail = scp_client_for(change.service.connection_name, wait=PAGE_WAIT_SECONDS).get_service(
+            change.service.scp_id
+        )
     except (ScpError, ConnectionUnavailable, ValueError) as exc:
         return ScpLook(ok=False, error=_error_record(exc)["message"])
     current = detail.config.to_dict()
@@ -1078,6 +1210,10 @@ def _recover_submitting(change: ChangeRequest) -> int:
 def _recover_submitting_speaking(change: ChangeRequest) -> int:
     """`_recover_submitting` in the change's language."""
     now = timezone.now()
+    # The attempt the lost worker left open ends here, so no row says "sending" for ever.
+    change.tries.filter(finished_at__isnull=True).update(
+        outcome=ChangeAttempt.Outcome.WORKER_LOST, finished_at=now
+    )
     if change.put_unconfirmed:
         moved = change_move(
             change.pk,
@@ -1092,15 +1228,16 @@ def _recover_submitting_speaking(change: ChangeRequest) -> int:
             **_tracking_start(now),
         )
         return int(moved and _enqueue(TRACK_TASK, change.pk))
-    if change.attempts >= SEND_MAX_ATTEMPTS:
+    losses = change.tries.filter(outcome=ChangeAttempt.Outcome.WORKER_LOST).count()
+    if losses >= WORKER_LOSSES_TOLERATED:
         _fail(
             change,
             ngettext(
                 "The worker stopped while sending, %(count)d time; nothing was sent.",
                 "The worker stopped while sending, %(count)d times; nothing was sent.",
-                change.attempts,
+                losses,
             )
-            % {"count": change.attempts},
+            % {"count": losses},
             error={"message": "worker lost", "kind": "WorkerLost"},
         )
         return 0

@@ -6,9 +6,14 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from console.dataflow.budget import ConnectionPacer
 from console.dataflow.endpoints import scp_url_problem
 from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
-from console.scp import ScpClient
+from console.scp import Pacer, ScpClient
+
+# How long one call may wait for the connection's request budget: a worker, a person's page.
+WORKER_WAIT_SECONDS = 20.0
+PAGE_WAIT_SECONDS = 3.0
 
 
 class ConnectionUnavailable(Exception):
@@ -22,9 +27,18 @@ def connection_names() -> list[str]:
     return names + list(rows.values_list("name", flat=True))
 
 
-def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
+def scp_client_for(
+    name: str,
+    *,
+    language: str | None = None,
+    pacer: Pacer | None = None,
+    wait: float = WORKER_WAIT_SECONDS,
+) -> ScpClient:
     """A client for the named connection, speaking `language` (default: the active one).
 
+    Its calls are paced by the connection's shared request budget: `pacer`, or one that waits
+    at most `wait` seconds per call for the budget before handing the wait back as
+    ScpThrottled (a person's page waits seconds, a worker a little longer).
     The URL is checked here as well as in the admin form: rows written before the rule, or
     SCP_OPENAPI_URL, must not send a signed request to a metadata or plain-http address.
     """
@@ -33,6 +47,7 @@ def scp_client_for(name: str, *, language: str | None = None) -> ScpClient:
     timeouts = {
         "connect_timeout": settings.SCP_CONNECT_TIMEOUT,
         "read_timeout": settings.SCP_READ_TIMEOUT,
+        "pacer": pacer or ConnectionPacer(name, max_wait=wait),
     }
     if name == DEFAULT_CONNECTION:
         if not (settings.SCP_ACCESS_KEY and settings.SCP_SECRET_KEY):

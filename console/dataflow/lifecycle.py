@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from console.dataflow.approvals import may_decide
 from console.dataflow.finished import change_finished_dispatch
@@ -116,6 +117,40 @@ def change_actions(change: ChangeRequest, user) -> Actions:
         decide=waiting and may_decide(user, change.author_id),
         withdraw=waiting and change.author_id == user.pk,
     )
+
+
+def change_waiting(change: ChangeRequest, last_attempt=None, now=None) -> str | None:
+    """Why the change waits right now, when it waits for SCP rather than for a worker.
+
+    Derived from the row: a queued change whose last attempt SCP throttled or turned away for
+    a while, or a tracked change whose last reads failed, and the time of its next try.
+    """
+    now = now or timezone.now()
+    if change.next_poll_at is None or change.next_poll_at <= now:
+        return None
+    seconds = max(1, round((change.next_poll_at - now).total_seconds()))
+    if change.status == Status.QUEUED and last_attempt is not None:
+        if last_attempt.outcome == "throttled":
+            return ngettext(
+                "SCP is throttling requests; waiting %(seconds)d second before trying again.",
+                "SCP is throttling requests; waiting %(seconds)d seconds before trying again.",
+                seconds,
+            ) % {"seconds": seconds}
+        if last_attempt.outcome == "transient":
+            return ngettext(
+                "SCP did not take the update this time; waiting %(seconds)d second before "
+                "trying again.",
+                "SCP did not take the update this time; waiting %(seconds)d seconds before "
+                "trying again.",
+                seconds,
+            ) % {"seconds": seconds}
+    if change.status in (Status.ACCEPTED, Status.UPDATING) and change.poll_errors_in_a_row:
+        return ngettext(
+            "The last read of the service failed; reading it again in %(seconds)d second.",
+            "The last read of the service failed; reading it again in %(seconds)d seconds.",
+            seconds,
+        ) % {"seconds": seconds}
+    return None
 
 
 def change_stuck(change: ChangeRequest, now=None) -> str | None:

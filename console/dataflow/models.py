@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from console.dataflow import crypto
 from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
+from console.scp.versions import SUPPORT_WARNING_DAYS
 
 DEFAULT_CONNECTION = "default"
 
@@ -207,6 +208,9 @@ class ChangeRequest(models.Model):
     language = models.CharField(max_length=10, default="en-US")
     polls = models.PositiveIntegerField(default=0)
     poll_errors_in_a_row = models.PositiveSmallIntegerField(default=0)
+    # Transient answers (throttling, 5xx, timeouts) are waited out until then; set at the
+    # first one (SCP_RETRY_PATIENCE_MINUTES later).
+    retry_until = models.DateTimeField(null=True, blank=True)
     scp_answer = models.JSONField(null=True, blank=True)  # the 202 body, secrets redacted
     error = models.JSONField(null=True, blank=True)  # ScpError.to_dict() or a console reason
     differences = models.JSONField(default=list)  # requested vs observed, once RUNNING
@@ -350,6 +354,8 @@ class ChangeAttempt(models.Model):
         ANSWER_LOST = "answer_lost", _("Answer lost")
         REFUSED = "refused", _("Refused by SCP")
         TRANSIENT = "transient", _("SCP unavailable")
+        THROTTLED = "throttled", _("Throttled by SCP")
+        WORKER_LOST = "worker_lost", _("Worker stopped")
         FOUND_UPDATING = "found_updating", _("Found the earlier attempt under way")
         FOUND_APPLIED = "found_applied", _("Found the reviewed values applied")
         ALREADY_HELD = "already_held", _("SCP already held the values")
@@ -388,6 +394,12 @@ class SyncRun(models.Model):
     # such row, so two syncs never run at once (NULLs are distinct in a unique index).
     active = models.BooleanField(null=True, default=None, editable=False)
     started_at = models.DateTimeField(null=True, blank=True)
+    # How SCP's request limit shaped the run: services listed, those it did not reach before
+    # its time ran out (refreshed first next time), throttling answers met, seconds waited.
+    services_listed = models.PositiveIntegerField(null=True, blank=True)
+    services_unreached = models.PositiveIntegerField(default=0)
+    throttled = models.PositiveIntegerField(default=0)
+    paced_seconds = models.FloatField(default=0.0)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
@@ -418,7 +430,7 @@ class ConnectionStatus(models.Model):
     api_version = models.CharField(max_length=50, blank=True)
     # CURRENT, SUPPORTED, PLANNED, DEPRECATED, NOT_LISTED, REFUSED; "" when unknown.
     version_status = models.CharField(max_length=20, blank=True)
-    # The removal date of a DEPRECATED version, or when a PLANNED one becomes callable.
+    # The version's last supported day, SCP's `not_before`, whatever its status (SCP_API.md §8).
     version_date = models.DateField(null=True, blank=True)
     current_version = models.CharField(max_length=50, blank=True)
     round_trip_ms = models.PositiveIntegerField(null=True, blank=True)
@@ -443,12 +455,28 @@ class ConnectionStatus(models.Model):
         return str(labels.get(self.version_status, self.version_status))
 
     @property
+    def version_days_left(self) -> int | None:
+        """Days from today to the last supported day (negative once passed); None without one."""
+        if self.version_date is None:
+            return None
+        return (self.version_date - timezone.localdate()).days
+
+    @property
+    def version_days_ago(self) -> int | None:
+        """Days since the last supported day passed; None while it has not."""
+        days = self.version_days_left
+        return -days if days is not None and days < 0 else None
+
+    @property
     def version_colour(self) -> str:
-        """Bootstrap colour of the version badge: green fine, yellow deprecated, red unusable."""
+        """Badge colour: green fine, yellow deprecated or near its end, red unusable or past it."""
+        days = self.version_days_left
+        if days is not None and days < 0:
+            return "danger"
         if not self.version_status:
             return "secondary"
         if self.version_status in self.FINE:
-            return "success"
+            return "warning" if days is not None and days <= SUPPORT_WARNING_DAYS else "success"
         return "warning" if self.version_status == "DEPRECATED" else "danger"
 
 
@@ -578,3 +606,20 @@ class FleetMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} in fleet change #{self.fleet_id}"
+
+
+class ScpBudget(models.Model):
+    """The shared request budget of one SCP connection (console.dataflow.budget owns it).
+
+    Read and written by the budget through a connection of its own; on SQLite the budget
+    lives in a file of its own instead and this table stays empty.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    state = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("SCP request budget")
+
+    def __str__(self) -> str:
+        return self.name

@@ -16,6 +16,7 @@ from console.scp import (
     ScpInvalidInput,
     ScpNotEnabled,
     ScpNotFound,
+    ScpThrottled,
     ScpUnavailable,
     ScpVersionNotSupported,
 )
@@ -89,9 +90,9 @@ def scp_error_sentence(exc: ScpError) -> str:
         return _("SCP refused the request (HTTP %(status)s): correct it and try again.") % {
             "status": status
         }
+    if isinstance(exc, ScpThrottled):
+        return _throttled_sentence(exc)
     if isinstance(exc, ScpUnavailable):
-        if status == 429:
-            return _("SCP is throttling requests (HTTP 429): try again in a few minutes.")
         if status is not None and exc.code == "ContactAdminForAssistance":
             return _(
                 "SCP failed to process the request (HTTP %(status)s): try again later; if it "
@@ -111,3 +112,20 @@ def scp_error_sentence(exc: ScpError) -> str:
             ) % {"status": status}
         return _("SCP answered with a body the console cannot read: try again later.")
     return _("SCP refused the request.")
+
+
+def _throttled_sentence(exc: ScpThrottled) -> str:
+    """Throttling in words: who refused, and that the console waits rather than fails."""
+    if exc.local:
+        return exc.message  # worded by the request budget, in the reader's language
+    if exc.status == 417:
+        return _(
+            'SCP\'s edge firewall is throttling requests (HTTP 417, "Request Rejected"): the '
+            "console slows down and tries again."
+        )
+    if exc.status == 429:
+        return _("SCP is throttling requests (HTTP 429): the console slows down and tries again.")
+    return _(
+        "SCP asked the console to wait (HTTP %(status)s with Retry-After): it waits and tries "
+        "again."
+    ) % {"status": exc.status}

@@ -15,21 +15,24 @@ import logging
 import math
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from console.dataflow.budget import ConnectionPacer, budget_read
 from console.dataflow.connections import ConnectionUnavailable, connection_names, scp_client_for
 from console.dataflow.models import Preference, Service, SyncRun
-from console.dataflow.revisions import service_apply_detail
+from console.dataflow.revisions import detail_is_stale, service_apply_detail
 from console.dataflow.scp_text import scp_error_text
 from console.dataflow.scpcheck import connection_versions_refresh
-from console.scp import ScpClient, ScpError, ServiceDetail, ServiceSummary
+from console.scp import ScpClient, ScpError, ScpThrottled, ServiceDetail, ServiceSummary
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ SCHEDULED_SYNC_TASK = "dataflow.services_sync_scheduled"
 # margin) belongs to a dead worker, and its claim is released.
 SYNC_TIME_LIMIT_SECONDS = 900
 _STALE_AFTER = timedelta(seconds=SYNC_TIME_LIMIT_SECONDS + 60)
+# A sync stops reading details this long before its soft time limit, to write what it read.
+_WRITE_MARGIN_SECONDS = 90
 # The documented default page size of SCP's list.
 _PAGE_SIZE = 20
 _MAX_PAGES = 1000
@@ -55,10 +60,12 @@ class _ClientPool:
     """One client per thread, built up front by the caller (building one may read the database).
 
     A connection's fetch uses its own thread and `SCP_SYNC_CONCURRENCY` pool threads: one
-    client more than the concurrency.
+    client more than the concurrency. The clients share one pacer: the connection's request
+    budget, taken as a background caller (people's calls first).
     """
 
-    def __init__(self, clients: list[ScpClient]) -> None:
+    def __init__(self, clients: list[ScpClient], pacer: ConnectionPacer | None = None) -> None:
+        self.pacer = pacer
         self._free = list(clients)
         self._all = list(clients)
         self._local = threading.local()
@@ -98,8 +105,8 @@ def _list_all(pool: _ClientPool, executor: ThreadPoolExecutor) -> list[ServiceSu
 
     Guess: SCP pages by `page * size` and may ignore `size`; the number of items on the first
     page is taken as the real page size, and after the pages fetched at once the list is read
-    on, one page at a time, until a page brings nothing new or `total_count` is reached (a
-    list that moved while it was read still ends complete).
+    on, one page at a time, until a page is short or brings nothing new, or the total is reached
+    (a list that moved while it was read still ends complete).
     """
     first, total = pool.get().services_page(page=0, size=_PAGE_SIZE)
     services: list[ServiceSummary] = []
@@ -127,8 +134,8 @@ def _list_all(pool: _ClientPool, executor: ThreadPoolExecutor) -> list[ServiceSu
         if total is not None and len(services) >= total:
             break
         items, total = pool.get().services_page(page=page, size=_PAGE_SIZE)
-        if not take(items):
-            break
+        if not take(items) or (total is None and len(items) < len(first)):
+            break  # nothing new, or a short page of a list that names no total
     return services
 
 
@@ -139,58 +146,111 @@ class _Batch:
     name: str
     details: list[tuple[str, ServiceDetail]] = field(default_factory=list)
     offered: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # When reading this batch's details began (`timezone.now()` before the first request whose
+    # answer is in it; the list's first page is a safe choice). A service the console stored
+    # after that moment keeps what it holds: the detail may predate that write. None: unknown,
+    # and only SCP's `modified_dt` tells an older detail.
+    read_started: datetime | None = None
 
 
 @dataclass
 class _Done:
-    """A connection's fetch has ended: the ids it listed, or the error that stopped it."""
+    """A connection's fetch has ended: the ids it listed, or the error that stopped it.
+
+    `unreached` services were listed but not read before the sync's time ran out (SCP's
+    request limit paced it): they are refreshed first next time.
+    """
 
     name: str
     listed_ids: set[str] = field(default_factory=set)
     error: str = ""
     exc: BaseException | None = None
+    unreached: int = 0
+    throttled: int = 0
+    paced_seconds: float = 0.0
 
 
 def _fetch_connection(
-    name: str, pool: _ClientPool, concurrency: int, batch_size: int, out: queue.Queue
+    name: str,
+    pool: _ClientPool,
+    concurrency: int,
+    batch_size: int,
+    out: queue.Queue,
+    last_synced: dict[str, float] | None = None,
 ) -> None:
-    """List one connection and fetch every detail; puts _Batch items, then one _Done."""
+    """List one connection and fetch every detail; puts _Batch items, then one _Done.
+
+    Details are read oldest-refreshed first (`last_synced`: epoch seconds by SCP id, none for
+    a new service), so that a sync the request limit cuts short goes on next time where it
+    stopped.
+    """
+    done = _Done(name)
     try:
         with ThreadPoolExecutor(concurrency, thread_name_prefix=f"sync-{name}") as executor:
             try:
                 summaries = _list_all(pool, executor)
-                details = [
-                    executor.submit(lambda sid: pool.get().get_service(sid), summary.id)
-                    for summary in summaries
-                ]
-                offered: dict[str, Future] = {}
-                batch = _Batch(name)
-                for summary, future in zip(summaries, details, strict=True):
-                    detail = future.result()
-                    flow = detail.data_flow_id
-                    if flow and flow not in offered:
-                        # Once per data flow, whichever service shows it first.
-                        offered[flow] = executor.submit(
-                            lambda f: _offered_versions(pool.get(), f), flow
-                        )
-                    batch.details.append((summary.id, detail))
-                    if len(batch.details) >= batch_size:
-                        out.put(_with_offered(batch, offered))
-                        batch = _Batch(name)
-                if batch.details:
-                    out.put(_with_offered(batch, offered))
+                done.listed_ids = {summary.id for summary in summaries}
+                order = sorted(summaries, key=lambda s: (last_synced or {}).get(s.id, 0.0))
+                done.unreached = _fetch_details(pool, executor, order, name, batch_size, out)
             except BaseException:
                 executor.shutdown(wait=False, cancel_futures=True)
                 raise
-        out.put(_Done(name, listed_ids={summary.id for summary in summaries}))
     except ScpError as exc:
         # Worded by the writer: this thread does not share the run's active language.
-        out.put(_Done(name, error="scp", exc=exc))
+        done.error, done.exc = "scp", exc
     except Exception as exc:  # a thread must always report, or the writer would wait forever
         logger.exception("sync of connection %s failed", name)
-        out.put(_Done(name, error="unexpected", exc=exc))
+        done.error, done.exc = "unexpected", exc
     finally:
+        if pool.pacer is not None:
+            done.throttled, done.paced_seconds = pool.pacer.throttled, pool.pacer.waited
         pool.close()
+        out.put(done)
+
+
+def _read_detail(client: ScpClient, scp_id: str) -> tuple[datetime, ServiceDetail]:
+    """One service's detail, with the moment its request started (newer writes win over it)."""
+    started = timezone.now()
+    return started, client.get_service(scp_id)
+
+
+def _fetch_details(
+    pool: _ClientPool,
+    executor: ThreadPoolExecutor,
+    summaries: list[ServiceSummary],
+    name: str,
+    batch_size: int,
+    out: queue.Queue,
+) -> int:
+    """Read every listed service's detail into batches; how many the time limit left unread."""
+    details = [
+        executor.submit(lambda sid: _read_detail(pool.get(), sid), summary.id)
+        for summary in summaries
+    ]
+    offered: dict[str, Future] = {}
+    batch = _Batch(name)
+    unreached = 0
+    for summary, future in zip(summaries, details, strict=True):
+        try:
+            started, detail = future.result()
+        except ScpThrottled as exc:
+            if not exc.local:
+                raise
+            unreached += 1  # the sync's time ran out waiting for SCP's request limit
+            continue
+        flow = detail.data_flow_id
+        if flow and flow not in offered:
+            # Once per data flow, whichever service shows it first.
+            offered[flow] = executor.submit(lambda f: _offered_versions(pool.get(), f), flow)
+        batch.details.append((summary.id, detail))
+        if batch.read_started is None or started < batch.read_started:
+            batch.read_started = started
+        if len(batch.details) >= batch_size:
+            out.put(_with_offered(batch, offered))
+            batch = _Batch(name)
+    if batch.details:
+        out.put(_with_offered(batch, offered))
+    return unreached
 
 
 def _with_offered(batch: _Batch, offered: dict[str, Future]) -> _Batch:
@@ -222,59 +282,91 @@ def _write_batch(batch: _Batch) -> int:
             returned = service.gone_at is not None
             service.gone_at = None
             service.offered_versions = batch.offered.get(detail.data_flow_id, {})
-            if service_apply_detail(service=service, detail=detail) or is_new or returned:
+            if detail_is_stale(service=service, detail=detail, read_at=batch.read_started):
+                # Older than what the console holds: only "still listed" is news.
+                service.save(update_fields=["gone_at", "offered_versions"])
+                changed += returned
+                continue
+            applied = service_apply_detail(
+                service=service, detail=detail, read_at=batch.read_started
+            )
+            if applied or is_new or returned:
                 changed += 1
     return changed
 
 
-def _clients_for(name: str, count: int) -> list[ScpClient]:
-    return [scp_client_for(name) for _number in range(count)]
+def _pool_for(name: str, count: int, deadline: float | None) -> _ClientPool:
+    """`count` clients of one connection sharing one background pacer, until `deadline`."""
+    pacer = ConnectionPacer(name, background=True, max_wait=math.inf, deadline=deadline)
+    return _ClientPool([scp_client_for(name, pacer=pacer) for _number in range(count)], pacer)
 
 
-def _sync_connections(names: list[str]) -> tuple[int, int, list[str], dict[str, int]]:
-    """Fetch every connection at once, write batches as they arrive; (seen, changed, errors, …)."""
+def _last_synced(name: str) -> dict[str, float]:
+    """When each service of a connection was last refreshed (epoch seconds), for the order."""
+    rows = Service.objects.filter(connection_name=name, synced_at__isnull=False)
+    return {scp_id: when.timestamp() for scp_id, when in rows.values_list("scp_id", "synced_at")}
+
+
+@dataclass
+class _Outcome:
+    """What a sync of every connection found and met."""
+
+    seen: int = 0
+    changed: int = 0
+    listed: int = 0
+    unreached: int = 0
+    throttled: int = 0
+    paced_seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def _sync_connections(names: list[str], *, deadline: float | None = None) -> _Outcome:
+    """Fetch every connection at once, write batches as they arrive.
+
+    A connection paced by SCP's request limit past `deadline` (epoch seconds) stops reading
+    details and reports how many it did not reach; that is no failure.
+    """
     concurrency = max(1, settings.SCP_SYNC_CONCURRENCY)
     batch_size = max(1, settings.SCP_SYNC_BATCH_SIZE)
     out: queue.Queue = queue.Queue()
-    errors: list[str] = []
+    outcome = _Outcome()
     threads = []
     for name in names:
         try:
-            pool = _ClientPool(_clients_for(name, concurrency + 1))
+            pool = _pool_for(name, concurrency + 1, deadline)
         except ConnectionUnavailable as exc:
-            errors.append(f"{name}: {exc}")
+            outcome.errors.append(f"{name}: {exc}")
             continue
         thread = threading.Thread(
             target=_fetch_connection,
-            args=(name, pool, concurrency, batch_size, out),
+            args=(name, pool, concurrency, batch_size, out, _last_synced(name)),
             name=f"sync-{name}",
             daemon=True,
         )
         thread.start()
         threads.append(thread)
-    seen = changed = 0
-    per_name: dict[str, int] = {}
     pending = len(threads)
-    failed: set[str] = set()
     while pending:
         item = out.get()
         if isinstance(item, _Batch):
-            changed += _write_batch(item)
-            seen += len(item.details)
-            per_name[item.name] = per_name.get(item.name, 0) + len(item.details)
+            outcome.changed += _write_batch(item)
+            outcome.seen += len(item.details)
             continue
         pending -= 1
+        outcome.throttled += item.throttled
+        outcome.paced_seconds += item.paced_seconds
         if item.error:
-            errors.append(_sync_error_text(item.name, item.exc))
-            failed.add(item.name)
+            outcome.errors.append(_sync_error_text(item.name, item.exc))
             continue
+        outcome.listed += len(item.listed_ids)
+        outcome.unreached += item.unreached
         services_mark_gone(name=item.name, listed_ids=item.listed_ids)
         connection_versions_refresh(name=item.name)
     for thread in threads:
         thread.join()
     # Keep the order of the connections in the messages, whatever order they ended in.
-    errors.sort(key=lambda line: names.index(line.split(":", 1)[0]) if ":" in line else 0)
-    return seen, changed, errors, per_name
+    outcome.errors.sort(key=lambda line: names.index(line.split(":", 1)[0]) if ":" in line else 0)
+    return outcome
 
 
 def _sync_error_text(name: str, exc: BaseException | None) -> str:
@@ -287,6 +379,63 @@ def _sync_error_text(name: str, exc: BaseException | None) -> str:
     }
 
 
+def sync_pacing_lines(run: SyncRun) -> list[str]:
+    """How SCP's request limit shaped a run, in words (the list page, the command)."""
+    lines = []
+    if run.throttled:
+        lines.append(
+            ngettext(
+                "SCP throttled %(count)d request; the console slowed down and waited "
+                "%(seconds)s s in all.",
+                "SCP throttled %(count)d requests; the console slowed down and waited "
+                "%(seconds)s s in all.",
+                run.throttled,
+            )
+            % {"count": run.throttled, "seconds": f"{run.paced_seconds:.0f}"}
+        )
+    elif run.paced_seconds >= 1:
+        lines.append(
+            _("Paced by SCP's request limit: waited %(seconds)s s in all.")
+            % {"seconds": f"{run.paced_seconds:.0f}"}
+        )
+    if run.services_unreached:
+        lines.append(
+            ngettext(
+                "%(count)d service was not refreshed before the time ran out; the next "
+                "refresh reads it first.",
+                "%(count)d services were not refreshed before the time ran out; the next "
+                "refresh reads them first.",
+                run.services_unreached,
+            )
+            % {"count": run.services_unreached}
+        )
+    return lines
+
+
+def sync_pacing(run: SyncRun | None) -> list[str]:
+    """What the service list says of SCP's request limit: live while a sync runs, else the run's."""
+    if run is None:
+        return []
+    if not run.is_running:
+        return sync_pacing_lines(run)
+    lines = []
+    for name in connection_names() or ["default"]:
+        state = budget_read(name)
+        if state and time.time() - state.throttled_at < 600:
+            lines.append(
+                _(
+                    "Paced by SCP's request limit: %(name)s gets about %(rate)s requests a "
+                    "minute (SCP throttled it %(when)s s ago)."
+                )
+                % {
+                    "name": name,
+                    "rate": f"{state.rate:.0f}",
+                    "when": f"{time.time() - state.throttled_at:.0f}",
+                }
+            )
+    return lines
+
+
 def sync_speaking(run_id: int | None) -> translation.override:
     """Translation for a sync run: the language saved by who asked for it, else the site's."""
     requested_by = SyncRun.objects.filter(pk=run_id).values_list("requested_by", flat=True)
@@ -296,37 +445,6 @@ def sync_speaking(run_id: int | None) -> translation.override:
         .first()
     )
     return translation.override(language or settings.LANGUAGE_CODE)
-
-
-def services_sync_connection(*, name: str) -> tuple[int, int]:
-    """Import or refresh every service one connection lists; (seen, changed) counts.
-
-    Services of this connection that the complete list no longer holds are marked gone
-    (never deleted: their history stays); one that is listed again is no longer gone.
-    Raises ScpError or ConnectionUnavailable when the connection cannot be read.
-    """
-    concurrency = max(1, settings.SCP_SYNC_CONCURRENCY)
-    out: queue.Queue = queue.Queue()
-    pool = _ClientPool(_clients_for(name, concurrency + 1))
-    thread = threading.Thread(
-        target=_fetch_connection,
-        args=(name, pool, concurrency, max(1, settings.SCP_SYNC_BATCH_SIZE), out),
-        daemon=True,
-    )
-    thread.start()
-    seen = changed = 0
-    while True:
-        item = out.get()
-        if isinstance(item, _Batch):
-            changed += _write_batch(item)
-            seen += len(item.details)
-            continue
-        thread.join()
-        if item.exc is not None:
-            raise item.exc
-        services_mark_gone(name=name, listed_ids=item.listed_ids)
-        connection_versions_refresh(name=name)
-        return seen, changed
 
 
 def services_mark_gone(*, name: str, listed_ids: set[str]) -> int:
@@ -375,14 +493,16 @@ def sync_run_claim(*, run: SyncRun | None) -> SyncRun:
     return run
 
 
-def services_sync(*, run: SyncRun | None = None) -> SyncRun:
+def services_sync(*, run: SyncRun | None = None, deadline: float | None = None) -> SyncRun:
     """Refresh every connection; failures are kept on the run, one sentence per connection.
 
-    Raises SyncAlreadyRunning when another sync holds the claim.
+    Paced by each connection's request budget (people's calls first); past `deadline` (epoch
+    seconds; the task's time limit) the services not read yet are left for the next sync,
+    which reads them first. Raises SyncAlreadyRunning when another sync holds the claim.
     """
     run = sync_run_claim(run=run)
     try:
-        seen, changed, errors, _per_name = _sync_connections(connection_names() or ["default"])
+        outcome = _sync_connections(connection_names() or ["default"], deadline=deadline)
     except BaseException:
         SyncRun.objects.filter(pk=run.pk).update(
             active=None,
@@ -390,19 +510,29 @@ def services_sync(*, run: SyncRun | None = None) -> SyncRun:
             errors=[_("The refresh stopped with an unexpected error; see the worker's log.")],
         )
         raise
-    run.services_seen = seen
-    run.services_changed = changed
-    run.errors = errors
+    run.services_seen = outcome.seen
+    run.services_changed = outcome.changed
+    run.services_listed = outcome.listed
+    run.services_unreached = outcome.unreached
+    run.throttled = outcome.throttled
+    run.paced_seconds = round(outcome.paced_seconds, 1)
+    run.errors = outcome.errors
     run.finished_at = timezone.now()
     run.active = None
     run.save()
     return run
 
 
-def services_sync_scheduled() -> SyncRun | None:
+def sync_deadline() -> float:
+    """When a sync task stops reading details (epoch seconds): well before its soft time limit,
+    leaving time to write what it read."""
+    return time.time() + SYNC_TIME_LIMIT_SECONDS - 60 - _WRITE_MARGIN_SECONDS
+
+
+def services_sync_scheduled(*, deadline: float | None = None) -> SyncRun | None:
     """The sync Celery beat starts: skipped (None) while another one runs."""
     try:
-        return services_sync()
+        return services_sync(deadline=deadline)
     except SyncAlreadyRunning:
         logger.info("scheduled sync skipped: another refresh is running")
         return None

@@ -33,6 +33,7 @@ from console.dataflow.sync import (
     SyncAlreadyRunning,
     services_sync,
     services_sync_scheduled,
+    sync_deadline,
     sync_speaking,
 )
 
@@ -70,7 +71,7 @@ def services_sync_task(self, run_id: int) -> None:
         return
     try:
         with sync_speaking(run_id):
-            services_sync(run=run)
+            services_sync(run=run, deadline=sync_deadline())
     except SyncAlreadyRunning:
         if SyncRun.objects.filter(pk=run_id, active=True).exists():
             return  # this very run is being run by another worker (a redelivered message)
@@ -86,7 +87,7 @@ def services_sync_task(self, run_id: int) -> None:
 )
 def services_sync_scheduled_task() -> None:
     """The sync Celery beat starts every SCP_SYNC_INTERVAL_MINUTES; skipped while one runs."""
-    services_sync_scheduled()
+    services_sync_scheduled(deadline=sync_deadline())
 
 
 @shared_task(name=FINISHED_TASK, acks_late=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -48,12 +50,13 @@ from console.dataflow.forms import (
     ServiceEditForm,
     host_alias_formset,
 )
-from console.dataflow.hostsfile import hosts_render, hosts_text
-from console.dataflow.lifecycle import change_actions, change_stuck
+from console.dataflow.hostsfile import hosts_in_pods, hosts_text, kept_off, pods_hosts
+from console.dataflow.lifecycle import change_actions, change_stuck, change_waiting
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
 from console.dataflow.sync import services_sync_request
 from console.dataflow.validators import HOST_ALIASES_MAX
-from console.scp import ServiceConfig
+from console.scp import ServiceConfig, build_update_body
+from console.scp.redact import MASK
 
 Status = ChangeRequest.Status
 GONE = gettext_lazy(
@@ -241,7 +244,10 @@ def service_edit(request: HttpRequest, pk: int) -> HttpResponse:
             if draft is not None:
                 config = _draft_on_current_config(service, draft)
         form = ServiceEditForm(
-            initial=ServiceEditForm.initial_from(config, revision=service.config_revision),
+            initial={
+                **ServiceEditForm.initial_from(config, revision=service.config_revision),
+                "host_alias_keep_off": kept_off(service.config, config),
+            },
             service=service,
         )
         formset = host_alias_formset(aliases=config.get("host_aliases") or [], held=service.config)
@@ -368,16 +374,17 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
     plan = _review_plan(service, draft)
     if draft.precheck is None:
         draft.precheck = _precheck(request, service, draft, plan=plan)
+    # Only the person's edits: the draft's desired config against the one it sits on.
+    entries = config_diff(
+        draft.base_config, draft.desired_config, password_changed=draft.password_changed
+    )
     return render(
         request,
         "dataflow/change_review.html",
         {
             "service": service,
             "draft": draft,
-            # Only the person's edits: the draft's desired config against the one it sits on.
-            "entries": config_diff(
-                draft.base_config, draft.desired_config, password_changed=draft.password_changed
-            ),
+            "entries": entries,
             "counts": plan.counts,
             "precheck": draft.precheck,
             "form": form,
@@ -385,9 +392,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
             "nothing_sent": request.method == "POST" and rebased_now,
             "in_flight": service.changes.filter(status__in=IN_FLIGHT).first(),
             "form_url": form_url,
-            "hosts_preview": hosts_render(draft.desired_config.get("host_aliases") or [])
-            if draft.kind == ChangeRequest.Kind.HOST_ALIASES
-            else "",
+            "pods_hosts": pods_hosts(desired=draft.desired_config, entries=entries),
         },
     )
 
@@ -444,18 +449,11 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, BASE_MISSING % {"revision": opened_revision})
             else:
                 # The pasted list against the one opened: added, removed, changed host names.
-                desired = {
-                    **opened_config,
-                    "host_alias_enabled": form.cleaned_data["host_alias_enabled"],
-                    "host_aliases": [
-                        {"hostname": a.hostname, "ip": a.ip} for a in form.cleaned_data["hosts"]
-                    ],
-                }
                 rebased = edits_rebase(
                     service=service,
                     opened_revision=form.cleaned_data["base_revision"],
                     opened_config=opened_config,
-                    desired=desired,
+                    desired=form.desired_config(opened_config),
                 )
                 plan = change_plan(
                     service=service,
@@ -494,6 +492,7 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
             initial={
                 "base_revision": service.config_revision,
                 "host_alias_enabled": config.get("host_alias_enabled", False),
+                "host_alias_keep_off": kept_off(service.config, config),
                 "hosts": hosts_text(config.get("host_aliases") or []),
                 **initial,
             },
@@ -508,7 +507,8 @@ def service_host_aliases(request: HttpRequest, pk: int) -> HttpResponse:
             "held_warnings": form.held_warnings(),
             "meanwhile": meanwhile,
             "state_notice": _state_notice(service),
-            "current_hosts": hosts_render((service.config or {}).get("host_aliases") or []),
+            "current_hosts": hosts_in_pods(service.config or {}),
+            "aliases_off": not (service.config or {}).get("host_alias_enabled"),
         },
     )
 
@@ -523,17 +523,32 @@ def change_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = (
         "dataflow/partials/change_live.html" if request.htmx else "dataflow/change_detail.html"
     )
+    attempts = list(change.tries.all())
     return render(
         request,
         template,
         {
             "change": change,
             "events": change.events.all(),
-            "attempts": change.tries.all(),
+            "attempts": attempts,
             "actions": change_actions(change, request.user),
             "stuck": change_stuck(change),
+            "waiting": change_waiting(change, attempts[-1] if attempts else None),
+            "body_sent": _body_sent(change) if any(a.put_sent for a in attempts) else "",
         },
     )
+
+
+def _body_sent(change: ChangeRequest) -> str:
+    """The update body of the change's last PUT as JSON, the password masked.
+
+    The worker stores the merged configuration it sends just before each PUT, so the body
+    is built again from it exactly as it went out.
+    """
+    body = build_update_body(ServiceConfig.from_dict(change.desired_config))
+    if change.password_changed:
+        body["account"]["account_password"] = MASK  # sent, never shown
+    return json.dumps(body, indent=2, ensure_ascii=False)
 
 
 @require_POST

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from console.dataflow.models import ChangeRequest, Service, SyncRun
+from console.dataflow.sync import sync_pacing
 from console.dataflow.templatetags.console_tags import STATE_COLOURS
 
 PAGE_SIZE = 50
@@ -139,6 +140,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(services_filtered(filters), PAGE_SIZE).get_page(filters.get("page") or 1)
     query = request.GET.copy()
     query.pop("page", None)
+    sync = SyncRun.objects.first()
     context = {
         "form": form,
         "page": page,
@@ -146,7 +148,8 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "filtered": any(filters.get(key) for key in ("q", "state", "cluster", "connection")),
         "query": query.urlencode(),
         "full_query": request.GET.urlencode(),
-        "sync": SyncRun.objects.first(),
+        "sync": sync,
+        "sync_pacing": sync_pacing(sync),
         "status_labels": dict(ChangeRequest.Status.choices),
     }
     if request.htmx:

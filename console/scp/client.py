@@ -141,6 +141,7 @@ class ScpClient:
         query = {key: value for key, value in filters.items() if value is not None}
         services: list[ServiceSummary] = []
         seen: set[str] = set()
+        first_length = 0
         for page in range(_MAX_PAGES):
             items, total = self._call(
                 "GET",
@@ -149,14 +150,18 @@ class ScpClient:
                 params={**query, "page": page, "size": page_size, "sort": sort},
                 by_id=False,
             )
-            # Some SCP list endpoints ignore `size`: only an empty page or the total ends it,
-            # and a page of nothing new means the server is repeating itself.
+            # Some SCP list endpoints ignore `size`: the first page's length is the real page
+            # size; an empty or short page, or the total, ends the list, and a page of nothing
+            # new means the server is repeating itself.
+            first_length = first_length or len(items)
             fresh = [item for item in items if not item.id or item.id not in seen]
             if not fresh:
                 break
             services.extend(fresh)
             seen.update(item.id for item in fresh)
             if total is not None and len(services) >= total:
+                break
+            if total is None and len(items) < first_length:
                 break
         return services
 
@@ -436,23 +441,31 @@ _SIGN_AND_RETRY_STATUSES = (401, 403, 404)
 
 
 def _plain_get(client: ScpClient, path: str, parse: Callable[[Any], T]) -> T:
-    """An unsigned GET without Scp-Api-Version, retrying transient failures as `_call` does."""
+    """An unsigned GET without Scp-Api-Version, paced and retried as a signed read is."""
     for attempt in range(1, client.max_attempts + 1):
         try:
             return _plain_attempt(client, path, parse, attempt=attempt)
         except ScpError as exc:
-            if exc.permanent or attempt >= client.max_attempts:
+            wait = max(client.backoff_seconds * 2 ** (attempt - 1), exc.retry_after or 0.0)
+            local = isinstance(exc, ScpThrottled) and exc.local
+            if exc.permanent or local or attempt >= client.max_attempts:
                 raise
-            client._sleep(client.backoff_seconds * 2 ** (attempt - 1))
+            if wait > _INLINE_WAIT_SECONDS:
+                raise
+            if client.pacer is None or not isinstance(exc, ScpThrottled):
+                client._sleep(wait)  # with a pacer, its next acquire() is the wait
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
 
 def _plain_attempt(client: ScpClient, path: str, parse: Callable[[Any], T], *, attempt: int) -> T:
-    """One unsigned GET of `path`; typed errors exactly as for a signed call."""
+    """One unsigned GET of `path` within the connection's budget; typed errors as for any call."""
     headers = {"Accept": "application/json", "Accept-Language": client.language}
-    request = requests.Request("GET", client.base_url + path, headers=headers)
-    prepared = client._session.prepare_request(request)
+    prepared = client._session.prepare_request(
+        requests.Request("GET", client.base_url + path, headers=headers)
+    )
     settings = client._session.merge_environment_settings(prepared.url, {}, None, None, None)
+    if client.pacer is not None:
+        client.pacer.acquire()
     started = time.monotonic()
     try:
         response = client._session.send(
@@ -465,8 +478,13 @@ def _plain_attempt(client: ScpClient, path: str, parse: Callable[[Any], T], *, a
         ) from None
     client._log("GET", path, response.status_code, started, attempt, client.max_attempts)
     text = scrub(response.text, (client._secret.value,))
-    if not 200 <= response.status_code < 300:
-        raise error_from_response(response.status_code, text, by_id=False, method="GET")
+    error = _plain_error(client, response, text)
+    if client.pacer is not None:
+        throttled = isinstance(error, ScpThrottled)
+        wait = error.retry_after if isinstance(error, ScpThrottled) else None
+        client.pacer.report(throttled=throttled, retry_after=wait)
+    if error is not None:
+        raise error
     try:
         return parse(response.json())
     except (ValueError, ScpBadResponse) as exc:
@@ -478,3 +496,17 @@ def _plain_attempt(client: ScpClient, path: str, parse: Callable[[Any], T], *, a
             raw_text=text,
             cause="unreadable",
         ) from None
+
+
+def _plain_error(client: ScpClient, response: requests.Response, text: str) -> ScpError | None:
+    """The typed error of a non-2xx answer to an unsigned GET; None for a 2xx."""
+    if 200 <= response.status_code < 300:
+        return None
+    return error_from_response(
+        response.status_code,
+        text,
+        by_id=False,
+        method="GET",
+        retry_after=response.headers.get("Retry-After"),
+        now=client._clock(),
+    )

@@ -228,7 +228,8 @@ def parse_service_summary(data: Any) -> ServiceSummary:
 
 
 def parse_service_page(data: Any) -> tuple[list[ServiceSummary], int | None]:
-    """One page of the list call: its items and `total_count` (None when SCP left it out)."""
+    """One page of the list call: its items and its total (`total_count` or `count`; None when
+    SCP gave neither)."""
     data = _require_object(data, "service list")
     contents = data.get("contents")
     if contents is None:
@@ -238,7 +239,9 @@ def parse_service_page(data: Any) -> tuple[list[ServiceSummary], int | None]:
             "SCP answered the service list with 'contents' that is not a list: try again later."
         )
     items = [parse_service_summary(item) for item in contents]
-    return items, _to_int(data.get("total_count"))
+    # Samsung's SDK models of SCP v2 lists mostly say `count`, a few `total_count` (§8).
+    total = _to_int(data.get("total_count"))
+    return items, total if total is not None else _to_int(data.get("count"))
 
 
 def parse_service_detail(data: Any) -> ServiceDetail:

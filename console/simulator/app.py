@@ -170,7 +170,7 @@ class Simulator:
         if hang:
             self.stopping.wait(hang)
             return Response(0, drop=True), "injected hang"
-        failure = self.faults.take_failure(service_id=service_id)
+        failure = self.faults.take_failure(service_id=service_id, method=request.method)
         if failure:
             return self._failure(failure, request.path, service_id), f"injected {failure}"
         return None
@@ -241,6 +241,8 @@ class Simulator:
         if retry_after is None and status == 429:
             retry_after = 1
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        if status == EDGE_STATUS:
+            return Response(status, edge_page(), headers)
         if status == 500:
             response = contact_admin()
             response.headers.update(headers)
@@ -314,7 +316,13 @@ class Simulator:
             # Some SCP list endpoints ignore `size`; clients must page until total_count.
             size = IGNORED_SIZE
         start = page * size
-        return Response(200, {"contents": items[start : start + size], "total_count": len(items)})
+        body: dict[str, Any] = {"contents": items[start : start + size]}
+        # The Data Flow list's total field was not found documented: SCP v2 lists mostly say
+        # `count`, a few `total_count` (Samsung's SDK models, SCP_API.md §8). Switchable.
+        total_field = self.faults.value("list_total", service_id=None, default="total_count")
+        if total_field != "none":
+            body[total_field] = len(items)
+        return Response(200, body)
 
     def _list_item(self, service: dict[str, Any]) -> dict[str, Any]:
         """A service as the list shows it."""

@@ -8,7 +8,9 @@ from typing import Any
 
 from console.simulator.state import OUTCOMES
 
-FAIL_STATUSES = (500, 502, 503, 504, 429)
+FAIL_STATUSES = (500, 502, 503, 504, 429, 417)
+FAIL_METHODS = ("GET", "PUT", "POST")
+LIST_TOTALS = ("total_count", "count", "none")
 DEFAULT_FAIL_STATUS = 503
 
 _NUMBERS = ("latency", "hang", "update_delay", "start_delay", "retry_after", "edge_window")
@@ -41,6 +43,14 @@ def faults_parse(body: Any) -> tuple[str | None, dict[str, Any], list[str]]:
         elif key == "fail_status":
             if value not in FAIL_STATUSES or isinstance(value, bool):
                 errors.append(f"fail_status: must be one of {', '.join(map(str, FAIL_STATUSES))}")
+        elif key == "list_total":
+            if value not in LIST_TOTALS:
+                errors.append(f"list_total: must be one of {', '.join(LIST_TOTALS)}")
+            elif service_id is not None:
+                errors.append("list_total: applies to every call; set it without service_id")
+        elif key == "fail_method":
+            if value not in FAIL_METHODS:
+                errors.append(f"fail_method: must be one of {', '.join(FAIL_METHODS)}")
         elif key == "update_outcome":
             if value not in OUTCOMES:
                 errors.append(f"update_outcome: must be one of {', '.join(OUTCOMES)}")
@@ -132,10 +142,15 @@ class FaultBoard:
                     return True
             return False
 
-    def take_failure(self, *, service_id: str | None) -> int:
-        """The status this call must fail with, counting it down; 0 when it must not fail."""
+    def take_failure(self, *, service_id: str | None, method: str = "GET") -> int:
+        """The status this call must fail with, counting it down; 0 when it must not fail.
+
+        With `fail_method` set, only calls of that method fail (and count down).
+        """
         with self._lock:
             for scope in self._scopes(service_id):
+                if scope.get("fail_method") not in (None, method):
+                    continue
                 if scope.get("fail_next", 0) > 0:
                     scope["fail_next"] -= 1
                     return int(scope.get("fail_status", DEFAULT_FAIL_STATUS))

@@ -162,6 +162,89 @@ def bench_sync(*, runs: int = 3) -> list[Result]:
     ]
 
 
+# --- Sync under SCP's edge limit ----------------------------------------------------------
+
+EDGE_LIMIT_PER_MINUTE = 600
+
+
+def _control(url: str, method: str, path: str, body: dict | None = None) -> dict:
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def bench_sync_paced() -> list[Result]:
+    """A 1,000-service sync behind an edge of 600 requests a minute, against its floor.
+
+    The floor is the time that limit allows for the requests the sync had to make (each at
+    1/600 of a minute). The console starts at twice the limit, so it must find it.
+    """
+    from console.dataflow.budget import budget_store
+    from console.dataflow.sync import services_sync
+
+    group = f"Sync paced by SCP's edge, {SYNC_SERVICES} services, {EDGE_LIMIT_PER_MINUTE}/min"
+    with simulator_process(services=SYNC_SERVICES, latency=LATENCY_S) as url:
+        settings.SCP_OPENAPI_URL = url
+        settings.SCP_ACCESS_KEY = DEMO_ACCESS_KEY
+        settings.SCP_SECRET_KEY = DEMO_SECRET_KEY
+        previous = settings.SCP_REQUESTS_PER_MINUTE
+        settings.SCP_REQUESTS_PER_MINUTE = 2 * EDGE_LIMIT_PER_MINUTE
+        data_wipe()
+        budget_store().clear()
+        _control(url, "DELETE", "/_simulator/requests")
+        _control(url, "POST", "/_simulator/faults", {"edge_limit": EDGE_LIMIT_PER_MINUTE})
+        try:
+            started = time.perf_counter()
+            run = services_sync()
+            took = time.perf_counter() - started
+        finally:
+            settings.SCP_REQUESTS_PER_MINUTE = previous
+            _control(url, "DELETE", "/_simulator/faults")
+        assert not run.errors and run.services_seen == SYNC_SERVICES, run.errors
+        log = _control(url, "GET", "/_simulator/requests")["requests"]
+    passed = [entry for entry in log if entry["status"] != 417]
+    refused = [entry for entry in log if entry["status"] == 417]
+    floor = len(passed) / EDGE_LIMIT_PER_MINUTE * 60
+    # When the refusals came: at the start, or again after the rate had settled.
+    first = min((entry["time"] for entry in log), default="")
+    late = [entry for entry in refused if _seconds_between(first, entry["time"]) > 120]
+    ratio = took / floor
+    detail = {"requests": len(passed), "refused_417": len(refused), "floor_s": floor}
+    return [
+        timing(group, "services_sync behind the edge (first import)", [took], detail=detail),
+        Result(
+            group=group,
+            name="paced sync / the floor the limit allows",
+            unit="ratio",
+            median=ratio,
+            figure=f"{ratio:.2f} ({took:.0f} s / {floor:.0f} s)",
+            target="<= 1.1",
+            passed=ratio <= 1.1,
+            detail=detail,
+        ),
+        Result(
+            group=group,
+            name="417s drawn (after the first 2 minutes)",
+            unit="count",
+            median=float(len(refused)),
+            figure=f"{len(refused)} ({len(late)})",
+            target="a handful, none late",
+            passed=len(refused) <= 10 and not late,
+            detail=detail,
+        ),
+    ]
+
+
+def _seconds_between(first: str, later: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(first)).total_seconds()
+
+
 # --- Pages ------------------------------------------------------------------------------
 
 

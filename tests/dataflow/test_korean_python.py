@@ -265,8 +265,9 @@ def test_check_scp_names_a_deprecated_version_in_korean(default_on_local):
         status, out = check_scp()
 
     assert status == 0
-    assert f"default  {default_on_local.url}  정상  엔드포인트 응답함 · 키 서명 정상 · " in out
-    assert "data-flow 1.0 DEPRECATED, 제거 예정일 2027-01-31 (현재: data-flow 1.1)" in out
+    assert f"default  {default_on_local.url}  경고  엔드포인트 응답함 · 키 서명 정상 · " in out
+    assert "data-flow 1.0 DEPRECATED, 마지막 지원일 2027-01-31, 58일 남음 " in out
+    assert "(현재: data-flow 1.1)" in out
 
 
 @pytest.mark.django_db
@@ -275,7 +276,7 @@ def test_check_scp_stays_english_in_english(default_on_local):
         status, out = check_scp()
 
     assert status == 0
-    assert "OK  endpoint answers · keys sign correctly · data-flow 1.0 DEPRECATED" in out
+    assert "WARNING  endpoint answers · keys sign correctly · data-flow 1.0 DEPRECATED" in out
 
 
 # --- the catalogue -----------------------------------------------------------------------

@@ -10,7 +10,6 @@ from cryptography.fernet import Fernet
 from django.utils import timezone
 
 from console.dataflow.changes import (
-    SEND_MAX_ATTEMPTS,
     SEND_TASK,
     TRACK_TASK,
     change_send,
@@ -168,15 +167,21 @@ def test_an_unexpected_error_is_retried_then_ends_failed(
         raise KeyError("surprise")
 
     monkeypatch.setattr("console.dataflow.changes.edits_held", broken)
-    for _ in range(SEND_MAX_ATTEMPTS):
+    for _ in range(3):
         ChangeRequest.objects.filter(pk=change.pk).update(next_poll_at=timezone.now())
         change_send(change_id=change.pk)
+    change.refresh_from_db()
+    assert change.status == Status.QUEUED  # waited out, as any transient fault
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        retry_until=timezone.now() - timedelta(seconds=1)
+    )
+    change_send(change_id=change.pk)
 
     change.refresh_from_db()
     assert change.status == Status.FAILED
-    assert change.attempts == SEND_MAX_ATTEMPTS
+    assert change.attempts == 4
     assert "unexpected error" in change.events.last().message
-    assert "Gave up after" in change.events.last().message
+    assert "the change gives up; nothing was applied" in change.events.last().message
     assert puts(scp, service) == []
 
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from console.dataflow.changes import (
-    SEND_MAX_ATTEMPTS,
     SEND_TASK,
     TRACK_TASK,
     NothingToChange,
@@ -89,18 +88,38 @@ def test_send_waits_while_scp_is_updating_the_service(scp, imported, admin_user,
     assert "another update is in progress" in change.events.last().message
 
 
-def test_send_gives_up_with_a_sentence_after_the_last_attempt(scp, imported, admin_user, enqueued):
+def test_send_gives_up_with_a_sentence_once_its_patience_is_spent(
+    scp, imported, admin_user, enqueued
+):
     service = imported["sales-etl"]
     change = submit_edit(service, admin_user, raise_memory)
     scp.fault(service.scp_id, fail_next=10, fail_status=503)
-    ChangeRequest.objects.filter(pk=change.pk).update(attempts=SEND_MAX_ATTEMPTS - 1)
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        attempts=4, retry_until=timezone.now() - timedelta(seconds=1)
+    )
 
     change_send(change_id=change.pk)
 
     change.refresh_from_db()
     assert change.status == Status.FAILED
-    assert "Gave up after" in change.events.last().message
+    assert "kept answering so for 15 minutes (5 attempts)" in change.events.last().message
     assert change.error["status"] == 503
+
+
+def test_transient_answers_are_waited_out_without_counting_attempts_against_the_change(
+    scp, imported, admin_user, enqueued
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+    scp.fault(service.scp_id, fail_next=10, fail_status=503)
+    ChangeRequest.objects.filter(pk=change.pk).update(attempts=40)
+
+    change_send(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.QUEUED
+    assert change.retry_until > timezone.now() + timedelta(minutes=14)
+    assert "the change waits up to 15 minutes for SCP" in change.events.last().message
 
 
 def test_an_answer_lost_after_the_put_is_followed_not_sent_again(

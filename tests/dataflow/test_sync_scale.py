@@ -88,6 +88,22 @@ def test_a_list_that_ignores_size_is_still_read_whole(scp):
     assert Service.objects.filter(gone_at__isnull=True).count() == 50
 
 
+@pytest.mark.parametrize("total", ["count", "none"])
+def test_a_list_whose_total_is_count_or_missing_is_read_whole(scp, total):
+    for i in range(45):
+        scp.add_service(data_flow_service_name=f"many-{i:02d}")
+    scp.fault(list_total=total)
+
+    run = services_sync()
+
+    assert run.errors == []
+    assert run.services_listed == 50
+    assert Service.objects.filter(gone_at__isnull=True).count() == 50
+    pages = [r for r in _v1_calls(scp) if r["path"] == "/v1/data-flow-services"]
+    # Without a total the short third page ends the list: no empty fourth page is asked for.
+    assert len(pages) == 3
+
+
 def _second_connection(scp, name: str, *, secret: str, url: str | None = None) -> None:
     row = ScpConnection(name=name, base_url=url or scp.url, access_key=scp.access_key)
     row.set_secret_key(secret)

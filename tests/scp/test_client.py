@@ -159,10 +159,17 @@ def test_list_reads_every_page_when_size_is_ignored() -> None:
     assert pages_asked == ["0", "1", "2", "3", "4"]
 
 
-def test_list_stops_on_an_empty_page_when_total_count_is_missing() -> None:
+def test_list_stops_on_a_short_page_when_no_total_is_given() -> None:
     session = FakeSession(page(["a", "b"], None), page(["c"], None), page([], None))
     services = make_client(session).list_services()
     assert [s.id for s in services] == ["a", "b", "c"]
+    assert len(session.sent) == 2  # the short second page ends the list
+
+
+def test_list_stops_on_an_empty_page_when_no_total_is_given() -> None:
+    session = FakeSession(page(["a", "b"], None), page(["c", "d"], None), page([], None))
+    services = make_client(session).list_services()
+    assert [s.id for s in services] == ["a", "b", "c", "d"]
     assert len(session.sent) == 3
 
 

@@ -81,6 +81,17 @@ def test_list_reads_every_page_when_the_server_ignores_size(sim: Any) -> None:
     assert all(r["verdict"] == "ok" for r in api_requests(sim))
 
 
+def test_list_stops_on_a_short_page_when_scp_names_no_total(sim: Any) -> None:
+    while len(sim.services()) < 45:
+        fresh_service(sim)
+    sim.fault(list_total="none")
+    sim.clear_requests()
+    services = client_for(sim).list_services(page_size=20)
+    assert len(services) == len(sim.services())
+    # A short page ends the list (an empty one when the count is a multiple of 20).
+    assert len(api_requests(sim)) == len(services) // 20 + 1
+
+
 def test_korean_name_filter_reaches_the_simulator_signed_correctly(sim: Any) -> None:
     service_id = fresh_service(sim, data_flow_service_name=f"한글-수집-{uuid.uuid4().hex[:6]}")
     services = client_for(sim).list_services(data_flow_service_name="한글-수집")

@@ -181,6 +181,13 @@ def test_page_reads_contents_and_total_count_as_text() -> None:
     assert total == 45
 
 
+def test_page_reads_count_where_total_count_is_missing() -> None:
+    _items, total = parse_service_page({"contents": [], "count": 12})
+    assert total == 12
+    _items, total = parse_service_page({"contents": [], "count": 3, "total_count": "7"})
+    assert total == 7
+
+
 def test_page_without_total_count_says_none() -> None:
     assert parse_service_page({"contents": None}) == ([], None)
 

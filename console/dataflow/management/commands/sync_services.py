@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from console.dataflow.connections import connection_names, scp_client_for
-from console.dataflow.sync import SyncAlreadyRunning, services_sync
+from console.dataflow.models import SyncRun
+from console.dataflow.sync import (
+    SYNC_TIME_LIMIT_SECONDS,
+    SyncAlreadyRunning,
+    services_sync,
+    sync_pacing_lines,
+)
 from console.scp import ScpUnavailable
 
 
@@ -30,12 +36,7 @@ class Command(BaseCommand):
     def handle(self, *args, wait: float = 0, quiet: bool = False, **options) -> None:
         if wait:
             self._wait_for_scp(wait)
-        try:
-            run = services_sync()
-        except SyncAlreadyRunning:
-            raise CommandError(
-                _("Another refresh from SCP is running (a worker's); try again when it ends.")
-            ) from None
+        run = self._sync_after_any_running()
         self.stdout.write(
             _(
                 "Synced %(services)d service(s) from %(connections)d connection(s); "
@@ -47,10 +48,31 @@ class Command(BaseCommand):
                 "changed": run.services_changed,
             }
         )
+        for line in sync_pacing_lines(run):
+            self.stdout.write(line)
         for error in run.errors:
             self.stderr.write(f"  {error}")
         if run.errors and not quiet:
             raise CommandError(_("Some connections could not be synced (see above)."))
+
+    def _sync_after_any_running(self) -> SyncRun:
+        """Run a sync; while a worker's runs, say so and wait for it to end first."""
+        said = False
+        deadline = time.monotonic() + SYNC_TIME_LIMIT_SECONDS + 120
+        while True:
+            try:
+                return services_sync()
+            except SyncAlreadyRunning:
+                if time.monotonic() > deadline:
+                    raise CommandError(
+                        _("Another refresh from SCP is running (a worker's); try again later.")
+                    ) from None
+                if not said:
+                    self.stdout.write(
+                        _("Another refresh from SCP is running (a worker's): waiting for it.")
+                    )
+                    said = True
+                time.sleep(2)
 
     def _wait_for_scp(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -1,0 +1,510 @@
+"""The request budget of each SCP connection, shared by every process that talks to it.
+
+SCP's edge firewall refuses a client that sends too much (HTTP 417 past roughly 80 requests a
+minute, SCP_API.md §8), and its limit is not published. Every web process and worker paces its
+calls by one budget per connection, kept where they all see it: a row per connection in
+PostgreSQL, or a small SQLite file beside the SQLite database (SQLite means one machine).
+
+The budget is a token bucket whose rate adapts: a throttling answer halves the rate (never
+above 90 % of what SCP let through in the minute before it throttled, never below the floor)
+and pauses every caller until that minute's count has fallen under the new rate, or for as long
+as SCP's Retry-After asks. While answers are clean the rate recovers quickly to the rate SCP is
+known to take, and above it only slowly, up to `SCP_REQUESTS_PER_MINUTE`. A person's calls
+(pre-check, PUT, tracking reads) come first: a sync takes a token only while a few stay in
+reserve for them. The store is never allowed to stop a change: if it cannot be read, calls go
+out unpaced and the worker logs why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import connections
+from django.utils.translation import gettext as _
+
+from console.scp import ScpThrottled
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WINDOW = 60.0  # SCP's edge counts requests per minute
+SLOT = 5.0  # the count of the last minute is kept in slots this long
+BURST_SECONDS = 3.0  # the bucket holds this many seconds of the rate (at least 2 tokens)
+RESERVE_SHARE = 0.3  # of the bucket, kept for people's calls while a sync runs
+CEILING_SHARE = 0.9  # of what SCP let through in the minute before it throttled
+EPISODE = 10.0  # throttling answers this close together are one episode: one halving
+RECOVER_EVERY = 5.0  # below the known ceiling the rate grows by half this often
+PROBE_EVERY = 60.0  # above it (or with none known) by a tenth this often
+CEILING_TTL = 3600.0  # an hour without throttling and the ceiling is probed again
+MAX_PAUSE = 300.0
+
+
+# --- The state and its arithmetic (pure; every process applies it under the store's lock) ------
+
+
+@dataclass
+class BudgetState:
+    """One connection's budget: the rate now, the bucket, the pause, and what SCP taught."""
+
+    rate: float  # requests per minute allowed now
+    tokens: float
+    refilled_at: float  # epoch seconds
+    paused_until: float = 0.0
+    ceiling: float | None = None  # the rate SCP is known to take, learnt from its throttling
+    throttled_at: float = 0.0
+    adjusted_at: float = 0.0
+    throttles: int = 0  # episodes in a row, for the pause's backoff
+    throttled_total: int = 0  # throttling answers ever seen on this connection
+    slots: list[list[float]] = field(default_factory=list)  # [slot start, requests granted]
+
+    @classmethod
+    def fresh(cls, *, now: float, max_rate: float) -> BudgetState:
+        """A connection never paced before: the configured rate and a full bucket."""
+        return cls(rate=max_rate, tokens=_capacity(max_rate), refilled_at=now, adjusted_at=now)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, now: float, max_rate: float) -> BudgetState:
+        """The stored state; an unreadable one starts afresh."""
+        try:
+            state = cls(**{key: data[key] for key in data if key in cls.__dataclass_fields__})
+            float(state.rate) + float(state.tokens) + float(state.refilled_at)
+        except (TypeError, ValueError, KeyError):
+            return cls.fresh(now=now, max_rate=max_rate)
+        return state
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the store keeps."""
+        return asdict(self)
+
+    def sent_last_minute(self, now: float) -> float:
+        """Requests granted in the last minute, by every process."""
+        return sum(count for start, count in self.slots if start + SLOT > now - WINDOW)
+
+
+def _capacity(rate: float) -> float:
+    return max(2.0, rate / 60.0 * BURST_SECONDS)
+
+
+def budget_settle(state: BudgetState, *, now: float, max_rate: float, floor: float) -> None:
+    """Bring the state to `now`: refill the bucket, recover the rate, forget old slots."""
+    state.rate = min(max(state.rate, floor), max_rate)
+    if state.ceiling is not None and now - state.throttled_at > CEILING_TTL:
+        state.ceiling = None  # an hour clean: SCP may take more now
+    if now >= state.paused_until:
+        target = state.ceiling if state.ceiling is not None else max_rate
+        since = now - max(state.adjusted_at, state.paused_until)
+        if state.rate < target and state.ceiling is not None and since >= RECOVER_EVERY:
+            state.rate = min(target, state.rate * 1.5)
+            state.adjusted_at = now
+        elif state.rate < max_rate and state.ceiling is None and since >= PROBE_EVERY:
+            state.rate = min(max_rate, state.rate * 1.1)
+            state.adjusted_at = now
+    elapsed = max(0.0, now - state.refilled_at)
+    state.tokens = min(_capacity(state.rate), state.tokens + elapsed * state.rate / 60.0)
+    state.refilled_at = now
+    state.slots = [slot for slot in state.slots if slot[0] + SLOT > now - WINDOW]
+
+
+def budget_take(
+    state: BudgetState, *, now: float, count: int, background: bool, max_rate: float, floor: float
+) -> tuple[int, float]:
+    """Take up to `count` tokens: (granted, seconds to wait when none was granted).
+
+    A background caller (the sync) leaves a reserve in the bucket for people's calls.
+    """
+    budget_settle(state, now=now, max_rate=max_rate, floor=floor)
+    if now < state.paused_until:
+        return 0, state.paused_until - now
+    reserve = max(1.0, _capacity(state.rate) * RESERVE_SHARE) if background else 0.0
+    granted = min(count, math.floor(state.tokens - reserve + 1e-9))
+    if granted >= 1:
+        state.tokens -= granted
+        slot = math.floor(now / SLOT) * SLOT
+        if state.slots and state.slots[-1][0] == slot:
+            state.slots[-1][1] += granted
+        else:
+            state.slots.append([slot, float(granted)])
+        return granted, 0.0
+    return 0, (reserve + 1.0 - state.tokens) / (state.rate / 60.0)
+
+
+def budget_throttled(
+    state: BudgetState, *, now: float, retry_after: float | None, max_rate: float, floor: float
+) -> None:
+    """SCP throttled a request: slow down, learn its limit, and pause every caller."""
+    budget_settle(state, now=now, max_rate=max_rate, floor=floor)
+    state.throttled_total += 1
+    if now - state.throttled_at > EPISODE:
+        sent = state.sent_last_minute(now)
+        if now - state.throttled_at > WINDOW and sent >= 4:
+            # What SCP let through in the minute before it said no is about its limit.
+            state.ceiling = max(floor, CEILING_SHARE * sent)
+        halved = state.rate / 2.0
+        state.rate = max(floor, min(halved, state.ceiling) if state.ceiling else halved)
+        state.throttles = state.throttles + 1 if now - state.throttled_at < 2 * WINDOW else 1
+        state.throttled_at = now
+        state.adjusted_at = now
+    backoff = min(60.0, 2.0 * 2 ** (state.throttles - 1))
+    pause = min(MAX_PAUSE, max(retry_after or 0.0, backoff, _drain(state, now)))
+    state.paused_until = max(state.paused_until, now + pause)
+    state.tokens = 0.0
+
+
+def _drain(state: BudgetState, now: float) -> float:
+    """Seconds until the last minute's count is under the current rate (SCP's window clears)."""
+    target = state.ceiling if state.ceiling is not None else state.rate
+    sent = state.sent_last_minute(now)
+    for start, count in sorted(state.slots):
+        if sent < target:
+            break
+        sent -= count
+        wait = start + SLOT + WINDOW - now
+        if sent < target:
+            return max(0.0, wait)
+    return 0.0
+
+
+# --- Where the state lives ----------------------------------------------------------------------
+
+
+class BudgetStore:
+    """Applies a function to one connection's state under an exclusive lock, across processes."""
+
+    def apply(self, name: str, fn: Callable[[dict[str, Any] | None], tuple[dict, T]]) -> T:
+        """Run `fn(stored or None)` -> (state to store, result) atomically; return the result."""
+        raise NotImplementedError
+
+    def read(self, name: str) -> dict[str, Any] | None:
+        """The stored state of `name`, None when it was never paced."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Forget every connection's budget (tests, and `manage.py` after a key change)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of any connection the store holds (it reconnects when used again)."""
+
+
+class SqliteBudgetStore(BudgetStore):
+    """A file of its own beside the SQLite database: never behind the database's write lock."""
+
+    def __init__(self, path: Path) -> None:
+        """The store in `path` (created on first use)."""
+        self.path = Path(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=20, isolation_level=None)
+        db.execute("CREATE TABLE IF NOT EXISTS budget (name TEXT PRIMARY KEY, state TEXT NOT NULL)")
+        return db
+
+    def apply(self, name, fn):
+        """See BudgetStore.apply: BEGIN IMMEDIATE takes the file's write lock."""
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT state FROM budget WHERE name = ?", (name,)).fetchone()
+            state, result = fn(json.loads(row[0]) if row else None)
+            db.execute(
+                "INSERT OR REPLACE INTO budget (name, state) VALUES (?, ?)",
+                (name, json.dumps(state)),
+            )
+            db.execute("COMMIT")
+            return result
+        finally:
+            db.close()
+
+    def read(self, name):
+        """See BudgetStore.read."""
+        db = self._connect()
+        try:
+            row = db.execute("SELECT state FROM budget WHERE name = ?", (name,)).fetchone()
+        finally:
+            db.close()
+        return json.loads(row[0]) if row else None
+
+    def clear(self):
+        """See BudgetStore.clear."""
+        db = self._connect()
+        try:
+            db.execute("DELETE FROM budget")
+        finally:
+            db.close()
+
+
+class PostgresBudgetStore(BudgetStore):
+    """The `dataflow_scpbudget` table, through a connection of its own (autocommit).
+
+    Its own connection, so that a budget update never joins the caller's transaction (a row
+    lock held until a long request commits would serialise every process).
+    """
+
+    TABLE = "dataflow_scpbudget"
+
+    def __init__(self) -> None:
+        """Connect lazily; one connection per process, shared by its threads under a lock."""
+        self._lock = threading.Lock()
+        self._db = None
+        self._pid = 0
+
+    def _connection(self):
+        import psycopg
+
+        if self._db is None or self._pid != os.getpid() or self._db.closed:
+            params = connections["default"].get_connection_params()
+            params.pop("cursor_factory", None)
+            params.pop("context", None)
+            params.pop("prepare_threshold", None)
+            self._db = psycopg.connect(**params, autocommit=True)
+            self._pid = os.getpid()
+        return self._db
+
+    def apply(self, name, fn):
+        """See BudgetStore.apply: the row is locked FOR UPDATE for the read and the write."""
+        from psycopg.types.json import Jsonb
+
+        with self._lock:
+            db = self._connection()
+            try:
+                with db.transaction():
+                    db.execute(
+                        f"INSERT INTO {self.TABLE} (name, state) VALUES (%s, %s) "  # noqa: S608
+                        "ON CONFLICT (name) DO NOTHING",
+                        (name, Jsonb({})),
+                    )
+                    row = db.execute(
+                        f"SELECT state FROM {self.TABLE} WHERE name = %s FOR UPDATE",  # noqa: S608
+                        (name,),
+                    ).fetchone()
+                    state, result = fn(row[0] or None)
+                    db.execute(
+                        f"UPDATE {self.TABLE} SET state = %s WHERE name = %s",  # noqa: S608
+                        (Jsonb(state), name),
+                    )
+                return result
+            except Exception:
+                self._reset()
+                raise
+
+    def read(self, name):
+        """See BudgetStore.read."""
+        with self._lock:
+            try:
+                row = (
+                    self._connection()
+                    .execute(f"SELECT state FROM {self.TABLE} WHERE name = %s", (name,))  # noqa: S608
+                    .fetchone()
+                )
+            except Exception:
+                self._reset()
+                raise
+        return (row[0] or None) if row else None
+
+    def clear(self):
+        """See BudgetStore.clear."""
+        with self._lock:
+            try:
+                self._connection().execute(f"DELETE FROM {self.TABLE}")  # noqa: S608
+            except Exception:
+                self._reset()
+                raise
+
+    def close(self) -> None:
+        """See BudgetStore.close."""
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(Exception):  # a broken connection is dropped regardless
+                self._db.close()
+        self._db = None
+
+
+_store: BudgetStore | None = None
+_store_lock = threading.Lock()
+
+
+def budget_store() -> BudgetStore:
+    """The store of this installation: PostgreSQL's table, else the SQLite file in VAR_DIR."""
+    global _store
+    with _store_lock:
+        if _store is None:
+            engine = settings.DATABASES["default"]["ENGINE"]
+            if engine.endswith("postgresql"):
+                _store = PostgresBudgetStore()
+            else:
+                _store = SqliteBudgetStore(Path(settings.VAR_DIR) / "scp-budget.sqlite3")
+        return _store
+
+
+# --- The pacer the SCP client calls --------------------------------------------------------------
+
+
+def _limits() -> tuple[float, float]:
+    max_rate = float(settings.SCP_REQUESTS_PER_MINUTE)
+    return max_rate, min(float(settings.SCP_REQUESTS_PER_MINUTE_FLOOR), max_rate)
+
+
+_warned_at = 0.0
+
+
+def _store_failed(exc: Exception) -> None:
+    """The budget could not be read: calls go out unpaced; say so once a minute."""
+    global _warned_at
+    if time.monotonic() - _warned_at > 60:
+        _warned_at = time.monotonic()
+        logger.warning("the SCP request budget is unavailable, calls go out unpaced: %r", exc)
+
+
+class ConnectionPacer:
+    """Paces one connection's calls by the shared budget (console.scp.Pacer).
+
+    `max_wait` bounds the wait of one call (a person's page waits seconds, a worker a little
+    longer, then hands the wait to the queue); a background caller (the sync) waits until its
+    `deadline` (epoch seconds) instead, takes tokens a few at a time for its threads, and leaves
+    a reserve for people's calls. Thread-safe: a sync's threads share one pacer.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        background: bool = False,
+        max_wait: float = 20.0,
+        deadline: float | None = None,
+        store: BudgetStore | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """A pacer for connection `name`."""
+        self.name = name
+        self.background = background
+        self.max_wait = max_wait
+        self.deadline = deadline
+        self._store = store
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._allowance = 0  # tokens this process already took for its background threads
+        self.waited = 0.0  # seconds spent waiting for the budget, for the sync's report
+        self.throttled = 0  # throttling answers this pacer heard
+
+    @property
+    def store(self) -> BudgetStore:
+        """The installation's store, unless one was given."""
+        return self._store or budget_store()
+
+    def acquire(self) -> None:
+        """Block until a request may go (see console.scp.Pacer)."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                if self._allowance > 0:
+                    self._allowance -= 1
+                    return
+            granted, wait = self._take()
+            if granted:
+                with self._lock:
+                    self._allowance += granted - 1
+                return
+            allowed = self._allowed_wait(waited)
+            if wait > allowed:
+                raise ScpThrottled(
+                    _("The console holds its requests back: SCP throttled this connection.")
+                    if self.throttled_recently()
+                    else _("The console paces its requests to SCP to stay under SCP's limit."),
+                    retry_after=wait,
+                    local=True,
+                )
+            self._sleep(wait)
+            waited += wait
+            with self._lock:
+                self.waited += wait
+
+    def report(self, *, throttled: bool, retry_after: float | None = None) -> None:
+        """Hear SCP's answer: a throttling one slows every process down at once."""
+        if not throttled:
+            return
+        with self._lock:
+            self._allowance = 0
+            self.throttled += 1
+        max_rate, floor = _limits()
+        now = self._clock()
+
+        def fn(stored):
+            state = _state(stored, now=now, max_rate=max_rate)
+            budget_throttled(
+                state, now=now, retry_after=retry_after, max_rate=max_rate, floor=floor
+            )
+            return state.to_dict(), None
+
+        try:
+            self.store.apply(self.name, fn)
+        except Exception as exc:  # the budget must never stop a change
+            _store_failed(exc)
+
+    def throttled_recently(self) -> bool:
+        """Whether SCP throttled this connection in the last minute (any process)."""
+        state = budget_read(self.name)
+        return bool(state and self._clock() - state.throttled_at < WINDOW)
+
+    def _take(self) -> tuple[int, float]:
+        max_rate, floor = _limits()
+        now = self._clock()
+        count = max(1, min(20, math.floor(max_rate / 60.0 * 0.5))) if self.background else 1
+
+        def fn(stored):
+            state = _state(stored, now=now, max_rate=max_rate)
+            result = budget_take(
+                state,
+                now=now,
+                count=count,
+                background=self.background,
+                max_rate=max_rate,
+                floor=floor,
+            )
+            return state.to_dict(), result
+
+        try:
+            return self.store.apply(self.name, fn)
+        except Exception as exc:  # the budget must never stop a change
+            _store_failed(exc)
+            return 1, 0.0
+
+    def _allowed_wait(self, waited: float) -> float:
+        if self.deadline is not None:
+            return self.deadline - self._clock()
+        return self.max_wait - waited
+
+
+def _state(stored: dict[str, Any] | None, *, now: float, max_rate: float) -> BudgetState:
+    if not stored:
+        return BudgetState.fresh(now=now, max_rate=max_rate)
+    return BudgetState.from_dict(stored, now=now, max_rate=max_rate)
+
+
+def budget_read(name: str) -> BudgetState | None:
+    """A connection's budget as it stands, for pages and reports; None if never paced."""
+    try:
+        stored = budget_store().read(name)
+    except Exception as exc:
+        _store_failed(exc)
+        return None
+    if not stored:
+        return None
+    max_rate, _floor = _limits()
+    return BudgetState.from_dict(stored, now=time.time(), max_rate=max_rate)

@@ -6,13 +6,13 @@ calls by one budget per connection, kept where they all see it: a row per connec
 PostgreSQL, or a small SQLite file beside the SQLite database (SQLite means one machine).
 
 The budget is a token bucket whose rate adapts: a throttling answer halves the rate (never
-above 90 % of what SCP let through in the minute before it throttled, never below the floor)
-and pauses every caller until that minute's count has fallen under the new rate, or for as long
-as SCP's Retry-After asks. While answers are clean the rate recovers quickly to the rate SCP is
-known to take, and above it only slowly, up to `SCP_REQUESTS_PER_MINUTE`. A person's calls
-(pre-check, PUT, tracking reads) come first: a sync takes a token only while a few stay in
-reserve for them. The store is never allowed to stop a change: if it cannot be read, calls go
-out unpaced and the worker logs why.
+below the floor; never above 90 % of what SCP let through in the minute before, once the
+console was sending at half its rate or more) and pauses every caller until that minute's count
+has fallen under the new rate, or for as long as SCP's Retry-After asks. While answers are
+clean the rate recovers quickly to the rate SCP is known to take, and above it only slowly, up
+to `SCP_REQUESTS_PER_MINUTE`. A person's calls (pre-check, PUT, tracking reads) come first: a
+sync takes a token only while a few stay in reserve for them. The store is never allowed to
+stop a change: if it cannot be read, calls go out unpaced and the worker logs why.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ SLOT = 5.0  # the count of the last minute is kept in slots this long
 BURST_SECONDS = 3.0  # the bucket holds this many seconds of the rate (at least 2 tokens)
 RESERVE_SHARE = 0.3  # of the bucket, kept for people's calls while a sync runs
 CEILING_SHARE = 0.9  # of what SCP let through in the minute before it throttled
-EPISODE = 10.0  # throttling answers this close together are one episode: one halving
 RECOVER_EVERY = 5.0  # below the known ceiling the rate grows by half this often
 PROBE_EVERY = 60.0  # above it (or with none known) by a tenth this often
 CEILING_TTL = 3600.0  # an hour without throttling and the ceiling is probed again
@@ -67,7 +66,8 @@ class BudgetState:
     adjusted_at: float = 0.0
     throttles: int = 0  # episodes in a row, for the pause's backoff
     throttled_total: int = 0  # throttling answers ever seen on this connection
-    slots: list[list[float]] = field(default_factory=list)  # [slot start, requests granted]
+    # [slot start, requests SCP answered without throttling]: what its edge let through.
+    slots: list[list[float]] = field(default_factory=list)
 
     @classmethod
     def fresh(cls, *, now: float, max_rate: float) -> BudgetState:
@@ -89,8 +89,18 @@ class BudgetState:
         return asdict(self)
 
     def sent_last_minute(self, now: float) -> float:
-        """Requests granted in the last minute, by every process."""
+        """Requests SCP let through in the last minute, as every process reported them."""
         return sum(count for start, count in self.slots if start + SLOT > now - WINDOW)
+
+    def record(self, now: float, answered: int) -> None:
+        """Count `answered` requests SCP let through, in the slot of `now`."""
+        if answered <= 0:
+            return
+        slot = math.floor(now / SLOT) * SLOT
+        if self.slots and self.slots[-1][0] == slot:
+            self.slots[-1][1] += answered
+        else:
+            self.slots.append([slot, float(answered)])
 
 
 def _capacity(rate: float) -> float:
@@ -118,38 +128,55 @@ def budget_settle(state: BudgetState, *, now: float, max_rate: float, floor: flo
 
 
 def budget_take(
-    state: BudgetState, *, now: float, count: int, background: bool, max_rate: float, floor: float
+    state: BudgetState,
+    *,
+    now: float,
+    count: int,
+    background: bool,
+    max_rate: float,
+    floor: float,
+    answered: int = 0,
 ) -> tuple[int, float]:
     """Take up to `count` tokens: (granted, seconds to wait when none was granted).
 
     A background caller (the sync) leaves a reserve in the bucket for people's calls.
+    `answered`: requests SCP let through since the caller last took, counted now.
     """
     budget_settle(state, now=now, max_rate=max_rate, floor=floor)
+    state.record(now, answered)
     if now < state.paused_until:
         return 0, state.paused_until - now
     reserve = max(1.0, _capacity(state.rate) * RESERVE_SHARE) if background else 0.0
     granted = min(count, math.floor(state.tokens - reserve + 1e-9))
     if granted >= 1:
         state.tokens -= granted
-        slot = math.floor(now / SLOT) * SLOT
-        if state.slots and state.slots[-1][0] == slot:
-            state.slots[-1][1] += granted
-        else:
-            state.slots.append([slot, float(granted)])
         return granted, 0.0
     return 0, (reserve + 1.0 - state.tokens) / (state.rate / 60.0)
 
 
 def budget_throttled(
-    state: BudgetState, *, now: float, retry_after: float | None, max_rate: float, floor: float
+    state: BudgetState,
+    *,
+    now: float,
+    retry_after: float | None,
+    max_rate: float,
+    floor: float,
+    answered: int = 0,
 ) -> None:
-    """SCP throttled a request: slow down, learn its limit, and pause every caller."""
+    """SCP throttled a request: slow down, learn its limit, and pause every caller.
+
+    An answer to a request sent before the current pause began (one of those in flight when
+    SCP first said no) belongs to the same episode and only extends the pause; the first
+    answer of an episode halves the rate. When the console was using at least half its rate,
+    what SCP let through in the last minute is about SCP's limit: the rate then stays under
+    90 % of it until an hour passes without throttling.
+    """
     budget_settle(state, now=now, max_rate=max_rate, floor=floor)
+    state.record(now, answered)
     state.throttled_total += 1
-    if now - state.throttled_at > EPISODE:
+    if now >= state.paused_until:
         sent = state.sent_last_minute(now)
-        if now - state.throttled_at > WINDOW and sent >= 4:
-            # What SCP let through in the minute before it said no is about its limit.
+        if sent >= 4 and sent >= state.rate / 2:
             state.ceiling = max(floor, CEILING_SHARE * sent)
         halved = state.rate / 2.0
         state.rate = max(floor, min(halved, state.ceiling) if state.ceiling else halved)
@@ -400,7 +427,10 @@ class ConnectionPacer:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._allowance = 0  # tokens this process already took for its background threads
-        self.waited = 0.0  # seconds spent waiting for the budget, for the sync's report
+        self._answered = 0  # answers SCP let through, not yet counted in the shared budget
+        self.waited = 0.0  # seconds in which a caller waited for the budget (wall clock)
+        self._waiting = 0
+        self._waiting_since = 0.0
         self.throttled = 0  # throttling answers this pacer heard
 
     @property
@@ -430,25 +460,34 @@ class ConnectionPacer:
                     retry_after=wait,
                     local=True,
                 )
-            self._sleep(wait)
+            self._wait(wait)
             waited += wait
-            with self._lock:
-                self.waited += wait
 
     def report(self, *, throttled: bool, retry_after: float | None = None) -> None:
-        """Hear SCP's answer: a throttling one slows every process down at once."""
-        if not throttled:
-            return
+        """Hear SCP's answer: a throttling one slows every process down at once.
+
+        Answers let through are counted locally and added to the shared count with the next
+        take: what SCP let through in the last minute is how its limit is learnt.
+        """
         with self._lock:
+            if not throttled:
+                self._answered += 1
+                return
             self._allowance = 0
             self.throttled += 1
+            answered, self._answered = self._answered, 0
         max_rate, floor = _limits()
         now = self._clock()
 
         def fn(stored):
             state = _state(stored, now=now, max_rate=max_rate)
             budget_throttled(
-                state, now=now, retry_after=retry_after, max_rate=max_rate, floor=floor
+                state,
+                now=now,
+                retry_after=retry_after,
+                max_rate=max_rate,
+                floor=floor,
+                answered=answered,
             )
             return state.to_dict(), None
 
@@ -456,6 +495,20 @@ class ConnectionPacer:
             self.store.apply(self.name, fn)
         except Exception as exc:  # the budget must never stop a change
             _store_failed(exc)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep for the budget; `waited` counts wall-clock time in which any thread waited."""
+        with self._lock:
+            if not self._waiting:
+                self._waiting_since = time.monotonic()
+            self._waiting += 1
+        try:
+            self._sleep(seconds)
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                if not self._waiting:
+                    self.waited += time.monotonic() - self._waiting_since
 
     def throttled_recently(self) -> bool:
         """Whether SCP throttled this connection in the last minute (any process)."""
@@ -466,6 +519,8 @@ class ConnectionPacer:
         max_rate, floor = _limits()
         now = self._clock()
         count = max(1, min(20, math.floor(max_rate / 60.0 * 0.5))) if self.background else 1
+        with self._lock:
+            answered, self._answered = self._answered, 0
 
         def fn(stored):
             state = _state(stored, now=now, max_rate=max_rate)
@@ -476,6 +531,7 @@ class ConnectionPacer:
                 background=self.background,
                 max_rate=max_rate,
                 floor=floor,
+                answered=answered,
             )
             return state.to_dict(), result
 

@@ -38,6 +38,7 @@ def drive(state: BudgetState, *, start: float, seconds: float, edge: int | None)
             budget_throttled(state, now=now, retry_after=None, **LIMITS)
         else:
             passed.append(now)
+            state.record(now, 1)  # the pacer counts what SCP let through
         now += 0.01
     return {"passed": len(passed), "refused": refused, "state": state}
 
@@ -72,10 +73,22 @@ def test_one_episode_of_throttling_halves_once() -> None:
     assert state.throttled_total == 4
 
 
+def test_a_throttle_while_sending_far_below_the_rate_teaches_no_limit() -> None:
+    state = BudgetState.fresh(now=0.0, max_rate=600.0)
+    for second in range(14):  # a quiet minute: 14 requests
+        budget_take(state, now=float(second), count=1, background=False, answered=1, **LIMITS)
+    budget_throttled(state, now=20.0, retry_after=5.0, **LIMITS)
+    assert state.ceiling is None
+    assert state.rate == 300.0
+    assert state.paused_until == pytest.approx(25.0)
+
+
 def test_the_rate_never_falls_below_the_floor() -> None:
     state = BudgetState.fresh(now=0.0, max_rate=600.0)
-    for episode in range(20):
-        budget_throttled(state, now=100.0 + 30 * episode, retry_after=None, **LIMITS)
+    now = 100.0
+    for _episode in range(20):  # each a probe after the last pause, refused again
+        budget_throttled(state, now=now, retry_after=None, **LIMITS)
+        now = state.paused_until + 1
     assert state.rate == 6.0
 
 
@@ -106,6 +119,7 @@ def test_behind_a_600_a_minute_edge_a_handful_of_refusals_then_none() -> None:
                 budget_throttled(state, now=now, retry_after=None, **limits)
             else:
                 passed.append(now)
+                state.record(now, 1)
             now += 0.001
         return len(passed), refused
 

@@ -52,11 +52,10 @@ def test_a_put_refused_by_the_edge_waits_then_reads_scp_and_sends_it_once(
     assert applied(scp, service) == []
     budget = budget_read("default")
     assert budget.throttled_total == 1
-    # Everyone waits until the last minute's requests are under what SCP let through.
-    assert budget.paused_until > time.time() + 30
-    budget_store().clear()  # a minute later
+    assert budget.rate == 300  # halved; quiet until now, so no limit learnt from it
+    assert budget.paused_until > time.time() + 1  # every caller waits the pause out
 
-    change_send(change_id=change.pk)  # SCP read again, then the PUT sent
+    change_send(change_id=change.pk)  # waits for the pause, reads SCP again, sends the PUT
 
     change.refresh_from_db()
     assert change.status == Status.ACCEPTED
@@ -124,7 +123,9 @@ def test_an_accepted_change_never_fails_on_a_throttled_poll(scp, imported, admin
     service = imported["sales-etl"]
     change = submit_edit(service, admin_user, raise_memory)
     change_send(change_id=change.pk)
-    scp.fault(service.scp_id, fail_next=1, fail_status=417, fail_method="GET")
+    # A throttled read is tried again within the poll when the wait is short; here SCP asks
+    # for a minute, longer than a poll waits, so the poll ends without SCP's view.
+    scp.fault(service.scp_id, fail_next=1, fail_status=429, fail_method="GET", retry_after=60)
     poll_now(change)
 
     change_track(change_id=change.pk)
@@ -133,7 +134,7 @@ def test_an_accepted_change_never_fails_on_a_throttled_poll(scp, imported, admin
     assert change.status in (Status.ACCEPTED, Status.UPDATING)
     assert "keeps reading it until the tracking deadline" in change.events.last().message
     assert enqueued[-1][:2] == (TRACK_TASK, change.pk)
-    assert enqueued[-1][2] > 30  # the next read waits for SCP's window to clear
+    assert enqueued[-1][2] >= 55  # the next read waits as long as SCP asked
     budget_store().clear()  # a minute later
     for _ in range(40):
         time.sleep(0.2)
@@ -144,6 +145,24 @@ def test_an_accepted_change_never_fails_on_a_throttled_poll(scp, imported, admin
             break
     assert change.status == Status.SUCCEEDED
     assert len(applied(scp, service)) == 1
+
+
+def test_a_short_throttle_on_a_poll_is_waited_out_within_the_poll(
+    scp, imported, admin_user, enqueued
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+    change_send(change_id=change.pk)
+    scp.fault(service.scp_id, fail_next=1, fail_status=417, fail_method="GET")
+    time.sleep(1)  # the update has finished in SCP
+    poll_now(change)
+
+    change_track(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.SUCCEEDED
+    statuses = [r["status"] for r in scp.requests() if r["path"].endswith(service.scp_id)]
+    assert statuses[-2:] == [417, 200]
 
 
 def test_an_accepted_change_keeps_reading_through_a_401(

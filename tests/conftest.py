@@ -59,6 +59,39 @@ def celery_worker(transactional_db) -> Iterator[str]:
 
 
 @pytest.fixture
+def worker_process(request, scp, transactional_db) -> Iterator:
+    """A prefork worker in its own process on a fresh queue, as deployed; this test process
+    sends its tasks there too. `@pytest.mark.parametrize("worker_process", [{"env": {...}}],
+    indirect=True)` passes extra environment."""
+    import uuid
+
+    from console.celery import app
+    from tests.worker_process import WorkerProcess, worker_env
+
+    options = getattr(request, "param", {})
+    queue = f"proc-{uuid.uuid4().hex[:10]}"
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    process = WorkerProcess(
+        queue=queue,
+        env=worker_env(
+            queue=queue,
+            scp_url=scp.url,
+            access_key=scp.access_key,
+            secret_key=scp.secret_key,
+            **options.get("env", {}),
+        ),
+        concurrency=options.get("concurrency", 2),
+    )
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+        app.conf.task_default_queue = previous
+
+
+@pytest.fixture
 def scp(settings, scp_simulator):
     """The default connection pointed at a running simulator, with quick tracking polls."""
     settings.SCP_OPENAPI_URL = scp_simulator.url

@@ -3,8 +3,8 @@
 import logging
 import os
 
-from celery import Celery
-from celery.signals import celeryd_after_setup, worker_init, worker_ready
+from celery import Celery, bootsteps
+from celery.signals import worker_ready
 
 from console.config import run_or_explain
 
@@ -33,27 +33,61 @@ def ping() -> str:
     return "pong"
 
 
-@celeryd_after_setup.connect
-def _remember_node(sender: str, **_: object) -> None:
-    # The pipeline names the worker holding a change; pool processes inherit the environment.
-    os.environ["CONSOLE_WORKER_NODE"] = sender
+class Dispatcher(bootsteps.StartStopStep):
+    """Every worker beats, takes back dead claims and sends what is due (dataflow.dispatch).
+
+    Its identity (node, main pid, a start token) is drawn before the pool starts, so that the
+    pool's processes inherit it: their claims name this worker and nothing else.
+    """
+
+    def __init__(self, parent, **kwargs):
+        """Draw the worker's identity."""
+        from console.dataflow.workers import worker_identity_start
+
+        super().__init__(parent, **kwargs)
+        self.identity = worker_identity_start(node=parent.hostname)
+        self.thread = None
+
+    def start(self, parent):
+        """Start the dispatcher thread (its first tick at once)."""
+        from console.dataflow.dispatch import DispatcherThread
+
+        self.thread = DispatcherThread(identity=self.identity, busy=_busy_changes)
+        self.thread.start()
+        logger.info("worker %s started its dispatcher", self.identity)
+
+    def stop(self, parent):
+        """Stop the dispatcher thread."""
+        if self.thread is not None:
+            self.thread.stop()
+            self.thread.join(timeout=10)
+
+    # A cold shutdown asks steps to terminate, not to stop: the thread ends either way.
+    terminate = stop
 
 
-@worker_init.connect
-def _remember_pid(**_: object) -> None:
-    os.environ["CONSOLE_WORKER_PID"] = str(os.getpid())
+def _busy_changes() -> set[int]:
+    """The changes this worker's tasks are sending or polling now (or hold to run next)."""
+    from celery.worker import state
+
+    from console.dataflow.changes import SEND_TASK, TRACK_TASK
+
+    busy = set()
+    for request in (*state.active_requests, *state.reserved_requests):
+        if request.name in (SEND_TASK, TRACK_TASK) and request.args:
+            busy.add(int(request.args[0]))
+    return busy
+
+
+app.steps["worker"].add(Dispatcher)
 
 
 @worker_ready.connect
-def _recover_at_start(sender: object, **_: object) -> None:
-    """Take back what a dead process of this node left, and refresh services without waiting."""
+def _refresh_at_start(sender: object, **_: object) -> None:
+    """Refresh services without waiting (the dispatcher takes back what dead workers left)."""
     from django.conf import settings
 
-    from console.dataflow.changes import changes_recover
     from console.dataflow.sync import services_sync_request
 
-    node = getattr(sender, "hostname", "") or os.environ.get("CONSOLE_WORKER_NODE", "")
-    counts = changes_recover(node=node, pid=os.getpid())
-    logger.info("worker %s started; changes dispatched again: %s", node, counts)
     if settings.CONSOLE_SYNC_AT_WORKER_START:
         services_sync_request(requested_by=None)

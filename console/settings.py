@@ -284,6 +284,8 @@ if not CELERY_BROKER_URL.split("://", 1)[0] or "://" not in CELERY_BROKER_URL:
     )
 # filesystem:// is kombu's transport with atomic writes (console/broker.py), in every process.
 TRANSPORT_ALIASES["filesystem"] = "console.broker:Transport"
+# redis:// is kombu's transport whose restore at a lost connection cannot kill the worker.
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "console.broker:RedisTransport"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -306,6 +308,9 @@ else:
 if CELERY_RESULT_BACKEND.startswith("file://"):
     os.makedirs(CELERY_RESULT_BACKEND.removeprefix("file://"), exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker outage of any length never needs a person: workers retry the connection for ever
+# (Celery's default gives up after 100 tries).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -393,6 +398,11 @@ if SCP_SYNC_BATCH_SIZE < 1:
     raise ConfigError(f"SCP_SYNC_BATCH_SIZE must be 1 or more, got {SCP_SYNC_BATCH_SIZE}.")
 # A worker that starts refreshes the services from SCP in the background (never blocking).
 CONSOLE_SYNC_AT_WORKER_START = env_bool("CONSOLE_SYNC_AT_WORKER_START", True)
+# Every worker's dispatcher sends what is due this often (seconds): a retry's or a poll's time
+# comes from the database, never from a countdown message held in the broker.
+CONSOLE_DISPATCH_SECONDS = env_float("CONSOLE_DISPATCH_SECONDS", 1.0)
+if not 0.05 <= CONSOLE_DISPATCH_SECONDS <= 60:
+    raise ConfigError("CONSOLE_DISPATCH_SECONDS must be 0.05 to 60 seconds.")
 
 # --- Forms and logging ----------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

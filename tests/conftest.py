@@ -123,6 +123,12 @@ def enqueued(monkeypatch):
         return True
 
     monkeypatch.setattr("console.dataflow.changes._enqueue", _record)
+
+    def _send(task_name, *args):  # what the dispatcher hands to the broker
+        sent.append((task_name, args[0], None))
+        return True
+
+    monkeypatch.setattr("console.dataflow.dispatch.task_send", _send)
     # Follow-ups of final changes are tested on their own; here they would only pile up.
     monkeypatch.setattr("console.dataflow.lifecycle.change_finished_dispatch", lambda pk: None)
     return sent

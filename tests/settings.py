@@ -29,3 +29,5 @@ if os.environ.get("CONSOLE_TEST_ROUTES") != "1":
     CELERY_TASK_ROUTES = {}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# Workers started by tests send what is due five times a second: polls come every 0.2-0.5 s.
+CONSOLE_DISPATCH_SECONDS = float(os.environ.get("CONSOLE_DISPATCH_SECONDS", "0.2"))

@@ -8,16 +8,17 @@ are erased when the change is final.
 from __future__ import annotations
 
 import logging
-import os
-import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -36,6 +37,7 @@ from console.dataflow.connections import (
     ConnectionUnavailable,
     scp_client_for,
 )
+from console.dataflow.dispatch import change_dispatch
 from console.dataflow.lifecycle import change_move, change_note, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
 from console.dataflow.replan import (
@@ -47,6 +49,7 @@ from console.dataflow.replan import (
 )
 from console.dataflow.revisions import service_apply_detail
 from console.dataflow.scp_text import scp_error_sentence, scp_error_text
+from console.dataflow.workers import BEAT_DEAD_AFTER, worker_identity, workers_alive
 from console.scp import (
     ResourceCheck,
     ScpError,
@@ -452,17 +455,15 @@ def change_cancel(*, change: ChangeRequest, by) -> bool:
 
 
 def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> bool:
-    """Hand a change to Celery; a broker outage leaves it waiting for the sweeper."""
-    try:
-        current_app.send_task(task_name, args=[change_id], countdown=countdown)
-    except Exception as exc:  # kombu raises several kinds when the broker is unreachable
-        logger.warning(
-            "could not enqueue %s for change %s: %s",
-            task_name,
-            change_id,
-            exc,
-            extra={"change_id": change_id},
-        )
+    """Hand a change's step to a worker: now when it is due now; a later step (`countdown`)
+    is sent by the workers' dispatcher when its time, booked in `next_poll_at`, comes.
+
+    A broker outage leaves the change waiting, with a line on its timeline.
+    """
+    if countdown:
+        return True
+    sent = change_dispatch(change_id)
+    if sent is False:
         with change_speaking(change_id):
             change_note(
                 change_id,
@@ -471,8 +472,7 @@ def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> 
                     "handed to a worker as soon as the queue answers again."
                 ),
             )
-        return False
-    return True
+    return sent is not False
 
 
 # --- Send (Celery) ------------------------------------------------------------------------
@@ -480,12 +480,6 @@ def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> 
 
 class _Unsendable(Exception):
     """A fault that repeating cannot cure (unreadable secret, unusable connection)."""
-
-
-def worker_identity() -> str:
-    """ "<node>|<main pid>" of the worker running this code: a claim names its holder."""
-    node = os.environ.get("CONSOLE_WORKER_NODE", socket.gethostname())
-    return f"{node}|{os.environ.get('CONSOLE_WORKER_PID', os.getpid())}"
 
 
 def change_send(*, change_id: int) -> None:
@@ -515,20 +509,30 @@ def change_send(*, change_id: int) -> None:
     attempt = ChangeAttempt.objects.create(change=change, number=change.attempts)
     try:
         _send_attempt(change, attempt)
+    except _ClaimLost:
+        logger.warning("change %s: another worker holds it now; nothing sent", change.pk)
+        _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT)
     except _Unsendable as exc:
         _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT, detail=str(exc))
         _fail(change, str(exc), error={"message": str(exc), "kind": "Unsendable"})
     except ScpError as exc:
-        _send_fault(change, attempt, exc)
+        _with_database(partial(_send_fault, change, attempt, exc))
     except Exception as exc:  # a bug, a time limit, a dropped database: never stuck
         logger.exception(
             "change %s: unexpected error while sending", change.pk, extra={"change_id": change.pk}
         )
-        message = _(
-            "An unexpected error stopped this attempt (%(kind)s); the technical detail is in "
-            "the worker's log."
-        ) % {"kind": type(exc).__name__}
-        _send_fault(change, attempt, ScpUnavailable(message, code=type(exc).__name__))
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            message = _(
+                "The database did not answer during this attempt; the change goes on as soon "
+                "as it answers again."
+            )
+        else:
+            message = _(
+                "An unexpected error stopped this attempt (%(kind)s); the technical detail is "
+                "in the worker's log."
+            ) % {"kind": type(exc).__name__}
+        fault = ScpUnavailable(message, code=type(exc).__name__)
+        _with_database(partial(_send_fault, change, attempt, fault))
 
 
 def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
@@ -599,25 +603,58 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
         )
     merged = config_apply(current.config.to_dict(), change.base_config, change.desired_config)
     body = build_update_body(ServiceConfig.from_dict(merged), account_password=password)
-    # Marked before the PUT leaves: a worker killed mid-call leaves the truth behind.
-    ChangeRequest.objects.filter(pk=change.pk).update(
-        desired_config=merged,
-        put_unconfirmed=True,
-        scp_modified_before=change.scp_modified_before or current.modified_dt,
-    )
+    # Marked before the PUT leaves, with the claim checked under a lock in the same
+    # transaction: a worker killed mid-call leaves the truth behind, and a worker whose claim
+    # was taken back (believed dead) never sends.
+    with transaction.atomic():
+        held = ChangeRequest.objects.select_for_update().filter(
+            pk=change.pk, status=Status.SUBMITTING, claimed_by=change.claimed_by
+        )
+        if not held.exists():
+            raise _ClaimLost
+        held.update(
+            desired_config=merged,
+            put_unconfirmed=True,
+            scp_modified_before=change.scp_modified_before or current.modified_dt,
+        )
+        ChangeAttempt.objects.filter(pk=attempt.pk).update(put_sent=True)
     change.desired_config = merged
     change.put_unconfirmed = True
-    ChangeAttempt.objects.filter(pk=attempt.pk).update(put_sent=True)
     attempt.put_sent = True
     accepted = client.update_service(change.service.scp_id, body)
-    _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED)
-    _accepted(
-        change,
-        accepted,
-        _("SCP accepted the update (202); it reports the service as %(state)s.")
-        % {"state": accepted.state or "?"},
-        update_seen=False,
-    )
+    message = _("SCP accepted the update (202); it reports the service as %(state)s.") % {
+        "state": accepted.state or "?"
+    }
+
+    def record() -> None:
+        _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED)
+        _accepted(change, accepted, message, update_seen=False)
+
+    _with_database(record)
+
+
+class _ClaimLost(Exception):
+    """Another process holds the change now: this attempt ends without sending anything."""
+
+
+# How long a worker that sent (or was about to send) waits for a database that stopped
+# answering, so that what SCP answered is recorded as it happened.
+DATABASE_PATIENCE_SECONDS = 60.0
+
+
+def _with_database(write: Callable[[], None]) -> None:
+    """Run `write`, waiting out a database that does not answer (up to the patience)."""
+    deadline = time.monotonic() + DATABASE_PATIENCE_SECONDS
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            logger.warning("the database does not answer; recording again in a second")
+            db_connection.close()
+            time.sleep(1)
 
 
 def _client(change: ChangeRequest):
@@ -1132,104 +1169,93 @@ def change_abandon(*, change: ChangeRequest, by, look: ScpLook) -> bool:
     )
 
 
-# --- Recovery (Celery beat, worker start) -------------------------------------------------
+# --- Recovery: claims no live process holds (every worker's dispatcher, Celery beat) ---------
+
+# A worker's own claim is taken back only this long after it was made: a task that has just
+# claimed may not be on the worker's list of active tasks yet.
+OWN_CLAIM_GRACE = timedelta(seconds=10)
 
 
-def changes_sweep(*, grace_seconds: float = 30.0) -> dict[str, int]:
-    """Re-dispatch changes whose message was lost (dead worker, broker outage); counts by kind."""
-    now = timezone.now()
-    overdue = now - timedelta(seconds=grace_seconds)
-    counts = {"send": 0, "track": 0, "resubmit": 0}
+def changes_recover_dead(*, identity: str | None, busy: set[int], now=None) -> int:
+    """Take back the claims no live process holds; how many changes were taken back.
 
-    queued = ChangeRequest.objects.filter(status=Status.QUEUED).filter(
-        Q(next_poll_at__lte=overdue) | Q(next_poll_at__isnull=True, created_at__lte=overdue)
-    )
-    for change_id in queued.values_list("pk", flat=True):
-        counts["send"] += _enqueue(SEND_TASK, change_id)
-
-    # A worker that died mid-submit leaves SUBMITTING behind; after the hard time limit no
-    # live worker can still hold it.
-    lost_after = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + grace_seconds)
-    for change in ChangeRequest.objects.filter(
-        status=Status.SUBMITTING, submitted_at__lte=lost_after
-    ):
-        counts["resubmit"] += _recover_submitting(change)
-
-    tracking = ChangeRequest.objects.filter(status__in=TRACKING, next_poll_at__lte=overdue)
-    for change_id in tracking.values_list("pk", flat=True):
-        counts["track"] += _enqueue(TRACK_TASK, change_id)
-
-    # A fleet change whose step was lost with its worker takes the step again (idempotent).
-    from console.dataflow.fleet import fleet_advance_dispatch
-    from console.dataflow.models import FleetChange
-
-    for fleet_id in FleetChange.objects.filter(status=FleetChange.Status.RUNNING).values_list(
-        "pk", flat=True
-    ):
-        fleet_advance_dispatch(fleet_id)
-        counts["fleet"] = counts.get("fleet", 0) + 1
-    return counts
-
-
-def changes_recover(*, node: str, pid: int) -> dict[str, int]:
-    """At a worker's start: take back what an earlier process of this node left half done.
-
-    Celery node names are unique among live workers, so a claim naming this node and another
-    process is a dead worker's. Queued and tracked changes are dispatched again at once
-    (their claims make a duplicate harmless).
+    A claim is dead when its process stopped beating, or, for this worker's own claims
+    (`identity`), when none of its tasks works on that change (`busy`): the attempt ended
+    without recording its end (the database did not answer, or an unexpected error). A claim
+    of a live process is never taken.
     """
-    counts = {"send": 0, "track": 0, "resubmit": 0}
-    dead = ChangeRequest.objects.filter(
-        status=Status.SUBMITTING, claimed_by__startswith=f"{node}|"
-    ).exclude(claimed_by=f"{node}|{pid}")
-    for change in dead:
-        counts["resubmit"] += _recover_submitting(change)
-    for change_id in ChangeRequest.objects.filter(status=Status.QUEUED).values_list(
-        "pk", flat=True
-    ):
-        counts["send"] += _enqueue(SEND_TASK, change_id)
-    now = timezone.now()
-    # A poll leased by a dead process of this node would keep its lease for a minute.
-    ChangeRequest.objects.filter(status__in=TRACKING, claimed_by__startswith=f"{node}|").exclude(
-        claimed_by=f"{node}|{pid}"
-    ).update(next_poll_at=now, claimed_by="")
-    for change_id, next_poll_at in ChangeRequest.objects.filter(status__in=TRACKING).values_list(
-        "pk", "next_poll_at"
-    ):
-        wait = (next_poll_at - now).total_seconds() if next_poll_at else 0.0
-        counts["track"] += _enqueue(TRACK_TASK, change_id, countdown=max(0.0, wait) or None)
-    return counts
+    now = now or timezone.now()
+    alive = workers_alive(now=now)
+    taken = 0
+    held = ChangeRequest.objects.filter(status=Status.SUBMITTING)
+    for change in held.select_related("service"):
+        claimed_at = change.submitted_at or now
+        if change.claimed_by == identity:
+            if change.pk not in busy and claimed_at < now - OWN_CLAIM_GRACE:
+                taken += _recover_submitting(change, stopped=False)
+        elif change.claimed_by not in alive and claimed_at < now - BEAT_DEAD_AFTER:
+            taken += _recover_submitting(change, stopped=True)
+    # A poll leased by a process that is gone (or that no longer works on it) is due again.
+    leased = ChangeRequest.objects.filter(status__in=TRACKING, next_poll_at__gt=now).exclude(
+        claimed_by=""
+    )
+    for pk, owner, next_poll_at in leased.values_list("pk", "claimed_by", "next_poll_at"):
+        claimed_at = next_poll_at - timedelta(seconds=POLL_LEASE_SECONDS)
+        mine_and_idle = owner == identity and pk not in busy and claimed_at < now - OWN_CLAIM_GRACE
+        if mine_and_idle or (owner != identity and owner not in alive):
+            taken += ChangeRequest.objects.filter(
+                pk=pk, claimed_by=owner, next_poll_at=next_poll_at
+            ).update(next_poll_at=now, claimed_by="")
+    return taken
 
 
-def _recover_submitting(change: ChangeRequest) -> int:
-    """A change whose worker died while sending: follow an unconfirmed PUT, else queue it."""
+def _recover_submitting(change: ChangeRequest, *, stopped: bool) -> int:
+    """A change whose attempt ended unrecorded: follow an unconfirmed PUT, else queue it.
+
+    `stopped`: its worker stopped (no beat); otherwise the worker lives and the attempt ended
+    without recording its end.
+    """
     with translation.override(change_language(change.language)):
-        return _recover_submitting_speaking(change)
+        return _recover_submitting_speaking(change, stopped=stopped)
 
 
-def _recover_submitting_speaking(change: ChangeRequest) -> int:
+def _recover_submitting_speaking(change: ChangeRequest, *, stopped: bool) -> int:
     """`_recover_submitting` in the change's language."""
     now = timezone.now()
-    # The attempt the lost worker left open ends here, so no row says "sending" for ever.
-    change.tries.filter(finished_at__isnull=True).update(
-        outcome=ChangeAttempt.Outcome.WORKER_LOST, finished_at=now
-    )
+    # The attempt left open ends here, so no row says "sending" for ever.
+    open_attempts = change.tries.filter(finished_at__isnull=True)
+    if stopped:
+        open_attempts.update(outcome=ChangeAttempt.Outcome.WORKER_LOST, finished_at=now)
+    else:
+        open_attempts.filter(put_sent=True).update(
+            outcome=ChangeAttempt.Outcome.ANSWER_LOST, finished_at=now
+        )
+        open_attempts.update(outcome=ChangeAttempt.Outcome.NOT_SENT, finished_at=now)
     if change.put_unconfirmed:
-        moved = change_move(
-            change.pk,
-            frm=Status.SUBMITTING,
-            to=Status.ACCEPTED,
-            message=_(
+        if stopped:
+            message = _(
                 "The worker stopped while sending; SCP may have received the update: "
                 "following the service before any new attempt."
-            ),
-            accepted_at=now,
-            claimed_by="",
-            **_tracking_start(now),
+            )
+        else:
+            message = _(
+                "The attempt's end was not recorded (the database did not answer, or an "
+                "unexpected error); SCP may have received the update: following the service "
+                "before any new attempt."
+            )
+        return int(
+            change_move(
+                change.pk,
+                frm=Status.SUBMITTING,
+                to=Status.ACCEPTED,
+                message=message,
+                accepted_at=now,
+                claimed_by="",
+                **{**_tracking_start(now), "next_poll_at": now},
+            )
         )
-        return int(moved and _enqueue(TRACK_TASK, change.pk))
     losses = change.tries.filter(outcome=ChangeAttempt.Outcome.WORKER_LOST).count()
-    if losses >= WORKER_LOSSES_TOLERATED:
+    if stopped and losses >= WORKER_LOSSES_TOLERATED:
         _fail(
             change,
             ngettext(
@@ -1241,15 +1267,23 @@ def _recover_submitting_speaking(change: ChangeRequest) -> int:
             error={"message": "worker lost", "kind": "WorkerLost"},
         )
         return 0
-    moved = change_move(
-        change.pk,
-        frm=Status.SUBMITTING,
-        to=Status.QUEUED,
-        message=_("The worker stopped before sending; SCP's state is read before any PUT."),
-        next_poll_at=now,
-        claimed_by="",
+    if stopped:
+        message = _("The worker stopped before sending; SCP's state is read before any PUT.")
+    else:
+        message = _(
+            "The attempt stopped before sending (the database did not answer, or an unexpected "
+            "error); SCP's state is read before any PUT."
+        )
+    return int(
+        change_move(
+            change.pk,
+            frm=Status.SUBMITTING,
+            to=Status.QUEUED,
+            message=message,
+            next_poll_at=now,
+            claimed_by="",
+        )
     )
-    return int(moved and _enqueue(SEND_TASK, change.pk))
 
 
 # --- Helpers ------------------------------------------------------------------------------

@@ -38,15 +38,8 @@ def change_finished(*, change_id: int) -> None:
 
 
 def change_finished_dispatch(change_id: int) -> None:
-    """Hand the follow-ups to a worker; a broker outage only costs the follow-ups, logged."""
-    from celery import current_app
+    """Hand the follow-ups to a worker; a broker outage only costs the follow-ups, logged
+    (a fleet change takes its next step at the sweeper's next round)."""
+    from console.dataflow.dispatch import task_send
 
-    try:
-        current_app.send_task(FINISHED_TASK, args=[change_id])
-    except Exception as exc:  # kombu raises several kinds when the broker is unreachable
-        logger.warning(
-            "could not dispatch the follow-ups of change %s: %s",
-            change_id,
-            exc,
-            extra={"change_id": change_id},
-        )
+    task_send(FINISHED_TASK, change_id)

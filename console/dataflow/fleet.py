@@ -18,7 +18,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from celery import current_app
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
@@ -311,10 +310,9 @@ def fleet_reject(*, fleet: FleetChange, by, comment: str) -> bool:
 
 def fleet_advance_dispatch(fleet_id: int) -> None:
     """Hand the fleet's next step to a worker; a broker outage is logged (resume recovers)."""
-    try:
-        current_app.send_task(ADVANCE_TASK, args=[fleet_id])
-    except Exception as exc:  # kombu raises several kinds when the broker is unreachable
-        logger.warning("could not dispatch fleet change %s: %s", fleet_id, exc)
+    from console.dataflow.dispatch import task_send
+
+    task_send(ADVANCE_TASK, fleet_id)
 
 
 def fleet_followup(change_id: int) -> None:

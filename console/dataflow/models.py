@@ -224,7 +224,11 @@ class ChangeRequest(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     track_deadline = models.DateTimeField(null=True, blank=True)
+    # When the next step is due: the send (queued) or the next poll (accepted, updating). The
+    # workers' dispatcher sends the task when it is; no step waits in the broker.
     next_poll_at = models.DateTimeField(null=True, blank=True)
+    # When a task was last sent for this change: one message per due step, again only if lost.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     # SCP's pre-check verdict as the author saw it when confirming (Precheck.to_dict()).
     precheck = models.JSONField(null=True, blank=True)
     # Four-eyes: who approved or rejected the change (or its fleet change), when and why.
@@ -397,6 +401,8 @@ class SyncRun(models.Model):
     # How SCP's request limit shaped the run: services listed, those it did not reach before
     # its time ran out (refreshed first next time), throttling answers met, seconds waited.
     services_listed = models.PositiveIntegerField(null=True, blank=True)
+    # When a task was last sent for this run (a requested run waits for the one running).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     services_unreached = models.PositiveIntegerField(default=0)
     throttled = models.PositiveIntegerField(default=0)
     paced_seconds = models.FloatField(default=0.0)
@@ -623,3 +629,23 @@ class ScpBudget(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkerBeat(models.Model):
+    """A live worker process: its identity (node, pid, start token) and when it last beat.
+
+    A change's claim names the identity of the process that holds it; a claim is taken back
+    only from a process that stopped beating (or, for a worker's own claims, that holds no task
+    for it), never from a live one: two workers with one node name never take each other's.
+    """
+
+    identity = models.CharField(max_length=200, unique=True)
+    node = models.CharField(max_length=150)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["node", "identity"]
+
+    def __str__(self) -> str:
+        return self.identity

@@ -540,19 +540,16 @@ def services_sync_scheduled(*, deadline: float | None = None) -> SyncRun | None:
 
 def services_sync_request(*, requested_by) -> SyncRun:
     """Start a refresh in a worker, unless one started in the last two minutes is running."""
-    from celery import current_app
+    from console.dataflow.dispatch import task_send
 
     recent = timezone.now() - timedelta(minutes=2)
     running = SyncRun.objects.filter(finished_at__isnull=True, requested_at__gte=recent).first()
     if running is not None:
         return running
-    run = SyncRun.objects.create(requested_by=requested_by)
+    run = SyncRun.objects.create(requested_by=requested_by, dispatched_at=timezone.now())
 
     def _send() -> None:
-        try:
-            current_app.send_task(SYNC_TASK, args=[run.pk])
-        except Exception as exc:  # kombu raises several kinds when the broker is unreachable
-            logger.warning("could not enqueue the sync: %s", exc)
+        if not task_send(SYNC_TASK, run.pk):
             SyncRun.objects.filter(pk=run.pk).update(
                 finished_at=timezone.now(),
                 errors=[_("The task queue is unreachable; try again when the workers are back.")],

@@ -14,8 +14,8 @@ from console.dataflow.changes import (
     change_send,
     change_speaking,
     change_track,
-    changes_sweep,
 )
+from console.dataflow.dispatch import changes_sweep
 from console.dataflow.finished import FINISHED_TASK, change_finished
 from console.dataflow.fleet import ADVANCE_TASK, fleet_advance, fleet_speaking
 from console.dataflow.models import SyncRun
@@ -65,7 +65,11 @@ def changes_sweep_task() -> dict[str, int]:
     time_limit=SYNC_TIME_LIMIT_SECONDS,
 )
 def services_sync_task(self, run_id: int) -> None:
-    """Refresh every service from SCP for a requested sync run (after any sync running now)."""
+    """Refresh every service from SCP for a requested sync run (after any sync running now).
+
+    While another sync runs this one waits in its row; the workers' dispatcher starts it when
+    the other has ended (no countdown message waits in the broker).
+    """
     run = SyncRun.objects.filter(pk=run_id, finished_at__isnull=True).first()
     if run is None:
         return
@@ -73,11 +77,7 @@ def services_sync_task(self, run_id: int) -> None:
         with sync_speaking(run_id):
             services_sync(run=run, deadline=sync_deadline())
     except SyncAlreadyRunning:
-        if SyncRun.objects.filter(pk=run_id, active=True).exists():
-            return  # this very run is being run by another worker (a redelivered message)
-        # The person asked for a refresh: it runs when the current one ends (a run's claim
-        # is released at the latest when its time limit has passed).
-        raise self.retry(countdown=5, max_retries=SYNC_TIME_LIMIT_SECONDS // 5 + 30) from None
+        return
 
 
 @shared_task(

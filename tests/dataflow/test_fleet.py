@@ -320,7 +320,7 @@ def test_a_worker_lost_while_starting_a_member_leaves_it_waiting_and_the_sweeper
     kafka_services, support_user, dispatched, enqueued, monkeypatch
 ):
     from console.dataflow import fleet as fleet_module
-    from console.dataflow.changes import changes_sweep
+    from console.dataflow.dispatch import changes_sweep
 
     fleet = _submit(support_user, kafka_services, wave_size=2)
     real_submit = fleet_module.change_submit

@@ -14,8 +14,9 @@ from console.dataflow.changes import (
     TRACK_TASK,
     change_send,
     change_track,
-    changes_recover,
+    changes_recover_dead,
 )
+from console.dataflow.dispatch import changes_dispatch_due
 from console.dataflow.models import ChangeRequest
 from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
 
@@ -185,42 +186,67 @@ def test_an_unexpected_error_is_retried_then_ends_failed(
     assert puts(scp, service) == []
 
 
-def test_a_worker_restart_takes_back_what_its_dead_process_left(
-    scp, imported, admin_user, enqueued
-):
-    service = imported["sales-etl"]
-    sent = submit_edit(service, admin_user, raise_memory)
-    ChangeRequest.objects.filter(pk=sent.pk).update(
-        status=Status.SUBMITTING, claimed_by="worker1@host|111", put_unconfirmed=True
-    )
-    other = submit_edit(imported["iot-ingest"], admin_user, raise_memory)
-    ChangeRequest.objects.filter(pk=other.pk).update(
-        status=Status.SUBMITTING, claimed_by="worker1@host|111", put_unconfirmed=False
-    )
-    alive = submit_edit(imported["ml-features"], admin_user, raise_memory)
-    ChangeRequest.objects.filter(pk=alive.pk).update(
-        status=Status.SUBMITTING, claimed_by="worker2@host|222"
-    )
-    polled = submit_edit(imported["finance-batch"], admin_user, raise_memory)
-    ChangeRequest.objects.filter(pk=polled.pk).update(  # a poll's lease held by the dead process
-        status=Status.UPDATING,
-        claimed_by="worker1@host|111",
-        next_poll_at=timezone.now() + timedelta(seconds=60),
+def test_dead_claims_are_taken_back_and_live_ones_left_alone(scp, imported, admin_user, enqueued):
+    from console.dataflow.models import WorkerBeat
+
+    earlier = timezone.now() - timedelta(seconds=30)
+    WorkerBeat.objects.create(identity="changes@host|222|bb", node="changes@host")
+
+    def claimed(name, status, owner, **fields):
+        change = submit_edit(imported[name], admin_user, raise_memory)
+        ChangeRequest.objects.filter(pk=change.pk).update(
+            status=status, claimed_by=owner, submitted_at=earlier, **fields
+        )
+        return change
+
+    sent = claimed("sales-etl", Status.SUBMITTING, "changes@host|111|aa", put_unconfirmed=True)
+    other = claimed("iot-ingest", Status.SUBMITTING, "changes@host|111|aa")
+    # The same node name, another live process: never taken.
+    alive = claimed("ml-features", Status.SUBMITTING, "changes@host|222|bb")
+    polled = claimed(  # a poll's lease held by the dead process
+        "finance-batch",
+        Status.UPDATING,
+        "changes@host|111|aa",
+        next_poll_at=timezone.now() + timedelta(seconds=50),
     )
     enqueued.clear()
 
-    counts = changes_recover(node="worker1@host", pid=999)
+    taken = changes_recover_dead(identity="changes@host|333|cc", busy=set())
+    sent_now = changes_dispatch_due()
 
-    assert counts["resubmit"] == 2
-    sent.refresh_from_db()
-    other.refresh_from_db()
-    alive.refresh_from_db()
+    assert taken == 3
+    assert sent_now == 3
+    for change in (sent, other, alive, polled):
+        change.refresh_from_db()
     assert sent.status == Status.ACCEPTED  # the PUT may have arrived: followed, not resent
+    assert "The worker stopped while sending" in sent.events.last().message
     assert other.status == Status.QUEUED  # never sent: sent after reading SCP
-    assert alive.status == Status.SUBMITTING  # another node's live claim is left alone
+    assert alive.status == Status.SUBMITTING  # a live process's claim is left alone
+    assert [a.outcome for a in other.tries.all()] in ([], ["worker_lost"])
     assert (TRACK_TASK, sent.pk, None) in enqueued
     assert (SEND_TASK, other.pk, None) in enqueued
     assert (TRACK_TASK, polled.pk, None) in enqueued  # at once, not when the dead lease ends
+
+
+def test_a_workers_own_claim_is_taken_back_only_when_no_task_of_it_works_on_it(
+    scp, imported, admin_user, enqueued
+):
+    me = "changes@host|444|dd"
+    earlier = timezone.now() - timedelta(seconds=30)
+    busy = submit_edit(imported["sales-etl"], admin_user, raise_memory)
+    idle = submit_edit(imported["iot-ingest"], admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk__in=[busy.pk, idle.pk]).update(
+        status=Status.SUBMITTING, claimed_by=me, submitted_at=earlier, put_unconfirmed=True
+    )
+
+    assert changes_recover_dead(identity=me, busy={busy.pk}) == 1
+
+    busy.refresh_from_db()
+    idle.refresh_from_db()
+    assert busy.status == Status.SUBMITTING
+    assert idle.status == Status.ACCEPTED
+    # The worker lives: it did not stop; the attempt's end was not recorded.
+    assert "end was not recorded" in idle.events.last().message
 
 
 def test_a_stuck_change_is_abandoned_only_after_scp_was_read(

@@ -16,8 +16,8 @@ from console.dataflow.changes import (
     change_cancel,
     change_send,
     change_track,
-    changes_sweep,
 )
+from console.dataflow.dispatch import changes_sweep
 from console.dataflow.models import ChangeRequest
 from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
 
@@ -188,38 +188,46 @@ def test_a_broker_outage_keeps_the_change_queued_with_an_explanation(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("console.dataflow.changes.current_app.send_task", broker_down)
+    monkeypatch.setattr("console.dataflow.dispatch.current_app.send_task", broker_down)
     change = submit_edit(imported["sales-etl"], admin_user, raise_memory)
 
     change.refresh_from_db()
     assert change.status == Status.QUEUED
     assert "task queue is unreachable" in change.events.last().message
+    assert change.dispatched_at is None  # the dispatcher sends it once the broker answers
 
 
-def test_the_sweeper_redispatches_lost_messages_and_recovers_a_dead_submit(
+def test_the_sweeper_dispatches_what_is_due_and_recovers_a_dead_submit(
     scp, imported, admin_user, enqueued, settings
 ):
     services = imported
     old = timezone.now() - timedelta(minutes=10)
     queued = submit_edit(services["sales-etl"], admin_user, raise_memory)
-    ChangeRequest.objects.filter(pk=queued.pk).update(created_at=old)
     stuck = submit_edit(services["iot-ingest"], admin_user, raise_memory)
-    ChangeRequest.objects.filter(pk=stuck.pk).update(status=Status.SUBMITTING, submitted_at=old)
+    ChangeRequest.objects.filter(pk=stuck.pk).update(
+        status=Status.SUBMITTING, submitted_at=old, claimed_by="gone@host|1|aa"
+    )
     tracking = submit_edit(services["ml-features"], admin_user, add_alias)
     ChangeRequest.objects.filter(pk=tracking.pk).update(status=Status.UPDATING, next_poll_at=old)
-    fresh = submit_edit(services["log-archive"], admin_user, add_alias)
+    later = submit_edit(services["log-archive"], admin_user, add_alias)
+    ChangeRequest.objects.filter(pk=later.pk).update(
+        status=Status.UPDATING, next_poll_at=timezone.now() + timedelta(seconds=20)
+    )
     enqueued.clear()
 
     counts = changes_sweep()
 
-    assert counts == {"send": 1, "track": 1, "resubmit": 1}
+    assert counts == {"recovered": 1, "sent": 3, "syncs": 0}
     assert (SEND_TASK, queued.pk, None) in enqueued
     assert (SEND_TASK, stuck.pk, None) in enqueued
     assert (TRACK_TASK, tracking.pk, None) in enqueued
-    assert all(pk != fresh.pk for _, pk, _ in enqueued)
+    assert all(pk != later.pk for _, pk, _ in enqueued)  # not due yet
     stuck.refresh_from_db()
     assert stuck.status == Status.QUEUED
     assert "worker stopped before sending" in stuck.events.last().message
+    enqueued.clear()
+
+    assert changes_sweep()["sent"] == 0  # one message per due step
 
 
 def test_a_failed_change_can_be_tried_again_through_a_new_review(

@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 WEB_PORT := $(or $(PORT),8000)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
 
-.PHONY: install-local run test test-embedded lint format bench install install-dev chromium gettext compilemessages messages reset-demo-passwords clean
+.PHONY: install-local run test test-embedded lint format bench install install-dev chromium redis-server gettext compilemessages messages reset-demo-passwords clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
@@ -51,6 +51,14 @@ chromium:
 	  || { echo "Could not install chromium; install it (apt-get install chromium) or set CHROMIUM=/path/to/chromium"; exit 1; }; \
 	fi
 
+# The broker-outage tests start and stop a redis-server of their own.
+redis-server:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+	  echo "Installing redis-server for the broker-outage tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null \
+	  || { echo "Could not install redis-server; install it (apt-get install redis-server)"; exit 1; }; \
+	fi
+
 # GNU gettext compiles the translations (msgfmt) and extracts new strings (xgettext).
 gettext:
 	@if ! command -v msgfmt >/dev/null 2>&1; then \
@@ -69,7 +77,7 @@ messages: install gettext
 	  --ignore=.venv --ignore=var --ignore=tests --ignore=node_modules
 
 ## make test: everything the suite needs, then the whole suite.
-test: install-dev chromium compilemessages
+test: install-dev chromium redis-server compilemessages
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 ## The browser smoke test on the embedded defaults (SQLite + filesystem broker), whatever the environment says.

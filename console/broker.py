@@ -72,6 +72,36 @@ class RedisQoS(kombu_redis.QoS):
             self._delivered.clear()
             return None
 
+    def ack(self, delivery_tag):
+        """Acknowledge as kombu does; on a channel whose connection is gone, leave it to Redis.
+
+        A task that ends after the broker came back acknowledges on the channel of the lost
+        connection, which kombu 5.7 can no longer reach (AttributeError again). The message
+        stays in Redis's unacked set and comes back after the visibility timeout; the claims
+        on the change make that second delivery harmless.
+        """
+        try:
+            return super().ack(delivery_tag)
+        except (AttributeError, OSError, kombu_redis.get_redis_ConnectionError()) as exc:
+            self._lost(delivery_tag, exc)
+            return None
+
+    def reject(self, delivery_tag, requeue=False):
+        """Reject as kombu does; on a lost connection, leave the message to Redis (see ack)."""
+        try:
+            return super().reject(delivery_tag, requeue=requeue)
+        except (AttributeError, OSError, kombu_redis.get_redis_ConnectionError()) as exc:
+            self._lost(delivery_tag, exc)
+            return None
+
+    def _lost(self, delivery_tag, exc: BaseException) -> None:
+        logger.warning(
+            "broker connection lost: message %s left for Redis to restore (%s)",
+            delivery_tag,
+            type(exc).__name__,
+        )
+        self._delivered.pop(delivery_tag, None)
+
 
 class RedisChannel(kombu_redis.Channel):
     """kombu's Redis channel with the QoS above."""

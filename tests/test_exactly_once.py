@@ -105,7 +105,7 @@ def test_a_worker_killed_while_changes_are_queued_and_submitting_loses_nothing(
     worker.start()
 
     first, second = _final(first, worker), _final(second, worker)
-    assert time.monotonic() - restarted < 60
+    assert time.monotonic() - restarted < 30  # back on track within 30 s of the restart
     assert first.status == Status.SUCCEEDED, _events(first)
     assert second.status == Status.SUCCEEDED, _events(second)
     assert _applied(scp, slow) == 1
@@ -130,7 +130,7 @@ def test_a_worker_killed_while_its_put_is_on_the_wire_never_sends_it_twice(
     worker.start()
 
     change = _final(change, worker)
-    assert time.monotonic() - restarted < 60
+    assert time.monotonic() - restarted < 30  # back on track within 30 s of the restart
     assert change.status == Status.SUCCEEDED, _events(change)
     assert _applied(scp, service) == 1
 
@@ -153,7 +153,7 @@ def test_a_worker_killed_while_following_a_change_picks_it_up_again(
     worker.start()
 
     change = _final(change, worker)
-    assert time.monotonic() - restarted < 60
+    assert time.monotonic() - restarted < 30  # back on track within 30 s of the restart
     assert change.status == Status.SUCCEEDED, _events(change)
     assert _applied(scp, service) == 1
 

@@ -6,18 +6,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-import kombu.pools
 import pytest
 import redis
 from django.conf import settings as django_settings
 
-from console.celery import app
 from console.dataflow.models import ChangeRequest, SyncRun
 from console.dataflow.sync import services_sync_request
 from tests.dataflow.helpers import raise_memory, submit_edit
+from tests.infrastructure import app_on
 from tests.worker_process import WorkerProcess, worker_env
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -49,40 +47,6 @@ def redis_db() -> Iterator[redis.Redis]:
         if REDIS_URL == OWN_DB:
             client.flushdb()
         client.close()
-
-
-@contextmanager
-def app_on(*, broker_url: str, routes: dict, default_queue: str) -> Iterator[None]:
-    """This process's Celery app on another broker with these routes, then back as it was."""
-    keys = ("broker_url", "broker_transport_options", "task_routes", "task_default_queue")
-    saved = {key: app.conf[key] for key in keys}
-
-    def forget() -> None:
-        # The app caches its connection pool, producer pool and router: it builds them again.
-        # kombu's registry of pools is emptied first, or a pool of the old broker comes back.
-        kombu.pools.reset()
-        app._pool = None
-        app.amqp._producer_pool = None
-        app._after_fork()
-        app.amqp.__dict__.pop("router", None)
-        app.amqp.flush_routes()
-
-    same_broker = broker_url == app.conf.broker_url
-    app.conf.update(
-        broker_url=broker_url,
-        broker_transport_options=saved["broker_transport_options"] if same_broker else {},
-        task_routes=routes,
-        task_default_queue=default_queue,
-    )
-    forget()
-    try:
-        yield
-    finally:
-        # Close every pooled connection (Redis's too) and empty kombu's registry of pools, so
-        # that nothing after this test picks up a pool of this broker, or a closed one.
-        kombu.pools.reset()
-        app.conf.update(saved)
-        forget()
 
 
 def test_a_change_completes_while_a_long_sync_runs_on_the_other_queue(

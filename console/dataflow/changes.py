@@ -931,8 +931,10 @@ def _track_once(change: ChangeRequest, now) -> float | None:
 
     seen = change.update_seen or _update_evidence(change, detail)
     if seen and not change.update_seen:
-        ChangeRequest.objects.filter(pk=change.pk).update(update_seen=True)
+        # SCP shows the update: whatever answer was lost, the PUT arrived.
+        ChangeRequest.objects.filter(pk=change.pk).update(update_seen=True, put_unconfirmed=False)
         change.update_seen = True
+        change.put_unconfirmed = False
 
     if seen and detail.is_state("ERROR"):
         _fail(

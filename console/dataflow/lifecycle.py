@@ -22,7 +22,14 @@ from django.utils.translation import ngettext
 
 from console.dataflow.approvals import may_decide
 from console.dataflow.finished import change_finished_dispatch
-from console.dataflow.models import FINAL, TRANSITIONS, ChangeEvent, ChangeRequest
+from console.dataflow.models import (
+    FINAL,
+    TRANSITIONS,
+    ChangeAttempt,
+    ChangeEvent,
+    ChangeRequest,
+)
+from console.dataflow.workers import workers_alive
 
 logger = logging.getLogger(__name__)
 Status = ChangeRequest.Status
@@ -64,6 +71,7 @@ def change_move(
         if moved:
             ChangeEvent.objects.create(change_id=change_id, status=to, message=message)
             if to in FINAL:
+                _attempts_close(change_id)
                 transaction.on_commit(partial(change_finished_dispatch, change_id))
     if moved:
         logger.info(
@@ -74,6 +82,16 @@ def change_move(
             extra={"change_id": change_id, "status": to},
         )
     return bool(moved)
+
+
+def _attempts_close(change_id: int) -> None:
+    """A final change has no attempt still "sending": one left open ended unanswered."""
+    now = timezone.now()
+    open_attempts = ChangeAttempt.objects.filter(change_id=change_id, finished_at__isnull=True)
+    open_attempts.filter(put_sent=True).update(
+        outcome=ChangeAttempt.Outcome.ANSWER_LOST, finished_at=now
+    )
+    open_attempts.update(outcome=ChangeAttempt.Outcome.NOT_SENT, finished_at=now)
 
 
 def change_note(change_id: int, *, message: str) -> None:
@@ -154,27 +172,38 @@ def change_waiting(change: ChangeRequest, last_attempt=None, now=None) -> str | 
 
 
 def change_stuck(change: ChangeRequest, now=None) -> str | None:
-    """Why an in-flight change has taken longer than expected, or None when it has not."""
+    """Why an in-flight change has taken longer than expected, or None when it has not.
+
+    Said from what the console knows: whether any worker beats, and whether the process
+    holding the change does.
+    """
     now = now or timezone.now()
     if change.status == Status.QUEUED:
         waiting_since = change.next_poll_at or change.created_at
         if now - waiting_since > QUEUED_STUCK_AFTER:
-            return _(
-                "No worker has taken this change for a while. Is a Celery worker running? "
-                "The change is kept and goes out as soon as one is."
-            )
+            return _queued_stuck(now)
     elif change.status == Status.SUBMITTING:
         limit = timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
         if change.submitted_at and now - change.submitted_at > limit:
+            if change.claimed_by in workers_alive(now=now):
+                return _(
+                    "A worker is still sending this change: SCP has been slow to answer. The "
+                    "console reads SCP before any new attempt, so the update is never sent "
+                    "twice."
+                )
             return _(
-                "A worker started sending this change and has not finished: it may have "
-                "stopped. The console reads SCP before any new attempt, so the update is "
-                "never sent twice."
+                "The worker that was sending this change has stopped; another worker takes "
+                "it back within seconds and reads SCP before any new attempt, so the update "
+                "is never sent twice."
             )
     elif change.status in (Status.ACCEPTED, Status.UPDATING):
         grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
         if change.next_poll_at and now - change.next_poll_at > TRACKING_OVERDUE_AFTER:
-            return _("No worker has checked SCP for this change for a while: is a worker running?")
+            return _tracking_stuck(change, now)
+        if change.claimed_by and change.claimed_by in workers_alive(now=now):
+            held_since = (change.next_poll_at or now) - timedelta(seconds=60)
+            if now - held_since > TRACKING_OVERDUE_AFTER:
+                return _("A worker is reading the service from SCP: SCP has been slow to answer.")
         if (
             change.status == Status.ACCEPTED
             and not change.update_seen
@@ -183,3 +212,27 @@ def change_stuck(change: ChangeRequest, now=None) -> str | None:
         ):
             return _("SCP has not shown this update starting yet.")
     return None
+
+
+def _queued_stuck(now) -> str:
+    """A queued change no worker took: none runs, or none listens where changes go."""
+    if not workers_alive(now=now):
+        return _(
+            "No worker is running: start one (celery -A console worker). The change is kept "
+            "and goes out as soon as one runs."
+        )
+    return _(
+        "Workers are running, but none has taken this change: check that a worker consumes "
+        "the changes queue (a worker started without --queues consumes every queue). The "
+        "change is kept and goes out as soon as one does."
+    )
+
+
+def _tracking_stuck(change: ChangeRequest, now) -> str:
+    """A tracked change whose next read is overdue."""
+    if not workers_alive(now=now):
+        return _(
+            "No worker is running, so no one reads SCP for this change: start one (celery -A "
+            "console worker)."
+        )
+    return _("No worker has read SCP for this change for a while, though workers are running.")

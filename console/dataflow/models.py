@@ -273,6 +273,10 @@ class ChangeRequest(models.Model):
 
     @property
     def status_meaning(self) -> str:
+        """What the status means for this change, from what the console knows of it."""
+        if self.status in ("accepted", "updating") and self.put_unconfirmed:
+            # No 202 came: SCP may or may not have the update.
+            return str(UNCONFIRMED_MEANING)
         return STATUS_MEANINGS[self.status]
 
     @property
@@ -332,6 +336,12 @@ STATUS_MEANINGS = {
         "A refresh from SCP found a configuration that no change of the console explains."
     ),
 }
+
+
+UNCONFIRMED_MEANING = _(
+    "SCP's answer to the update was lost: the console follows the service to learn whether it "
+    "arrived, and sends it again only if SCP never shows it."
+)
 
 
 class ChangeEvent(models.Model):

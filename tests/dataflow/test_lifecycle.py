@@ -93,11 +93,16 @@ def test_actions_follow_the_status_and_the_role(admin_user, lead_user, support_u
 
 
 def test_a_change_stuck_in_submitting_may_be_abandoned_by_admins_only(admin_user, lead_user):
+    from console.dataflow.models import WorkerBeat
+
     long_ago = timezone.now() - timedelta(minutes=10)
-    stuck = _change(Status.SUBMITTING, submitted_at=long_ago)
+    stuck = _change(Status.SUBMITTING, submitted_at=long_ago, claimed_by="w@h|1|aa")
     fresh = _change(Status.SUBMITTING, submitted_at=timezone.now())
 
-    assert "has not finished" in change_stuck(stuck)
+    # The page says what it knows: the worker holding it stopped, or is still at it.
+    assert "has stopped; another worker takes it back" in change_stuck(stuck)
+    WorkerBeat.objects.create(identity="w@h|1|aa", node="w@h")
+    assert "A worker is still sending this change" in change_stuck(stuck)
     assert change_stuck(fresh) is None
     assert change_actions(stuck, admin_user).abandon
     assert not change_actions(fresh, admin_user).abandon

@@ -34,7 +34,7 @@ install-dev: $(VENV)/.installed-dev
 install-local: $(VENV)/.installed-local
 
 ## make run: web on http://127.0.0.1:8000 (PORT=8080 for another), a Celery worker and the SCP simulator; Ctrl-C stops all.
-run: install-local compilemessages
+run: install-local
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	@DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Starting the console on http://127.0.0.1:$(WEB_PORT) (web, worker, SCP simulator); sign in with a demo login above. Ctrl-C stops everything."
@@ -67,21 +67,23 @@ gettext:
 	  || { echo "Could not install gettext; install it (apt-get install gettext)"; exit 1; }; \
 	fi
 
-# The compiled catalogues (.mo) are build output, not tracked.
+# The compiled catalogues (.mo) are tracked, so that a deployment needs no GNU gettext; after
+# editing a .po file, compile them again (a test checks that they match their sources).
 compilemessages: install gettext
 	@DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var -v 0
 
-## make messages: add the strings marked since the last time to locale/ko/LC_MESSAGES/django.po.
+## make messages: add the strings marked since the last time to the .po files, then compile them.
 messages: install gettext
 	DEBUG=1 $(BIN)/python manage.py makemessages -l ko --no-obsolete \
 	  --ignore=.venv --ignore=var --ignore=tests --ignore=node_modules
+	@DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var -v 0
 
 ## make test: everything the suite needs, then the whole suite.
-test: install-dev chromium redis-server compilemessages
+test: install-dev chromium redis-server gettext
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 ## The browser smoke test on the embedded defaults (SQLite + filesystem broker), whatever the environment says.
-test-embedded: install-dev chromium compilemessages
+test-embedded: install-dev chromium
 	env -u DATABASE_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND CONSOLE_VAR_DIR=$(CURDIR)/var/test-embedded \
 	  CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/browser tests/test_celery_roundtrip.py
 

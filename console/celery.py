@@ -4,7 +4,7 @@ import logging
 import os
 
 from celery import Celery, bootsteps
-from celery.signals import worker_ready
+from celery.signals import setup_logging, worker_ready
 
 from console.config import run_or_explain
 
@@ -25,6 +25,29 @@ def _load_settings() -> None:
 
 run_or_explain(_load_settings)
 app.autodiscover_tasks()
+
+
+def _logging_configure() -> None:
+    """The console's LOGGING from the start, Python's warnings included (Celery warns before it
+    sets up logging, e.g. when run as root): one format for every line of every process."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+    logging.captureWarnings(True)
+
+
+_logging_configure()
+
+
+@setup_logging.connect
+def _log_as_the_console_does(loglevel=None, **_: object) -> None:
+    """Workers and beat log through the console's LOGGING: plain lines, or one JSON object per
+    line with LOG_FORMAT=json, as the web process does (Celery keeps its hands off)."""
+    _logging_configure()
+    if loglevel:  # --loglevel still counts
+        logging.getLogger().setLevel(loglevel)
 
 
 @app.task(name="console.ping")

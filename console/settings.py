@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 from csp.constants import NONE, SELF
+from kombu import Queue
 from kombu.transport import TRANSPORT_ALIASES
 
 from console.config import (
@@ -338,6 +339,10 @@ CELERY_TASK_ROUTES = (
     if CONSOLE_TASK_ROUTING
     else {}
 )
+# Every queue is declared, so that a worker started without --queues consumes them all
+# (`celery -A console worker` runs every kind of task); --queues still splits them.
+_ROUTED = [CONSOLE_CHANGES_QUEUE, CONSOLE_SYNC_QUEUE] if CONSOLE_TASK_ROUTING else []
+CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys(["celery", *_ROUTED])]
 # The sync runs on a schedule, so outside changes and states are found without a Refresh.
 SCP_SYNC_INTERVAL_MINUTES = env_float("SCP_SYNC_INTERVAL_MINUTES", 5.0)
 if SCP_SYNC_INTERVAL_MINUTES <= 0:

@@ -359,3 +359,26 @@ def test_the_reader_leaves_data_and_kept_terms_aside():
         "<pre>10.0.0.5 db.corp.internal</pre><p>sales-etl NiFi CPU 2 GiB RUNNING</p>"
     )
     assert without_data(reader(page), {"sales-etl"}) == "서비스 Edit"
+
+
+def test_the_shipped_compiled_catalogues_match_their_sources(tmp_path):
+    """The .mo files are tracked (a deployment needs no GNU gettext): each must be what msgfmt
+    makes of its .po today, message for message."""
+    import gettext
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    msgfmt = shutil.which("msgfmt")
+    assert msgfmt, "GNU gettext's msgfmt is needed to check the catalogues (make test installs it)"
+    root = Path(__file__).resolve().parent.parent
+    sources = [root / "locale", root / "console" / "dataflow" / "locale"]
+    for po in (path for folder in sources for path in folder.rglob("django.po")):
+        fresh = tmp_path / f"{po.parent.parent.parent.parent.name}.mo"
+        subprocess.run([msgfmt, "--check", "-o", str(fresh), str(po)], check=True)
+        shipped = po.with_suffix(".mo")
+        assert shipped.exists(), f"{shipped} is missing: run make compilemessages"
+        with fresh.open("rb") as made, shipped.open("rb") as kept:
+            expected = gettext.GNUTranslations(made)._catalog
+            actual = gettext.GNUTranslations(kept)._catalog
+        assert actual == expected, f"{shipped} is older than {po.name}: run make compilemessages"

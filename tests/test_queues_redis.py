@@ -12,6 +12,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
+from console.celery import app
 from console.dataflow.models import ChangeRequest, SyncRun
 from console.dataflow.sync import services_sync_request
 from tests.dataflow.helpers import raise_memory, submit_edit
@@ -129,6 +130,53 @@ def test_a_change_completes_while_a_long_sync_runs_on_the_other_queue(
 
 
 FINAL = ["succeeded", "different", "failed", "cancelled", "rejected", "outside"]
+
+
+def test_a_plain_worker_without_queues_runs_changes_and_the_sync(scp, imported, admin_user):
+    """`celery -A console worker`, as the README starts it: every declared queue is consumed."""
+    suffix = uuid.uuid4().hex[:8]
+    changes_queue, sync_queue = f"changes-{suffix}", f"sync-{suffix}"
+    routes = {
+        "dataflow.change_*": {"queue": changes_queue},
+        "dataflow.changes_*": {"queue": changes_queue},
+        "dataflow.fleet_*": {"queue": changes_queue},
+        "dataflow.services_sync*": {"queue": sync_queue},
+    }
+    env = worker_env(
+        queue=changes_queue,
+        scp_url=scp.url,
+        access_key=scp.access_key,
+        secret_key=scp.secret_key,
+        CONSOLE_TEST_ROUTES="1",
+        CONSOLE_CHANGES_QUEUE=changes_queue,
+        CONSOLE_SYNC_QUEUE=sync_queue,
+    )
+    env.pop("CONSOLE_TEST_QUEUE")  # Celery's own default queue, as in production
+    worker = WorkerProcess(queue=changes_queue, env=env, plain=True)
+    with app_on(broker_url=app.conf.broker_url, routes=routes, default_queue="celery"):
+        worker.start()
+        try:
+            run = services_sync_request(requested_by=admin_user)
+            change = submit_edit(imported["sales-etl"], admin_user, raise_memory)
+            workers = {"plain": worker}
+            change = _wait(
+                lambda: ChangeRequest.objects.filter(pk=change.pk, status__in=FINAL).first(),
+                timeout=30,
+                what=f"change #{change.pk} to end",
+                workers=workers,
+            )
+            run = _wait(
+                lambda: SyncRun.objects.filter(pk=run.pk, finished_at__isnull=False).first(),
+                timeout=60,
+                what="the sync to end",
+                workers=workers,
+            )
+            log = worker.output()
+        finally:
+            worker.stop()
+    assert change.status == ChangeRequest.Status.SUCCEEDED
+    assert not run.errors, run.errors
+    assert f".> {changes_queue}" in log and f".> {sync_queue}" in log and ".> celery" in log
 
 
 def _wait(fetch, *, timeout: float, what: str, workers: dict[str, WorkerProcess]):

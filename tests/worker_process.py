@@ -33,7 +33,11 @@ class WorkerProcess:
     of its dead predecessor.
     """
 
-    def __init__(self, *, queue: str, env: dict[str, str], concurrency: int = 2) -> None:
+    def __init__(
+        self, *, queue: str, env: dict[str, str], concurrency: int = 2, plain: bool = False
+    ) -> None:
+        # `plain`: started as the README's `celery -A console worker`, without --queues.
+        self.plain = plain
         self.queue = queue
         self.concurrency = concurrency
         self.node = f"test-{queue}@localhost"
@@ -56,8 +60,7 @@ class WorkerProcess:
                 "prefork",
                 "--concurrency",
                 str(self.concurrency),
-                "--queues",
-                self.queue,
+                *([] if self.plain else ["--queues", self.queue]),
                 "--hostname",
                 self.node,
                 "--loglevel",

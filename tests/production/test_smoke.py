@@ -101,3 +101,23 @@ def test_an_admin_signs_in_and_a_change_reaches_succeeded(page: Page):
 
     expect(page).to_have_url(re.compile(r"/changes/\d+/$"))
     expect(page.get_by_test_id("change-status")).to_have_text("Succeeded", timeout=60_000)
+
+
+def test_a_korean_browser_reads_the_console_in_korean(browser: Browser, base_url: str):
+    """The compiled catalogues ship with the code: no gettext on the machine, Korean anyway."""
+    context = browser.new_context(
+        base_url=base_url, extra_http_headers=PROXY_HEADERS, locale="ko-KR"
+    )
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("사용자 이름").fill(_setting("CONSOLE_SMOKE_USER"))
+        page.get_by_label("비밀번호").fill(_setting("CONSOLE_SMOKE_PASSWORD"))
+        page.get_by_test_id("sign-in").click()
+        expect(page).to_have_url(re.compile(r"/$"))
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+        # The console's own words (its catalogue), not only Django's.
+        expect(page.get_by_role("navigation")).to_contain_text("변경 이력")
+        page.screenshot(path=str(SCREENSHOTS / "production-korean.png"), full_page=True)
+    finally:
+        context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from collections.abc import Callable
@@ -72,6 +73,26 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or networks (`10.0.0.2,10.1.0.0/24`); `*` stands for any."""
+    raw = env_str(name, default)
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for entry in (item.strip() for item in raw.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be comma-separated addresses or networks "
+                f"(e.g. 10.0.0.2,10.1.0.0/24), got {raw!r}."
+            ) from None
+    return networks
 
 
 def env_public_url(name: str, default: str) -> str:

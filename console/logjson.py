@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
 # Extras that are objects, not facts: a request's repr may carry a reset token in its path.
 _DROPPED_EXTRAS = {"request", "server_time"}
+# /accounts/reset/<uidb64>/<token>/: whoever reads the token can set the account's password.
+# Django's own next step, /reset/<uidb64>/set-password/, holds no secret and stays readable.
+_RESET_TOKEN = re.compile(r"(/reset/[^/\s?#\"]+/)(?!set-password(?:[/?#\s\"]|$))[^/\s?#\"]+")
+REDACTED = "[redacted]"
+
+
+def redact_reset_tokens(text: str) -> str:
+    """`text` with the token of every password reset link replaced by `[redacted]`."""
+    return _RESET_TOKEN.sub(rf"\g<1>{REDACTED}", text)
 
 
 class JsonLineFormatter(JsonFormatter):
@@ -36,4 +46,16 @@ class ExpectedErrorsWithoutTraceback(logging.Filter):
         if getattr(record, "status_code", None) in (403, 404) and record.name.startswith("django."):
             record.exc_info = None
             record.exc_text = None
+        return True
+
+
+class ResetTokensRedacted(logging.Filter):
+    """Keep password reset tokens out of every line: Django logs the path of a 404 or a 403."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Always keep the record; rewrite its message when it holds a reset token."""
+        message = record.getMessage()
+        redacted = redact_reset_tokens(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
         return True

@@ -25,6 +25,7 @@ from console.config import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_public_url,
     env_str,
     env_webhook_url,
@@ -66,6 +67,8 @@ if DEBUG:
     INSTALLED_APPS.append("console.simulator")
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* from anyone but the trusted proxies never reach the rest.
+    "console.clientip.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,7 +76,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the sign-in requirement: an idle or old session is signed out, then sent to sign in.
+    "console.dataflow.middleware.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Answers to a signed-in person are `Cache-Control: private, no-store`.
+    "console.dataflow.middleware.PrivatePagesMiddleware",
     # The signed-in person's time zone, for every date the pages and exports show.
     "console.dataflow.timezones.TimeZoneMiddleware",
     # After authentication: a signed-in person's saved language wins over the browser's.
@@ -151,6 +158,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # one warning per lockout from our own logger settings is enough
+# Password reset (console.accounts): requests from one client address, and mails to one mail
+# address, per hour. Password change: this many wrong current passwords in a row refuse any
+# further try for SIGNIN_LOCKOUT_MINUTES.
+PASSWORD_RESET_REQUESTS_PER_HOUR = 5
+PASSWORD_RESET_MAILS_PER_HOUR = 3
+PASSWORD_CHANGE_FAILURE_LIMIT = 5
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -181,6 +194,15 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True  # no script reads it
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# A session ends after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after
+# sign-in, whichever comes first (console.dataflow.middleware.SessionLimitsMiddleware); the
+# cookie and the stored session last SESSION_MAX_HOURS from their last write.
+SESSION_IDLE_MINUTES = env_float("SESSION_IDLE_MINUTES", 60.0)
+SESSION_MAX_HOURS = env_float("SESSION_MAX_HOURS", 12.0)
+SESSION_COOKIE_AGE = round(SESSION_MAX_HOURS * 3600)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -194,13 +216,12 @@ SECURE_HSTS_PRELOAD = True
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # The proxy appends the address it saw to X-Forwarded-For: the right-most entry is the
-    # client; anything left of it came from the client and may be forged.
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    AXES_IPWARE_PROXY_COUNT = 0
-    IPWARE_STRICT = False  # a forged left part must not push the lookup back to the proxy
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# X-Forwarded-Proto and X-Forwarded-For are believed only from these peers, the proxies (the
+# same variable gunicorn reads for its own forwarded headers); from anyone else they are
+# dropped (console.clientip). The client is the right-most X-Forwarded-For entry that is not
+# one of them: anything left of it came from the client and may be forged.
+TRUSTED_PROXY_NETWORKS = env_networks("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+AXES_CLIENT_IP_CALLABLE = "console.clientip.client_address"
 
 # Content-Security-Policy (django-csp 4): the pages load only their own files, run no inline
 # script and carry no inline style (htmx's indicator style is off, see base.html).
@@ -423,8 +444,17 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "console.logjson.JsonLineFormatter"},
     },
-    "filters": {"expected_errors": {"()": "console.logjson.ExpectedErrorsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {
+        "expected_errors": {"()": "console.logjson.ExpectedErrorsWithoutTraceback"},
+        "reset_tokens": {"()": "console.logjson.ResetTokensRedacted"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["reset_tokens"],  # every line, whichever logger wrote it
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django's own console handler would print every record a second time (with DEBUG):

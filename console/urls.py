@@ -11,16 +11,8 @@ from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 
+from console.accounts import LimitedPasswordChangeView, PasswordResetRequestView, SignInView
 from console.dataflow.health import healthz
-
-
-class SignInView(auth_views.LoginView):
-    """Django's sign-in page; it offers a password reset only when mail is configured."""
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["password_reset_enabled"] = bool(settings.EMAIL_URL)
-        return context
 
 
 def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -38,7 +30,7 @@ def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 account_urls = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password_change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("password_change/", LimitedPasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",
         auth_views.PasswordChangeDoneView.as_view(),
@@ -46,7 +38,7 @@ account_urls = [
     ),
     path(
         "password_reset/",
-        _only_with_mail(auth_views.PasswordResetView.as_view()),
+        _only_with_mail(PasswordResetRequestView.as_view()),
         name="password_reset",
     ),
     path(

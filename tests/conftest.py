@@ -128,7 +128,7 @@ def enqueued(monkeypatch):
         sent.append((task_name, args[0], None))
         return True
 
-    monkeypatch.setattr("console.dataflow.dispatch.task_send", _send)
+    monkeypatch.setattr("console.dataflow.queueing.task_send", _send)
     # Follow-ups of final changes are tested on their own; here they would only pile up.
     monkeypatch.setattr("console.dataflow.lifecycle.change_finished_dispatch", lambda pk: None)
     return sent

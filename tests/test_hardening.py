@@ -1,10 +1,13 @@
-"""Doors kept shut: sign-in throttling, safe links, SCP URLs, mail-gated reset, admin-only refresh,
-/healthz, and logs that say one line per expected 403/404."""
+"""Doors kept shut: sign-in throttling, safe links, SCP URLs (checked again as each request
+leaves), mail-gated and limited password reset, limited password change, forwarded headers
+from trusted proxies only, private pages, bounded sessions, admin-only refresh, /healthz, and
+logs that say one line per expected 403/404 and never a reset token."""
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 from datetime import timedelta
 
 import pytest
@@ -13,13 +16,18 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
 from django.template import Context, Template
+from django.test import RequestFactory
 from django.urls import reverse
 
+from console.clientip import ForwardedHeadersMiddleware, client_address
+from console.config import env_networks
 from console.dataflow.connections import ConnectionUnavailable, scp_client_for
 from console.dataflow.endpoints import scp_url_problem
 from console.dataflow.models import ScpConnection, Service
+from console.dataflow.scp_text import scp_error_text
 from console.dataflow.sync import services_sync
-from console.logjson import JsonLineFormatter
+from console.logjson import JsonLineFormatter, ResetTokensRedacted
+from console.scp import ScpAddressRefused, ScpClient
 from tests.conftest import PASSWORD
 
 LOGIN = reverse("login")
@@ -174,6 +182,17 @@ def test_allowed_scp_urls(url):
         ("https://169.254.10.1/", "link-local"),
         ("https://[fe80::1]/", "link-local"),
         ("https://", "no host"),
+        # The validator and the HTTP library must read one host: requests would connect to
+        # the part before the backslash, urlsplit reads the part after the '@'.
+        ("https://169.254.169.254\\@example.com", "backslash"),
+        ("http://10.0.0.1\\@127.0.0.1:18001", "backslash"),
+        ("https://data-flow.example.com\\", "backslash"),
+        ("https://user@data-flow.example.com", "user name or password"),
+        ("https://user:pw@data-flow.example.com", "user name or password"),
+        ("http://169.254.169.254@127.0.0.1:8001", "user name or password"),
+        ("https://data-flow .example.com", "spaces"),
+        ("https://data-flow.example.com\t/", "spaces"),
+        ("https://dätä-flow.example.com", "non-ASCII"),
     ],
 )
 def test_refused_scp_urls_say_why(url, words):
@@ -367,3 +386,351 @@ def test_a_403_logs_one_warning_without_traceback(client, lead_user, caplog):
     assert len(records) == 1
     assert records[0].status_code == 403
     assert records[0].exc_info is None
+
+
+# --- SCP connections: the address is checked again as each request leaves -------------------
+
+
+def _resolving(monkeypatch, name: str, address: str) -> None:
+    """Make `name` resolve to `address` (as a rebinding or poisoned DNS answer would)."""
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        if str(host).rstrip(".").lower() == name:
+            return real(address, *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["default", "lab"])
+def test_a_connection_whose_host_resolves_to_metadata_sends_nothing(settings, monkeypatch, name):
+    settings.SCP_OPENAPI_URL, settings.SCP_ACCESS_KEY = "https://scp.example.com", "AK"
+    settings.SCP_SECRET_KEY, settings.SCP_CONNECT_TIMEOUT = "SK", 0.5
+    row = ScpConnection(name="lab", base_url="https://scp.example.com", access_key="AK")
+    row.set_secret_key("SK")
+    row.save()
+    _resolving(monkeypatch, "scp.example.com", "169.254.169.254")
+
+    with pytest.raises(ScpAddressRefused, match=r"resolves to 169\.254\.169\.254") as refused:
+        scp_client_for(name).get_service("svc-1")
+
+    assert refused.value.permanent
+    assert "did not send" in scp_error_text(refused.value)
+
+
+def test_the_client_asks_its_check_with_the_url_as_prepared_for_the_wire():
+    seen: list[str] = []
+
+    def check(url: str) -> str:
+        seen.append(url)
+        return "no"
+
+    client = ScpClient(
+        base_url="https://scp.example.com", access_key="AK", secret_key="SK", address_check=check
+    )
+    with pytest.raises(ScpAddressRefused, match="no"):
+        client.services_page()
+
+    assert seen == [
+        "https://scp.example.com/v1/data-flow-services?page=0&size=20&sort=created_dt:desc"
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_put_refused_before_sending_fails_the_change_as_not_sent(
+    scp, imported, admin_user, enqueued, monkeypatch
+):
+    from console.dataflow.changes import change_send
+    from console.dataflow.models import ChangeRequest
+    from tests.dataflow.helpers import puts, raise_memory, submit_edit
+
+    checks: list[str] = []
+
+    def refuse_after_the_read(url: str) -> str | None:
+        checks.append(url)
+        return "scp.example.com resolves to 169.254.169.254" if len(checks) > 1 else None
+
+    monkeypatch.setattr("console.dataflow.connections.scp_send_problem", refuse_after_the_read)
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+
+    change_send(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == ChangeRequest.Status.FAILED
+    assert not change.put_unconfirmed
+    assert puts(scp, service) == []
+    assert "The console did not send the request" in change.events.last().message
+
+
+# --- X-Forwarded-For: believed from the trusted proxies only ---------------------------------
+
+
+@pytest.fixture
+def behind_proxy(settings):
+    """BEHIND_TLS_PROXY=1 with the default trusted proxy (this machine)."""
+    settings.BEHIND_TLS_PROXY = True
+    settings.TRUSTED_PROXY_NETWORKS = env_networks("NO_SUCH_VARIABLE", "127.0.0.1,::1")
+    return settings
+
+
+@pytest.mark.django_db
+def test_rotating_forwarded_addresses_from_a_direct_peer_are_still_counted(
+    client, admin_user, behind_proxy
+):
+    for n in range(12):
+        response = client.post(
+            LOGIN,
+            {"username": "alice", "password": "wrong-password"},
+            REMOTE_ADDR="198.51.100.7",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}",
+        )
+
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_spoofed_address_cannot_lock_out_the_person_behind_the_proxy(
+    client, admin_user, behind_proxy
+):
+    for _ in range(12):
+        client.post(
+            LOGIN,
+            {"username": "alice", "password": "wrong-password"},
+            REMOTE_ADDR="198.51.100.7",
+            HTTP_X_FORWARDED_FOR="203.0.113.9",
+        )
+
+    response = client.post(
+        LOGIN,
+        {"username": "alice", "password": PASSWORD},
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+    )
+
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("remote", "forwarded", "expected"),
+    [
+        ("127.0.0.1", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        ("127.0.0.1", "203.0.113.9, 127.0.0.1", "203.0.113.9"),  # two proxies on this machine
+        ("::1", "203.0.113.9", "203.0.113.9"),
+        ("198.51.100.7", "203.0.113.9", "198.51.100.7"),
+        ("127.0.0.1", "", "127.0.0.1"),
+        ("127.0.0.1", "not-an-address", "127.0.0.1"),
+    ],
+)
+def test_the_client_address_reads_forwarded_for_only_from_a_trusted_peer(
+    behind_proxy, remote, forwarded, expected
+):
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_address(request) == expected
+
+
+def test_forwarded_headers_from_a_direct_peer_never_reach_the_console(behind_proxy):
+    seen = {}
+    middleware = ForwardedHeadersMiddleware(lambda request: seen.update(request.META))
+    headers = {"HTTP_X_FORWARDED_FOR": "203.0.113.9", "HTTP_X_FORWARDED_PROTO": "https"}
+
+    middleware(RequestFactory().get("/", REMOTE_ADDR="198.51.100.7", **headers))
+    assert "HTTP_X_FORWARDED_FOR" not in seen and "HTTP_X_FORWARDED_PROTO" not in seen
+    middleware(RequestFactory().get("/", REMOTE_ADDR="127.0.0.1", **headers))
+    assert seen["HTTP_X_FORWARDED_PROTO"] == "https"
+
+
+# --- Sign-in form: bounded input -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", [LOGIN, "/django-admin/login/"])
+def test_a_username_longer_than_the_model_allows_is_a_form_error_and_nothing_is_stored(
+    client, page
+):
+    from axes.models import AccessAttempt
+
+    response = client.post(page, {"username": "a" * 300, "password": "whatever"})
+
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not AccessAttempt.objects.filter(username__startswith="a" * 151).exists()
+
+
+# --- Password reset and change: limited -----------------------------------------------------
+
+
+@pytest.fixture
+def with_mail(settings, admin_user):
+    settings.EMAIL_URL = "console://"
+    admin_user.email = "alice@example.com"
+    admin_user.save()
+    return admin_user
+
+
+@pytest.mark.django_db
+def test_password_reset_requests_from_one_address_are_limited(client, with_mail):
+    answers = [
+        client.post(reverse("password_reset"), {"email": f"x{n}@example.com"}).status_code
+        for n in range(8)
+    ]
+
+    assert answers == [302] * 5 + [429] * 3
+    page = client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    assert 'data-testid="reset-limited"' in page.content.decode()
+    assert len(mail.outbox) == 0
+
+
+@pytest.mark.django_db
+def test_password_reset_mails_to_one_address_are_limited_whoever_asks(client, with_mail):
+    for n in range(20):
+        response = client.post(
+            reverse("password_reset"),
+            {"email": "Alice@example.com"},
+            REMOTE_ADDR=f"198.51.100.{n}",
+        )
+        assert response.status_code == 302  # the page reads the same, mail or not
+
+    assert len(mail.outbox) == 3
+
+
+def _change_password(client, old: str):
+    return client.post(
+        reverse("password_change"),
+        {
+            "old_password": old,
+            "new_password1": "An0ther-l0ng-pass",
+            "new_password2": "An0ther-l0ng-pass",
+        },
+    )
+
+
+@pytest.mark.django_db
+def test_five_wrong_current_passwords_stop_the_password_change_even_for_the_right_one(
+    client, admin_user
+):
+    client.force_login(admin_user)
+    for _ in range(5):
+        assert _change_password(client, "wrong-password").status_code == 200
+
+    response = _change_password(client, PASSWORD)
+
+    assert response.status_code == 200
+    assert "Too many wrong passwords" in response.content.decode()
+    admin_user.refresh_from_db()
+    assert admin_user.check_password(PASSWORD)
+
+
+@pytest.mark.django_db
+def test_the_password_change_lock_ends_after_the_cool_off(client, admin_user, settings):
+    with time_machine.travel("2026-03-01 09:00:00Z", tick=False) as traveller:
+        client.force_login(admin_user)
+        for _ in range(5):
+            _change_password(client, "wrong-password")
+        traveller.shift(settings.AXES_COOLOFF_TIME + timedelta(seconds=1))
+        client.force_login(admin_user)
+
+        assert _change_password(client, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db
+def test_four_wrong_current_passwords_then_the_right_one_changes_it(client, admin_user):
+    client.force_login(admin_user)
+    for _ in range(4):
+        _change_password(client, "wrong-password")
+
+    assert _change_password(client, PASSWORD).status_code == 302
+
+
+# --- Caching, cookies and sessions ------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_pages_and_the_csv_export_for_a_signed_in_person_are_private_and_not_stored(
+    client, lead_user, imported
+):
+    client.force_login(lead_user)
+    for url in (
+        reverse("dataflow:service-list"),
+        reverse("dataflow:history"),
+        reverse("dataflow:history") + "?format=csv",
+    ):
+        cache_control = client.get(url)["Cache-Control"]
+        assert "private" in cache_control and "no-store" in cache_control, url
+
+
+@pytest.mark.django_db
+def test_an_idle_session_ends_after_the_idle_minutes(client, admin_user, settings):
+    home = reverse("dataflow:service-list")
+    with time_machine.travel("2026-03-01 09:00:00Z", tick=False) as traveller:
+        assert _sign_in(client, "alice", PASSWORD).status_code == 302
+        traveller.shift(timedelta(minutes=settings.SESSION_IDLE_MINUTES - 5))
+        assert client.get(home).status_code == 200
+        traveller.shift(timedelta(minutes=settings.SESSION_IDLE_MINUTES + 1))
+
+        response = client.get(home)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_busy_session_still_ends_after_the_maximum_hours(client, admin_user, settings):
+    home = reverse("dataflow:service-list")
+    with time_machine.travel("2026-03-01 09:00:00Z", tick=False) as traveller:
+        assert _sign_in(client, "alice", PASSWORD).status_code == 302
+        answers = []
+        for _ in range(int(settings.SESSION_MAX_HOURS * 2) + 1):
+            traveller.shift(timedelta(minutes=30))
+            answers.append(client.get(home).status_code)
+
+    assert answers[: int(settings.SESSION_MAX_HOURS * 2)] == [200] * int(
+        settings.SESSION_MAX_HOURS * 2
+    )
+    assert answers[-1] == 302
+
+
+def test_sessions_and_the_language_cookie_are_bounded_and_secure_by_default(settings):
+    assert settings.SESSION_COOKIE_AGE <= 12 * 3600
+    assert settings.SESSION_IDLE_MINUTES <= 60
+    assert settings.LANGUAGE_COOKIE_SECURE == settings.SESSION_COOKIE_SECURE
+    assert settings.LANGUAGE_COOKIE_HTTPONLY
+
+
+# --- Password reset tokens never reach a log line ---------------------------------------------
+
+TOKEN = "cdz1ab-0123456789abcdef0123456789abcdef"
+
+
+def test_the_log_handler_redacts_reset_tokens_from_every_record():
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
+    record = logging.LogRecord(
+        "django.request",
+        logging.WARNING,
+        __file__,
+        1,
+        "Not Found: %s",
+        (f"/accounts/reset/MQ/{TOKEN}/",),
+        None,
+    )
+
+    assert handler.filter(record)
+    assert record.getMessage() == "Not Found: /accounts/reset/MQ/[redacted]/"
+    assert any(isinstance(f, ResetTokensRedacted) for f in handler.filters)
+
+
+def test_the_next_step_of_a_reset_and_other_paths_stay_readable():
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "GET /accounts/reset/MQ/set-password/ /accounts/reset/done/",
+        (),
+        None,
+    )
+    ResetTokensRedacted().filter(record)
+    assert record.getMessage() == "GET /accounts/reset/MQ/set-password/ /accounts/reset/done/"

@@ -105,6 +105,9 @@ def test_scp_openapi_url_is_required_without_debug(tmp_path):
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ({"EMAIL_URL": "nonsense"}, "EMAIL_URL"),
         ({"SIGNIN_LOCKOUT_MINUTES": "-1"}, "SIGNIN_LOCKOUT_MINUTES"),
+        ({"FORWARDED_ALLOW_IPS": "proxy.example.com"}, "FORWARDED_ALLOW_IPS"),
+        ({"SESSION_IDLE_MINUTES": "0"}, "SESSION_IDLE_MINUTES"),
+        ({"SESSION_MAX_HOURS": "half a day"}, "SESSION_MAX_HOURS"),
     ],
 )
 def test_new_variables_fail_with_one_line(tmp_path, overrides, variable):
@@ -132,10 +135,10 @@ def test_the_simulator_is_a_development_app_only(tmp_path):
     assert outputs == ["False", "True"]
 
 
-def test_honcho_is_not_a_runtime_requirement():
-    runtime = (ROOT / "requirements.txt").read_text().lower()
-    assert "honcho" not in runtime
-    assert "honcho==" in (ROOT / "requirements-local.txt").read_text()
+def test_the_readmes_production_steps_need_only_the_runtime_requirements():
+    # `honcho start -f Procfile.production` right after `pip install -r requirements.txt`.
+    assert "honcho==" in (ROOT / "requirements.txt").read_text().lower()
+    assert "honcho start -f Procfile.production" in (ROOT / "README.md").read_text()
     assert "sync_services" not in (ROOT / "Procfile").read_text()
 
 
@@ -267,3 +270,100 @@ def test_collectstatic_then_gunicorn_serves_the_sign_in_page_behind_a_tls_proxy(
         server.terminate()
         _, errors = server.communicate(timeout=20)
     assert "Traceback" not in errors, errors
+
+
+def _procfile_command(name: str) -> str:
+    """The command of one line of Procfile.production, as honcho or a unit would run it."""
+    for line in (ROOT / "Procfile.production").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name} line in Procfile.production")
+
+
+def test_the_procfile_web_server_keeps_reset_tokens_out_of_every_log_line(tmp_path):
+    token = "cdz1ab-0123456789abcdef0123456789abcdef"
+    port = _free_port()
+    env = _env(
+        tmp_path,
+        BEHIND_TLS_PROXY="1",
+        STATIC_ROOT=str(tmp_path / "static"),
+        WEB_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+    )
+    env["PATH"] = f"{GUNICORN.parent}:{env.get('PATH', '')}"
+    assert _manage(env, "collectstatic", "--noinput").returncode == 0
+    assert _manage(env, "migrate", "--noinput").returncode == 0
+    # The Procfile's own line, run by bash as honcho does.
+    server = subprocess.Popen(
+        ["bash", "-c", "exec " + _procfile_command("web")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        https = {
+            "X-Forwarded-Proto": "https",
+            "Referer": f"https://mail.example.com/reset/MQ/{token}/",
+        }
+        status, _, _ = _get(f"http://127.0.0.1:{port}/accounts/reset/MQ/{token}/", https)
+    finally:
+        server.terminate()
+        out, errors = server.communicate(timeout=20)
+    logs = out + errors
+    assert status == 404, logs  # no EMAIL_URL: Django logs the path of the 404 as well
+    assert "/accounts/reset/MQ/[redacted]/" in logs  # the line is there ...
+    assert "Not Found: /accounts/reset/MQ/[redacted]/" in logs
+    assert token not in logs  # ... without the token
+
+
+def test_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(tmp_path):
+    probe = (
+        "import django; django.setup()\n"
+        "from django.test import RequestFactory\n"
+        "from axes.helpers import get_client_ip_address\n"
+        "for peer in ('127.0.0.1', '198.51.100.7', '10.0.0.2'):\n"
+        "    r = RequestFactory().get('/', HTTP_X_FORWARDED_FOR='203.0.113.9', REMOTE_ADDR=peer)\n"
+        "    print(get_client_ip_address(r))\n"
+    )
+    answers = []
+    for trusted in (None, "10.0.0.0/24"):
+        env = _env(tmp_path, BEHIND_TLS_PROXY="1", DJANGO_SETTINGS_MODULE="console.settings")
+        if trusted:
+            env["FORWARDED_ALLOW_IPS"] = trusted
+        result = subprocess.run(
+            [sys.executable, "-c", probe],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        answers.append(result.stdout.split())
+    assert answers == [
+        ["203.0.113.9", "198.51.100.7", "10.0.0.2"],  # default: only this machine is a proxy
+        ["127.0.0.1", "198.51.100.7", "203.0.113.9"],  # FORWARDED_ALLOW_IPS names the proxy
+    ]
+
+
+def test_without_debug_cookies_are_secure_and_sessions_are_bounded(tmp_path):
+    probe = (
+        "import django; django.setup()\n"
+        "from django.conf import settings as s\n"
+        "print(s.LANGUAGE_COOKIE_SECURE, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_AGE,"
+        " s.SESSION_IDLE_MINUTES)\n"
+    )
+    env = _env(tmp_path, DJANGO_SETTINGS_MODULE="console.settings", SESSION_IDLE_MINUTES="30")
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "43200", "30.0"]

@@ -1,4 +1,4 @@
-"""Django admin: SCP connections (secret key write-only) and read-only views of the rest."""
+"""Django admin: SCP connections (secret key write-only, webhook masked) and read-only views."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
+from console.accounts import AdminSignInForm
 from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
 from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
+
+admin.site.login_form = AdminSignInForm
 
 
 class ScpConnectionForm(forms.ModelForm):
@@ -27,11 +30,13 @@ class ScpConnectionForm(forms.ModelForm):
         required=False,
         max_length=500,
         validators=[validate_webhook_url],
+        widget=forms.URLInput(attrs={"autocomplete": "off"}),
         help_text=gettext_lazy(
             "Optional: receives a Slack-compatible JSON message when a change ends. "
             "https:// only (plain http:// only to this machine)."
         ),
     )
+    webhook_remove = forms.BooleanField(required=False, label=gettext_lazy("Remove the webhook"))
     secret_key = forms.CharField(
         required=False,
         strip=True,
@@ -51,7 +56,20 @@ class ScpConnectionForm(forms.ModelForm):
             "enabled",
             "needs_approval",
             "webhook_url",
+            "webhook_remove",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        """The form; a stored webhook shows only masked, as placeholder and help text."""
+        super().__init__(*args, **kwargs)
+        masked = self.instance.webhook_url_masked()
+        if masked:
+            # The URL is its own secret: shown masked, replaced by typing a new one.
+            self.fields["webhook_url"].widget.attrs["placeholder"] = masked
+            self.fields["webhook_url"].help_text = gettext_lazy(
+                "Stored encrypted: %(masked)s. Leave blank to keep it, type a new URL to "
+                "replace it."
+            ) % {"masked": masked}
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
@@ -71,6 +89,10 @@ class ScpConnectionForm(forms.ModelForm):
         connection = super().save(commit=False)
         if self.cleaned_data.get("secret_key"):
             connection.set_secret_key(self.cleaned_data["secret_key"])
+        if self.cleaned_data.get("webhook_url"):
+            connection.set_webhook_url(self.cleaned_data["webhook_url"])
+        elif self.cleaned_data.get("webhook_remove"):
+            connection.set_webhook_url("")
         if commit:
             connection.save()
         return connection
@@ -83,6 +105,13 @@ class ScpConnectionAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_superuser
+
+    def get_fields(self, request, obj: ScpConnection | None = None) -> list[str]:
+        """The form's fields; "Remove the webhook" only where one is stored."""
+        fields = list(super().get_fields(request, obj))
+        if obj is None or not obj.webhook_url_encrypted:
+            fields.remove("webhook_remove")
+        return fields
 
     has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
         lambda self, request, obj=None: request.user.is_superuser

@@ -37,9 +37,9 @@ from console.dataflow.connections import (
     ConnectionUnavailable,
     scp_client_for,
 )
-from console.dataflow.dispatch import change_dispatch
 from console.dataflow.lifecycle import change_move, change_note, change_stuck
 from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
+from console.dataflow.queueing import change_dispatch
 from console.dataflow.replan import (
     approval_check,
     approval_fields,
@@ -52,6 +52,7 @@ from console.dataflow.scp_text import scp_error_sentence, scp_error_text
 from console.dataflow.workers import BEAT_DEAD_AFTER, worker_identity, workers_alive
 from console.scp import (
     ResourceCheck,
+    ScpAddressRefused,
     ScpError,
     ScpInvalidInput,
     ScpThrottled,
@@ -832,9 +833,10 @@ def _attempt_end(
 def _definitive(exc: ScpError) -> bool:
     """SCP refused the PUT, so it was not applied: not a timeout, a 502/504 or an unreadable 2xx.
 
-    A throttled PUT never reached SCP: its edge (or the console's own budget) refused it.
+    A throttled PUT never reached SCP: its edge (or the console's own budget) refused it; nor
+    did one the console's address check refused before sending.
     """
-    if isinstance(exc, ScpThrottled):
+    if isinstance(exc, ScpThrottled | ScpAddressRefused):
         return True
     return exc.status is not None and exc.status >= 300 and exc.status not in (502, 504)
 

@@ -7,7 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from console.dataflow.budget import ConnectionPacer
-from console.dataflow.endpoints import scp_url_problem
+from console.dataflow.endpoints import scp_send_problem, scp_url_problem
 from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
 from console.scp import Pacer, ScpClient
 
@@ -48,6 +48,8 @@ def scp_client_for(
         "connect_timeout": settings.SCP_CONNECT_TIMEOUT,
         "read_timeout": settings.SCP_READ_TIMEOUT,
         "pacer": pacer or ConnectionPacer(name, max_wait=wait),
+        # Checked again as each request leaves: a name may resolve elsewhere by then.
+        "address_check": scp_send_problem,
     }
     if name == DEFAULT_CONNECTION:
         if not (settings.SCP_ACCESS_KEY and settings.SCP_SECRET_KEY):

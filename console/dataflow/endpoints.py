@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import urllib.request
 from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
+
+from console.scp.client import request_host
 
 
 def _(message: str) -> str:
@@ -44,11 +47,52 @@ def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address
     return address
 
 
+def _ambiguity_problem(url: str) -> str | None:
+    """Why `url` could name one host to this check and another to the HTTP library; or None.
+
+    Libraries disagree on backslashes (`https://169.254.169.254\\@example.com`), on a
+    user-info part and on spaces or other characters outside printable ASCII, so these are
+    refused outright rather than interpreted.
+    """
+    if any(not 0x21 <= ord(char) <= 0x7E for char in url):
+        return _(
+            "%(url)s contains spaces, control or non-ASCII characters; write the host in its "
+            "ASCII form (punycode) and percent-encode the rest."
+        ) % {"url": repr(url)}
+    if "\\" in url:
+        return _(
+            "%(url)s contains a backslash, which HTTP libraries read differently; remove it."
+        ) % {"url": repr(url)}
+    authority = url.partition("//")[2]
+    for end in "/?#":
+        authority = authority.partition(end)[0]
+    if "@" in authority:
+        return _(
+            "%(url)s carries a user name or password (the part before '@'); write "
+            "https://host[:port] without it."
+        ) % {"url": repr(url)}
+    return None
+
+
+def _host_as_sent(url: str) -> str:
+    """The host `requests` (which sends SCP calls) connects to for `url`, written as `_host_of`."""
+    return (request_host(url) or "").rstrip(".").lower()
+
+
+def _host_of(url: str) -> str:
+    """The host of `url` as this module reads it: lower case, without a trailing dot."""
+    return (urlsplit(url).hostname or "").rstrip(".").lower()
+
+
 def scp_url_problem(url: str) -> str | None:
     """Why the console must not send signed requests to `url`, as a sentence; None if it may."""
+    url = url.strip()
+    problem = _ambiguity_problem(url)
+    if problem:
+        return problem
     try:
-        parts = urlsplit(url.strip())
-        host = (parts.hostname or "").rstrip(".").lower()
+        parts = urlsplit(url)
+        host = _host_of(url)
     except ValueError:
         return _("%(url)s is not a URL; use https://host[:port].") % {"url": repr(url)}
     scheme = parts.scheme.lower()
@@ -64,6 +108,11 @@ def scp_url_problem(url: str) -> str | None:
         ) % {"scheme": scheme, "url": repr(url)}
     if not host:
         return _("%(url)s has no host; use https://host[:port].") % {"url": repr(url)}
+    if _host_as_sent(url) != host:
+        return _(
+            "%(url)s is read as another host by the HTTP library that would send the request; "
+            "write https://host[:port]."
+        ) % {"url": repr(url)}
     address = _literal_address(host)
     if host in METADATA_HOSTS or address in METADATA_ADDRESSES:
         return _(
@@ -107,7 +156,22 @@ def webhook_url_problem(url: str) -> str | None:
         }
     if has_credentials:
         return _("A webhook URL must not carry a user name or password.")
-    return scp_url_problem(url)
+    problem = scp_url_problem(url)
+    if problem is None and _host_as_posted(url) != _host_of(url.strip()):
+        return _(
+            "%(url)s is read as another host by the HTTP library that would send the request; "
+            "write https://host[:port]."
+        ) % {"url": repr(url)}
+    return problem
+
+
+def _host_as_posted(url: str) -> str:
+    """The host `urllib.request` (which posts webhooks) connects to for `url`."""
+    try:
+        authority = urllib.request.Request(url.strip()).host  # noqa: S310 - parsed, never opened
+        return _host_of(f"//{authority}")
+    except ValueError:
+        return ""
 
 
 def resolved_address_problem(url: str) -> str | None:
@@ -124,8 +188,20 @@ def resolved_address_problem(url: str) -> str | None:
     for info in infos:
         address = _literal_address(str(info[4][0]))
         if address is not None and (address in METADATA_ADDRESSES or address.is_link_local):
-            return f"{host} resolves to {address}, where the console never sends requests."
+            return _(
+                "%(host)s resolves to %(address)s, where the console never sends requests."
+            ) % {"host": host, "address": address}
     return None
+
+
+def scp_send_problem(url: str) -> str | None:
+    """Why a request to `url` must not leave right now, as a sentence; None if it may.
+
+    Run by the SCP client just before each request goes out (see `ScpClient(address_check=)`):
+    the URL rules again, on the URL as prepared for the wire, then the addresses its host
+    resolves to at that moment.
+    """
+    return scp_url_problem(url) or resolved_address_problem(url)
 
 
 def validate_webhook_url(value: str) -> None:

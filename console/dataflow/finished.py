@@ -40,6 +40,6 @@ def change_finished(*, change_id: int) -> None:
 def change_finished_dispatch(change_id: int) -> None:
     """Hand the follow-ups to a worker; a broker outage only costs the follow-ups, logged
     (a fleet change takes its next step at the sweeper's next round)."""
-    from console.dataflow.dispatch import task_send
+    from console.dataflow.queueing import task_send
 
     task_send(FINISHED_TASK, change_id)

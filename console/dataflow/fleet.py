@@ -310,7 +310,7 @@ def fleet_reject(*, fleet: FleetChange, by, comment: str) -> bool:
 
 def fleet_advance_dispatch(fleet_id: int) -> None:
     """Hand the fleet's next step to a worker; a broker outage is logged (resume recovers)."""
-    from console.dataflow.dispatch import task_send
+    from console.dataflow.queueing import task_send
 
     task_send(ADVANCE_TASK, fleet_id)
 
@@ -527,3 +527,10 @@ def fleet_cancel(*, fleet: FleetChange, by) -> bool:
 def fleet_may_run(user) -> bool:
     """Support and Admins run fleet changes of host aliases."""
     return user.has_perm("dataflow.edit_host_aliases")
+
+
+def fleet_may_steer(user, fleet: FleetChange) -> bool:
+    """Cancel or resume a fleet change: its author or an admin, as for a single change."""
+    return fleet_may_run(user) and (
+        user.has_perm("dataflow.edit_service") or fleet.author_id == user.pk
+    )

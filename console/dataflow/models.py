@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from console.dataflow import crypto
-from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
+from console.dataflow.endpoints import validate_scp_url
 from console.scp.versions import SUPPORT_WARNING_DAYS
 
 DEFAULT_CONNECTION = "default"
@@ -41,15 +43,8 @@ class ScpConnection(models.Model):
         help_text=_("A confirmed change waits until a team lead or another admin approves it."),
     )
     # Where a Slack-compatible message goes when a change of this connection's services ends.
-    webhook_url = models.URLField(
-        blank=True,
-        max_length=500,
-        validators=[validate_webhook_url],
-        help_text=_(
-            "Optional: https:// URL that receives a Slack-compatible JSON message when a "
-            "change ends."
-        ),
-    )
+    # The URL carries the webhook's own token: encrypted like the secret key, shown masked.
+    webhook_url_encrypted = models.TextField(editable=False, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,6 +62,24 @@ class ScpConnection(models.Model):
     def get_secret_key(self) -> str:
         """The secret key in clear text, for signing only."""
         return crypto.decrypt(self.secret_key_encrypted)
+
+    def set_webhook_url(self, url: str) -> None:
+        """Store the webhook URL encrypted ("" removes it); it is never shown in clear again."""
+        self.webhook_url_encrypted = crypto.encrypt(url.strip())
+
+    def get_webhook_url(self) -> str:
+        """The webhook URL in clear text, for posting only; "" when there is none."""
+        return crypto.decrypt(self.webhook_url_encrypted)
+
+    def webhook_url_masked(self) -> str:
+        """The webhook's scheme and host with the rest hidden, or "" without a webhook."""
+        if not self.webhook_url_encrypted:
+            return ""
+        try:
+            parts = urlsplit(self.get_webhook_url())
+        except (crypto.SecretUnreadable, ValueError):
+            return "•••"
+        return f"{parts.scheme}://{parts.hostname or ''}/•••"
 
 
 class Service(models.Model):
@@ -659,3 +672,24 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return self.identity
+
+
+class RateLimitHit(models.Model):
+    """One counted attempt of a limited action: a password reset request, a wrong password.
+
+    `key` is a digest of what is counted (a client address, an email address, a user id), so
+    no address is stored in clear; rows older than a day are pruned as new ones come.
+    """
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "key", "at"], name="ratelimit_lookup"),
+            models.Index(fields=["at"], name="ratelimit_by_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.at:%Y-%m-%d %H:%M:%S}"

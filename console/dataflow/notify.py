@@ -27,6 +27,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from console.dataflow.crypto import SecretUnreadable
 from console.dataflow.endpoints import resolved_address_problem, webhook_url_problem
 from console.dataflow.models import (
     DEFAULT_CONNECTION,
@@ -202,8 +203,14 @@ def webhook_url_for(connection_name: str) -> str:
     """The webhook of a connection (`SCP_WEBHOOK_URL` for `default`), or ""."""
     if connection_name == DEFAULT_CONNECTION:
         return settings.SCP_WEBHOOK_URL
-    row = ScpConnection.objects.filter(name=connection_name).values_list("webhook_url", flat=True)
-    return row.first() or ""
+    row = ScpConnection.objects.filter(name=connection_name).first()
+    if row is None:
+        return ""
+    try:
+        return row.get_webhook_url()
+    except SecretUnreadable:
+        logger.error("webhook of connection %s cannot be decrypted; not posted", connection_name)
+        return ""
 
 
 def _webhook_language(connection_name: str) -> str:
@@ -244,7 +251,8 @@ def webhook_payload(change: ChangeRequest) -> dict[str, Any]:
         if message.error["global_request_id"]:
             lines.append(f"global_request_id: `{_mrkdwn(message.error['global_request_id'])}`")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
-    text = f"{message.subject}: {message.summary}"
+    # The notification text is mrkdwn too: a service named "<!channel>" must not ping anyone.
+    text = f"{_mrkdwn(message.subject)}: {_mrkdwn(message.summary)}"
     if message.link:
         text += f" {message.link}"
     return {"text": text, "blocks": blocks}

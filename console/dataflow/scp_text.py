@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from console.scp import (
+    ScpAddressRefused,
     ScpBadCredentials,
     ScpBadResponse,
     ScpError,
@@ -48,6 +49,9 @@ def scp_error_sentence(exc: ScpError) -> str:
         )
     if exc.cause == "timeout":
         return _("SCP did not answer in time: try again in a few minutes.")
+    if isinstance(exc, ScpAddressRefused):
+        # The reason was worded by the console's own check, in the reader's language.
+        return _("The console did not send the request: %(reason)s") % {"reason": exc.message}
     if exc.cause == "unreachable":
         return _(
             "Could not reach SCP: check the connection's base URL and this server's network "

@@ -540,7 +540,7 @@ def services_sync_scheduled(*, deadline: float | None = None) -> SyncRun | None:
 
 def services_sync_request(*, requested_by) -> SyncRun:
     """Start a refresh in a worker, unless one started in the last two minutes is running."""
-    from console.dataflow.dispatch import task_send
+    from console.dataflow.queueing import task_send
 
     recent = timezone.now() - timedelta(minutes=2)
     running = SyncRun.objects.filter(finished_at__isnull=True, requested_at__gte=recent).first()

@@ -25,6 +25,7 @@ from console.dataflow.fleet import (
     fleet_approve,
     fleet_cancel,
     fleet_may_run,
+    fleet_may_steer,
     fleet_preview,
     fleet_reject,
     fleet_resume,
@@ -60,6 +61,17 @@ def _get_fleet_for_user(request: HttpRequest, pk: int) -> FleetChange:
     if not request.user.has_perm("dataflow.view_changerequest"):
         raise PermissionDenied(_("Your role may not see changes."))
     return get_object_or_404(FleetChange, pk=pk)
+
+
+def _get_fleet_to_steer(request: HttpRequest, pk: int) -> FleetChange:
+    """A fleet change the person may cancel or resume (its author, or an admin), or 403/404."""
+    _fleet_runner(request)
+    fleet = _get_fleet_for_user(request, pk)
+    if not fleet_may_steer(request.user, fleet):
+        raise PermissionDenied(
+            _("Only the author of a fleet change or an admin may cancel or resume it.")
+        )
+    return fleet
 
 
 def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
@@ -151,7 +163,7 @@ def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
         "members": running,
         "excluded": [m for m in members if m.state == m.State.EXCLUDED],
         "counts": counts,
-        "may_run": fleet_may_run(user),
+        "may_steer": fleet_may_steer(user, fleet),
         "may_decide": waiting_decision and may_decide(user, fleet.author_id),
         "decision_form": DecisionForm(),
     }
@@ -168,8 +180,7 @@ def fleet_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def fleet_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Go on after the fleet change stopped at a failure."""
-    _fleet_runner(request)
-    fleet = _get_fleet_for_user(request, pk)
+    fleet = _get_fleet_to_steer(request, pk)
     if fleet_resume(fleet=fleet, by=request.user):
         messages.success(
             request,
@@ -186,8 +197,7 @@ def fleet_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def fleet_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Stop a fleet change for good; services not started are never sent."""
-    _fleet_runner(request)
-    fleet = _get_fleet_for_user(request, pk)
+    fleet = _get_fleet_to_steer(request, pk)
     if fleet_cancel(fleet=fleet, by=request.user):
         messages.success(
             request, _("Fleet change #%(number)s is cancelled.") % {"number": fleet.pk}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from console.scp.body import build_update_body, build_workloads_body
 from console.scp.client import ScpClient
 from console.scp.errors import (
+    ScpAddressRefused,
     ScpBadCredentials,
     ScpBadResponse,
     ScpError,
@@ -50,6 +51,7 @@ __all__ = [
     "HostAlias",
     "Pacer",
     "ResourceCheck",
+    "ScpAddressRefused",
     "ScpBadCredentials",
     "ScpBadResponse",
     "ScpClient",

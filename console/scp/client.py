@@ -12,6 +12,7 @@ import requests
 
 from console.scp.body import build_workloads_body
 from console.scp.errors import (
+    ScpAddressRefused,
     ScpBadResponse,
     ScpError,
     ScpThrottled,
@@ -68,8 +69,13 @@ class ScpClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         pacer: Pacer | None = None,
+        address_check: Callable[[str], str | None] | None = None,
     ) -> None:
-        """Check the settings; raises ValueError for a base URL that is not http(s)."""
+        """Check the settings; raises ValueError for a base URL that is not http(s).
+
+        `address_check(url)` runs just before every request goes out, with the URL as prepared
+        for the wire; a sentence it returns refuses the request (ScpAddressRefused).
+        """
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -86,6 +92,8 @@ class ScpClient:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self._session = session if session is not None else requests.Session()
+        if address_check is not None:
+            _address_check_mount(self._session, address_check)
         self._clock = clock
         self._sleep = sleep
         # The shared request budget of this connection (None: unpaced, as in unit tests).
@@ -363,6 +371,41 @@ class ScpClient:
             attempt,
             attempts,
         )
+
+
+class _CheckedAdapter(requests.adapters.HTTPAdapter):
+    """A transport that asks `check` about each request's URL before it connects anywhere."""
+
+    def __init__(self, check: Callable[[str], str | None]) -> None:
+        """An HTTPAdapter with its pools as usual, asking `check` before each send."""
+        super().__init__()
+        self._check = check
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """The adapter's send, unless the check refuses the URL (ScpAddressRefused)."""
+        problem = self._check(request.url or "")
+        if problem:
+            logger.warning("SCP %s refused before sending: %s", request.method, problem)
+            raise ScpAddressRefused(problem)
+        return super().send(request, *args, **kwargs)
+
+
+def _address_check_mount(session: requests.Session, check: Callable[[str], str | None]) -> None:
+    """Route every http(s) request of `session` through a `_CheckedAdapter`."""
+    adapter = _CheckedAdapter(check)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+
+
+def request_host(url: str) -> str | None:
+    """The host `requests` connects to for `url` (read by its own parser), or None if none."""
+    try:
+        prepared = requests.Request("GET", url).prepare()
+        return urlsplit(prepared.url or "").hostname
+    except (requests.RequestException, ValueError, UnicodeError):
+        return None
 
 
 class _Secret:

@@ -165,6 +165,20 @@ class ScpThrottled(ScpUnavailable):
         return {**super().to_dict(), "local": self.local}
 
 
+class ScpAddressRefused(ScpError):
+    """The console refused to send the request: its URL or resolved address is off limits.
+
+    Nothing left the machine, so a PUT refused so was not applied. The message names why.
+    """
+
+    default_message = "The console refused to send the request to this address."
+
+    def __init__(self, message: str = "", **kw: Any) -> None:
+        """Mark the cause; see ScpError for the rest."""
+        kw.setdefault("cause", "address_refused")
+        super().__init__(message, **kw)
+
+
 class ScpBadResponse(ScpError):
     """SCP answered success but the body is not the JSON expected."""
 

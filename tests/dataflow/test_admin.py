@@ -198,3 +198,68 @@ def test_changes_and_services_are_read_only_in_the_admin(root, imported, admin_u
     )
     assert response.status_code == 403
     assert root.get(reverse("admin:dataflow_service_add")).status_code == 403
+
+
+# --- The webhook URL: its own secret ------------------------------------------------------
+
+HOOK = "https://hooks.slack.com/services/T000/B000/Xy7TokenOfTheHook"
+
+
+def test_a_webhook_is_stored_encrypted_and_the_change_page_shows_it_masked(root):
+    response = root.post(ADD, form_data(webhook_url=HOOK))
+    assert response.status_code == 302
+    connection = ScpConnection.objects.get(name="batch-west")
+
+    html = root.get(change_url(connection)).content.decode()
+
+    assert connection.get_webhook_url() == HOOK
+    assert "Xy7TokenOfTheHook" not in connection.webhook_url_encrypted
+    assert "Xy7TokenOfTheHook" not in html and "/services/T000" not in html
+    assert "https://hooks.slack.com/•••" in html
+    assert 'name="webhook_remove"' in html
+
+
+def test_a_blank_webhook_keeps_it_a_new_one_replaces_it_and_remove_deletes_it(root):
+    root.post(ADD, form_data(webhook_url=HOOK))
+    connection = ScpConnection.objects.get(name="batch-west")
+
+    root.post(change_url(connection), form_data(secret_key="", webhook_url=""))
+    connection.refresh_from_db()
+    assert connection.get_webhook_url() == HOOK
+
+    root.post(change_url(connection), form_data(secret_key="", webhook_url=HOOK + "-2"))
+    connection.refresh_from_db()
+    assert connection.get_webhook_url() == HOOK + "-2"
+
+    root.post(change_url(connection), form_data(secret_key="", webhook_remove="on"))
+    connection.refresh_from_db()
+    assert connection.webhook_url_encrypted == ""
+
+
+def test_a_connection_without_a_webhook_offers_no_remove_box(root, connection):
+    html = root.get(change_url(connection)).content.decode()
+    assert 'name="webhook_remove"' not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_encrypts_webhooks_already_stored():
+    from django.db import connection as db
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        [("dataflow", "0013_dispatch_and_beats")],
+        [("dataflow", "0014_webhook_encrypted_and_rate_limits")],
+    )
+    executor = MigrationExecutor(db)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps.get_model("dataflow", "ScpConnection")
+        old.objects.create(name="lab", base_url="https://scp.example.com", webhook_url=HOOK)
+        executor = MigrationExecutor(db)
+        executor.migrate(after)
+    finally:
+        MigrationExecutor(db).migrate(MigrationExecutor(db).loader.graph.leaf_nodes())
+
+    row = ScpConnection.objects.get(name="lab")
+    assert row.webhook_url_encrypted and HOOK not in row.webhook_url_encrypted
+    assert row.get_webhook_url() == HOOK

@@ -272,6 +272,66 @@ def test_roles_without_the_right_get_403_and_nothing_changes(
     assert FleetChange.objects.get().status == FleetChange.Status.RUNNING
 
 
+def _stopped(author, services) -> FleetChange:
+    fleet = _submit(author, services)
+    FleetChange.objects.filter(pk=fleet.pk).update(status=FleetChange.Status.STOPPED)
+    return fleet
+
+
+@pytest.mark.parametrize("name", ["fleet-cancel", "fleet-resume"])
+def test_support_cannot_cancel_or_resume_someone_elses_fleet_change_nor_see_the_buttons(
+    client, django_user_model, support_user, kafka_services, dispatched, name
+):
+    from django.contrib.auth.models import Group
+
+    from console.dataflow.roles import SUPPORT
+
+    colleague = django_user_model.objects.create_user("sam", password="pw")
+    colleague.groups.add(Group.objects.get(name=SUPPORT))
+    fleet = _stopped(support_user, kafka_services)
+    client.force_login(colleague)
+
+    response = client.post(reverse(f"dataflow:{name}", args=[fleet.pk]))
+    page = client.get(reverse("dataflow:fleet-detail", args=[fleet.pk])).content.decode()
+
+    assert response.status_code == 403
+    assert FleetChange.objects.get(pk=fleet.pk).status == FleetChange.Status.STOPPED
+    assert 'data-testid="fleet-cancel"' not in page and 'data-testid="fleet-resume"' not in page
+
+
+def test_support_cannot_cancel_a_fleet_change_awaiting_approval_of_another_author(
+    client, django_user_model, support_user, kafka_services, dispatched
+):
+    from django.contrib.auth.models import Group
+
+    from console.dataflow.roles import SUPPORT
+
+    colleague = django_user_model.objects.create_user("sam", password="pw")
+    colleague.groups.add(Group.objects.get(name=SUPPORT))
+    fleet = _submit(support_user, kafka_services)
+    FleetChange.objects.filter(pk=fleet.pk).update(status=FleetChange.Status.AWAITING_APPROVAL)
+    client.force_login(colleague)
+
+    assert client.post(reverse("dataflow:fleet-cancel", args=[fleet.pk])).status_code == 403
+    assert FleetChange.objects.get(pk=fleet.pk).status == FleetChange.Status.AWAITING_APPROVAL
+
+
+@pytest.mark.parametrize("who", ["support_user", "admin_user"])
+def test_the_author_or_an_admin_may_cancel_and_resume(
+    client, request, support_user, kafka_services, dispatched, who
+):
+    fleet = _stopped(support_user, kafka_services)
+    client.force_login(request.getfixturevalue(who))
+
+    page = client.get(reverse("dataflow:fleet-detail", args=[fleet.pk])).content.decode()
+    client.post(reverse("dataflow:fleet-resume", args=[fleet.pk]))
+    assert FleetChange.objects.get(pk=fleet.pk).status == FleetChange.Status.RUNNING
+    client.post(reverse("dataflow:fleet-cancel", args=[fleet.pk]))
+
+    assert 'data-testid="fleet-resume"' in page and 'data-testid="fleet-cancel"' in page
+    assert FleetChange.objects.get(pk=fleet.pk).status == FleetChange.Status.CANCELLED
+
+
 def test_a_bad_ip_writes_nothing_and_says_what_is_wrong(client, support_user, kafka_services):
     client.force_login(support_user)
     data = {**_form(), "new_ip": "10.20.1.300", "ticket": "T", "reason": "r", "confirm": "1"}

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from console.config import ConfigError, env_public_url, env_webhook_url
 from console.dataflow.admin import ScpConnectionForm
+from console.dataflow.crypto import encrypt
 from console.dataflow.endpoints import validate_webhook_url, webhook_url_problem
 from console.dataflow.models import ChangeRequest, Preference, ScpConnection, Service, Watch
 from console.dataflow.notify import (
@@ -17,6 +18,7 @@ from console.dataflow.notify import (
     notifications_enqueue,
     recipients_of,
     webhook_payload,
+    webhook_url_for,
 )
 from tests.notify_servers import catalogue_compile, free_port, webhook_server
 from tests.test_config import _manage
@@ -197,7 +199,9 @@ def test_the_connection_form_refuses_a_metadata_webhook(db):
 def test_a_stored_webhook_to_metadata_is_never_called(db, admin_user, caplog):
     # A row written before the rule (or by hand): the send checks again and refuses.
     ScpConnection.objects.create(name="lab", base_url="https://scp.example.com", access_key="AK")
-    ScpConnection.objects.filter(name="lab").update(webhook_url="http://169.254.169.254/x")
+    ScpConnection.objects.filter(name="lab").update(
+        webhook_url_encrypted=encrypt("http://169.254.169.254/x")
+    )
     service = Service.objects.create(name="lab-etl", scp_id="svc-9", connection_name="lab")
     change = _change(service, admin_user)
 
@@ -234,6 +238,46 @@ def test_the_webhook_message_is_slack_shaped_and_escapes_markup(service, admin_u
     assert f"<{PUBLIC}/changes/{change.pk}/|Change #{change.pk}>" in headline
     error_block = payload["blocks"][2]["text"]["text"]
     assert "SCP code: ValidationError" in error_block and "gri-7f3a-0001" in error_block
+
+
+def test_the_webhook_text_escapes_mentions_and_links_as_the_blocks_do(
+    service, admin_user, settings
+):
+    settings.CONSOLE_PUBLIC_URL = PUBLIC
+    service.name = "<!channel> <https://evil.example.com|click> & co"
+    service.save()
+    change = _change(service, admin_user, Status.FAILED, error=SCP_ERROR)
+
+    text = webhook_payload(change)["text"]
+
+    assert "<!channel>" not in text and "<https://evil.example.com|" not in text
+    assert "&lt;!channel&gt; &lt;https://evil.example.com|click&gt; &amp; co" in text
+    assert text.endswith(f" {PUBLIC}/changes/{change.pk}/")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254\\@hooks.example.com/hook",
+        "https://hooks.example.com\\@169.254.169.254/hook",
+        "https://hooks.example.com/\\hook",
+        "https://hooks.example.com /hook",
+    ],
+)
+def test_a_webhook_url_the_libraries_could_read_differently_is_refused(url):
+    assert webhook_url_problem(url)
+
+
+def test_a_webhook_url_is_stored_encrypted_and_posted_in_clear(db, admin_user):
+    hook = "https://hooks.slack.com/services/T000/B000/TOKEN-0123"
+    row = ScpConnection(name="lab", base_url="https://scp.example.com", access_key="AK")
+    row.set_webhook_url(hook)
+    row.save()
+
+    stored = ScpConnection.objects.filter(name="lab").values()[0]
+    assert hook not in str(stored) and "TOKEN-0123" not in str(stored)
+    assert webhook_url_for("lab") == hook
+    assert row.webhook_url_masked() == "https://hooks.slack.com/•••"
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,8 @@ from console.dataflow.changes import (
     change_track,
     changes_recover_dead,
 )
-from console.dataflow.dispatch import changes_dispatch_due
 from console.dataflow.models import ChangeRequest
+from console.dataflow.queueing import changes_dispatch_due
 from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -188,7 +188,7 @@ def test_a_broker_outage_keeps_the_change_queued_with_an_explanation(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("console.dataflow.dispatch.current_app.send_task", broker_down)
+    monkeypatch.setattr("console.dataflow.queueing.current_app.send_task", broker_down)
     change = submit_edit(imported["sales-etl"], admin_user, raise_memory)
 
     change.refresh_from_db()

@@ -23,6 +23,10 @@ class Command(BaseCommand):
                 connection.secret_key_encrypted = crypto.rotate(connection.secret_key_encrypted)
                 connection.save(update_fields=["secret_key_encrypted"])
                 rotated += 1
+            for connection in ScpConnection.objects.exclude(webhook_url_encrypted=""):
+                connection.webhook_url_encrypted = crypto.rotate(connection.webhook_url_encrypted)
+                connection.save(update_fields=["webhook_url_encrypted"])
+                rotated += 1
             for change in ChangeRequest.objects.exclude(account_password_encrypted=""):
                 change.account_password_encrypted = crypto.rotate(change.account_password_encrypted)
                 change.save(update_fields=["account_password_encrypted"])

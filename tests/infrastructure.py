@@ -3,6 +3,7 @@ PostgreSQL, and the console's Celery app pointed at another broker for a while."
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -97,6 +98,9 @@ def app_on(*, broker_url: str, routes: dict, default_queue: str) -> Iterator[Non
         app.amqp.flush_routes()
 
     same_broker = broker_url == app.conf.broker_url
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it).
+    saved_env = os.environ.get("CELERY_BROKER_URL")
+    os.environ["CELERY_BROKER_URL"] = broker_url
     app.conf.update(
         broker_url=broker_url,
         broker_transport_options=saved["broker_transport_options"] if same_broker else {},
@@ -110,6 +114,10 @@ def app_on(*, broker_url: str, routes: dict, default_queue: str) -> Iterator[Non
         # Close every pooled connection (Redis's too) and empty kombu's registry of pools, so
         # that nothing after this test picks up a pool of this broker, or a closed one.
         kombu.pools.reset()
+        if saved_env is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved_env
         app.conf.update(saved)
         forget()
 

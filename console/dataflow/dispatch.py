@@ -24,9 +24,10 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from console.dataflow import queueing
 from console.dataflow.changes import changes_recover_dead
 from console.dataflow.models import SyncRun
-from console.dataflow.queueing import REDISPATCH_AFTER, changes_dispatch_due, task_send
+from console.dataflow.queueing import REDISPATCH_AFTER, changes_dispatch_due
 from console.dataflow.sync import SYNC_TASK
 from console.dataflow.workers import worker_beat
 
@@ -53,7 +54,7 @@ def sync_runs_dispatch(*, now=None) -> int:
         .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - REDISPATCH_AFTER))
         .update(dispatched_at=now)
     )
-    return int(bool(claimed) and task_send(SYNC_TASK, waiting))
+    return int(bool(claimed) and queueing.task_send(SYNC_TASK, waiting))
 
 
 def changes_sweep() -> dict[str, int]:

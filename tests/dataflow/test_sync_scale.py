@@ -13,6 +13,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from console.dataflow.dispatch import sync_runs_dispatch
 from console.dataflow.models import ScpConnection, Service, SyncRun
 from console.dataflow.sync import (
     SyncAlreadyRunning,
@@ -183,23 +184,20 @@ def test_a_sync_while_another_runs_is_refused(scp):
     assert not Service.objects.exists()
 
 
-def test_a_requested_sync_waits_for_the_running_one(scp, monkeypatch):
+def test_a_requested_sync_waits_for_the_running_one(scp, enqueued):
     running = sync_run_claim(run=None)
-    requested = SyncRun.objects.create()
-    retries = []
+    requested = SyncRun.objects.create(dispatched_at=timezone.now())
 
-    def retry(**kwargs):
-        retries.append(kwargs)
-        return RuntimeError("retry")
+    services_sync_task(requested.pk)  # another sync runs: it waits in its row, no countdown
 
-    monkeypatch.setattr(services_sync_task, "retry", retry)
-    with pytest.raises(RuntimeError):
-        services_sync_task(requested.pk)
-    assert retries and retries[0]["countdown"] > 0
     requested.refresh_from_db()
     assert requested.is_running and not Service.objects.exists()
+    assert sync_runs_dispatch() == 0  # not while the other one runs
 
     SyncRun.objects.filter(pk=running.pk).update(active=None, finished_at=timezone.now())
+    SyncRun.objects.filter(pk=requested.pk).update(dispatched_at=None)
+    assert sync_runs_dispatch() == 1  # the dispatcher starts it once the other has ended
+    assert ("dataflow.services_sync", requested.pk, None) in enqueued
     services_sync_task(requested.pk)
 
     requested.refresh_from_db()

@@ -256,7 +256,12 @@ if EMAIL_URL:
     globals().update({key: value for key, value in _email.items() if value not in (None, "")})
     EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    # Printed by the worker; with LOG_FORMAT=json one log record each, as every other line.
+    EMAIL_BACKEND = (
+        "console.maillog.EmailBackend"
+        if env_str("LOG_FORMAT", "plain").lower() == "json"
+        else "django.core.mail.backends.console.EmailBackend"
+    )
 EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or 10
 
 # --- Notifications --------------------------------------------------------------------------

@@ -367,3 +367,27 @@ def test_without_debug_cookies_are_secure_and_sessions_are_bounded(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "43200", "30.0"]
+
+
+def test_without_email_url_json_logs_get_each_mail_as_one_json_record(tmp_path):
+    probe = (
+        "import django; django.setup()\n"
+        "from django.core.mail import send_mail\n"
+        "send_mail('Change #1 Succeeded', 'Hello\\nline two', None, ['a@example.com'])\n"
+    )
+    env = {**os.environ, "DEBUG": "1", "LOG_FORMAT": "json", "EMAIL_URL": ""}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "console.settings", "CONSOLE_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line one JSON object
+    [mail] = [r for r in records if r["logger"] == "console.mail"]
+    assert "Change #1 Succeeded" in mail["message"]
+    assert mail["mail_body"] == "Hello\nline two"

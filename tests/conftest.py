@@ -135,6 +135,15 @@ def enqueued(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _language_reset() -> Iterator[None]:
+    """A language a test's request activated in this thread never leaks into the next test."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _scp_budget_forgotten() -> Iterator[None]:
     """Every test starts with fresh SCP request budgets: one test's throttling is its own."""
     yield

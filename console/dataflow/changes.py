@@ -629,7 +629,9 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
 
     def record() -> None:
         _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED)
-        _accepted(change, accepted, message, update_seen=False)
+        # A 202 that says UPDATING is SCP showing this update under way; an empty 202 (seen
+        # live on data-flow 1.1) or the old state says nothing, and tracking finds out.
+        _accepted(change, accepted, message, update_seen=accepted.is_state(*BUSY_STATES))
 
     _with_database(record)
 

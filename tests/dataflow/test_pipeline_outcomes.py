@@ -55,6 +55,7 @@ def test_an_update_scp_accepted_but_never_started_fails_after_the_grace(
 ):
     settings.SCP_TRACK_START_GRACE_SECONDS = 1.0
     service = imported["sales-etl"]
+    scp.fault(service.scp_id, start_delay=30)  # the 202 shows the old state, RUNNING
     change = submit_edit(service, admin_user, raise_memory)
     change_send(change_id=change.pk)
     scp.set_state(service.scp_id, "RUNNING")  # SCP drops the update: the old state stays
@@ -64,6 +65,23 @@ def test_an_update_scp_accepted_but_never_started_fails_after_the_grace(
     assert change.status == Status.FAILED
     assert "never showed it starting" in change.events.last().message
     assert len(puts(scp, service)) == 1
+
+
+def test_a_202_that_says_updating_is_the_update_under_way(scp, imported, admin_user, enqueued):
+    # The first poll may come after SCP has already ended the update (here in ERROR): the
+    # 202's UPDATING was SCP showing it, so ERROR is this update's outcome, not the old state.
+    service = imported["sales-etl"]
+    scp.fault(service.scp_id, update_outcome="error", update_delay=0.1)
+    change = submit_edit(service, admin_user, raise_memory)
+    change_send(change_id=change.pk)
+    change.refresh_from_db()
+    assert change.update_seen
+    time.sleep(0.3)
+
+    change = _track_until_final(change)
+
+    assert change.status == Status.FAILED
+    assert "ERROR after this update started" in change.events.last().message
 
 
 def test_the_old_running_state_is_followed_until_scp_shows_the_update(

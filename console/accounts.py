@@ -18,11 +18,13 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from console.clientip import client_address
 from console.dataflow.middleware import SIGNED_IN_AT
 from console.dataflow.ratelimit import ratelimit_clear, ratelimit_count, ratelimit_spent
+from console.sso import REFUSED, refusal_text
 
 RESET_WINDOW = timedelta(hours=1)
 RESET_REQUESTS = "password-reset-request"  # per client address
@@ -43,6 +45,16 @@ class SignInForm(AuthenticationForm):
         field = self.fields["username"]
         field.validators.append(MaxLengthValidator(field.max_length))
 
+    def confirm_login_allowed(self, user) -> None:
+        """Django's checks; with single sign-on and LOCAL_SIGNIN=superusers, the password form
+        is the break-glass door for superusers only."""
+        super().confirm_login_allowed(user)
+        if settings.SSO_ENABLED and settings.LOCAL_SIGNIN == "superusers" and not user.is_superuser:
+            raise forms.ValidationError(
+                _("Sign in with single sign-on: the password form is for break-glass superusers."),
+                code="local_signin_superusers",
+            )
+
 
 class AdminSignInForm(AdminAuthenticationForm, SignInForm):
     """Django admin's sign-in form with the same bound on the username."""
@@ -57,6 +69,11 @@ class SignInView(auth_views.LoginView):
         """Django's context, and whether to offer the password reset link."""
         context = super().get_context_data(**kwargs)
         context["password_reset_enabled"] = bool(settings.EMAIL_URL)
+        context["sso_enabled"] = settings.SSO_ENABLED
+        context["sso_provider_name"] = settings.SSO_PROVIDER_NAME
+        context["local_signin_superusers"] = settings.LOCAL_SIGNIN == "superusers"
+        code = self.request.session.pop(REFUSED, "")
+        context["sso_refusal"] = refusal_text(code) if code else ""
         return context
 
     def form_valid(self, form: SignInForm) -> HttpResponse:

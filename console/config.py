@@ -122,6 +122,30 @@ def env_public_url(name: str, default: str) -> str:
     return raw.rstrip("/")
 
 
+def env_http_url(name: str) -> str:
+    """An http(s) address as given (an identity provider's endpoint), or "" when unset."""
+    raw = env_str(name, "")
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or "\\" in raw
+    ):
+        raise ConfigError(
+            f"{name} must be an http or https address without user:password, got {raw!r}."
+        )
+    return raw
+
+
 def env_webhook_url(name: str) -> str:
     """A webhook URL that the console may post to (see `endpoints.webhook_url_problem`)."""
     from console.dataflow.endpoints import scp_url_problem  # no Django app registry needed

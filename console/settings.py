@@ -23,6 +23,7 @@ from console.config import (
     ConfigError,
     env_bool,
     env_float,
+    env_http_url,
     env_int,
     env_list,
     env_networks,
@@ -60,6 +61,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # One-time passwords for local accounts where TWO_FACTOR_LOCAL is on (console.twofactor).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "console.dataflow",
 ]
 if DEBUG:
@@ -76,9 +80,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a one-time password.
+    "django_otp.middleware.OTPMiddleware",
     # Before the sign-in requirement: an idle or old session is signed out, then sent to sign in.
     "console.dataflow.middleware.SessionLimitsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # With TWO_FACTOR_LOCAL on, a local sign-in reaches nothing before its one-time password.
+    "console.twofactor.TwoFactorRequiredMiddleware",
     # Answers to a signed-in person are `Cache-Control: private, no-store`.
     "console.dataflow.middleware.PrivatePagesMiddleware",
     # The signed-in person's time zone, for every date the pages and exports show.
@@ -147,6 +155,8 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Single sign-on (OpenID Connect); answers nothing while OIDC_RP_CLIENT_ID is unset.
+    "console.sso.SsoBackend",
 ]
 
 # Sign-in throttling (django-axes): ten failures for one username from one address lock that
@@ -165,10 +175,61 @@ PASSWORD_RESET_REQUESTS_PER_HOUR = 5
 PASSWORD_RESET_MAILS_PER_HOUR = 3
 PASSWORD_CHANGE_FAILURE_LIMIT = 5
 
+# Single sign-on with OpenID Connect (mozilla-django-oidc; console.sso): on when
+# OIDC_RP_CLIENT_ID is set. The provider's groups (the OIDC_GROUPS_CLAIM claim) map to the three
+# roles; someone in none of the mapped groups is refused. Local accounts stay for break-glass:
+# LOCAL_SIGNIN=superusers keeps the password form for superusers only.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID", "")
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_http_url("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_http_url("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_http_url("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_http_url("OIDC_OP_JWKS_ENDPOINT")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds for each call to the provider; the library's default never ends
+OIDC_CREATE_USER = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ADMIN_GROUPS = env_list("OIDC_ADMIN_GROUPS", [])
+OIDC_LEAD_GROUPS = env_list("OIDC_LEAD_GROUPS", [])
+OIDC_SUPPORT_GROUPS = env_list("OIDC_SUPPORT_GROUPS", [])
+SSO_PROVIDER_NAME = env_str("SSO_PROVIDER_NAME", "")  # the sign-in button's label
+LOCAL_SIGNIN = env_str("LOCAL_SIGNIN", "all").lower()
+if LOCAL_SIGNIN not in ("all", "superusers"):
+    raise ConfigError("LOCAL_SIGNIN must be all or superusers.")
+if SSO_ENABLED:
+    _missing = [
+        name
+        for name in (
+            "OIDC_RP_CLIENT_SECRET",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_USER_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ConfigError(f"Single sign-on (OIDC_RP_CLIENT_ID) also needs {', '.join(_missing)}.")
+    if not (OIDC_ADMIN_GROUPS or OIDC_LEAD_GROUPS or OIDC_SUPPORT_GROUPS):
+        raise ConfigError(
+            "Single sign-on needs at least one of OIDC_ADMIN_GROUPS, OIDC_LEAD_GROUPS and "
+            "OIDC_SUPPORT_GROUPS: nobody could sign in without a role."
+        )
+# One-time passwords (django-otp, TOTP) for local accounts: with TWO_FACTOR_LOCAL on, a password
+# sign-in asks for a code from an authenticator app, and sets one up on the first sign-in.
+# Single sign-on leaves second factors to the identity provider.
+TWO_FACTOR_LOCAL = env_bool("TWO_FACTOR_LOCAL", False)
+OTP_TOTP_ISSUER = "Data Flow Console"
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ko", "한국어")]
-# Compiled by `make run` / `make test` (compilemessages); the .mo files are not tracked.
+# The compiled .mo files are tracked (a test checks they match the .po files).
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True

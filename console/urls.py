@@ -1,4 +1,5 @@
-"""URL map: sign-in and password pages, /healthz, Django admin, and the console's pages."""
+"""URL map: sign-in (password, single sign-on, one-time password) and password pages,
+/healthz, Django admin, and the console's pages."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from django.urls import include, path
 
 from console.accounts import LimitedPasswordChangeView, PasswordResetRequestView, SignInView
 from console.dataflow.health import healthz
+from console.sso import SsoCallbackView, SsoStartView
+from console.twofactor import two_factor
 
 
 def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -30,6 +33,10 @@ def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 account_urls = [
     path("login/", SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Single sign-on (404 while OIDC_RP_CLIENT_ID is unset) and the one-time password page.
+    path("sso/start/", SsoStartView.as_view(), name="sso-start"),
+    path("sso/callback/", SsoCallbackView.as_view(), name="sso-callback"),
+    path("two-factor/", two_factor, name="two-factor"),
     path("password_change/", LimitedPasswordChangeView.as_view(), name="password_change"),
     path(
         "password_change/done/",

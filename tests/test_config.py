@@ -39,6 +39,23 @@ def _manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedPr
         ),
         ({"CONSOLE_ENCRYPTION_KEYS": "not-a-key"}, "CONSOLE_ENCRYPTION_KEYS"),
         ({"SCP_READ_TIMEOUT": "soon"}, "SCP_READ_TIMEOUT"),
+        # Single sign-on half configured: every missing piece is named.
+        ({"OIDC_RP_CLIENT_ID": "console"}, "OIDC_OP_TOKEN_ENDPOINT"),
+        (
+            {
+                "OIDC_RP_CLIENT_ID": "console",
+                "OIDC_RP_CLIENT_SECRET": "s",
+                "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://id.example.com/auth",
+                "OIDC_OP_TOKEN_ENDPOINT": "https://id.example.com/token",
+                "OIDC_OP_USER_ENDPOINT": "https://id.example.com/userinfo",
+                "OIDC_OP_JWKS_ENDPOINT": "https://id.example.com/certs",
+            },
+            "OIDC_ADMIN_GROUPS",
+        ),
+        ({"OIDC_OP_TOKEN_ENDPOINT": "https://a@id.example.com/token"}, "OIDC_OP_TOKEN_ENDPOINT"),
+        ({"OIDC_OP_JWKS_ENDPOINT": "file:///etc/passwd"}, "OIDC_OP_JWKS_ENDPOINT"),
+        ({"LOCAL_SIGNIN": "nobody"}, "LOCAL_SIGNIN"),
+        ({"TWO_FACTOR_LOCAL": "perhaps"}, "TWO_FACTOR_LOCAL"),
     ],
 )
 def test_bad_setting_stops_start_up_with_one_line(overrides, variable):

@@ -1,3 +1,5 @@
+"""The dataflow app; at start-up it registers what follows a change's end."""
+
 from django.apps import AppConfig
 
 
@@ -10,3 +12,12 @@ class DataflowConfig(AppConfig):
         # Make the console's Celery app the current one, so .delay() in the web process uses
         # the configured broker.
         import console.celery  # noqa: F401
+        from console.dataflow.finished import followup_register
+        from console.dataflow.fleet import fleet_followup
+        from console.dataflow.notify import notifications_enqueue
+
+        # What runs when a change ends, in this order; the lifecycle knows only the list.
+        followup_register(
+            "notifications", lambda change_id: notifications_enqueue(change_id=change_id)
+        )
+        followup_register("fleet", fleet_followup)

@@ -37,8 +37,15 @@ from console.dataflow.connections import (
     ConnectionUnavailable,
     scp_client_for,
 )
-from console.dataflow.lifecycle import change_move, change_note, change_stuck
-from console.dataflow.models import IN_FLIGHT, ChangeAttempt, ChangeEvent, ChangeRequest, Service
+from console.dataflow.lifecycle import change_create, change_move, change_note, change_stuck
+from console.dataflow.models import (
+    IN_FLIGHT,
+    TRACKING,
+    WITH_SCP,
+    ChangeAttempt,
+    ChangeRequest,
+    Service,
+)
 from console.dataflow.queueing import change_dispatch
 from console.dataflow.replan import (
     approval_check,
@@ -76,7 +83,6 @@ POLL_ERRORS_TOLERATED = 5
 # 400 on a RUNNING service is read as "busy", not as bad values.
 SETTLE_SECONDS = 120.0
 BUSY_STATES = ("UPDATING", "EDITING")
-TRACKING = (Status.ACCEPTED, Status.UPDATING)
 # A poll may run this early (clock skew between machines) and books this long a lease.
 POLL_EARLY_SLACK = 1.0
 POLL_LEASE_SECONDS = 60.0
@@ -300,51 +306,50 @@ def change_submit(
             if fleet is not None and fleet.decision
             else {}
         )
+        author_name = author.get_username()
+        if waits:
+            status = Status.AWAITING_APPROVAL
+            first_event = _(
+                "Confirmed by %(author)s; waiting for a team lead or another admin to "
+                "approve it. Nothing is sent before."
+            ) % {"author": author_name}
+        elif fleet is not None:
+            status = Status.QUEUED
+            first_event = _("Queued by %(author)s (fleet change #%(fleet)s).") % {
+                "author": author_name,
+                "fleet": fleet.pk,
+            }
+        else:
+            status = Status.QUEUED
+            first_event = _("Queued by %(author)s.") % {"author": author_name}
         try:
-            with transaction.atomic():
-                change = ChangeRequest.objects.create(
-                    status=Status.AWAITING_APPROVAL if waits else Status.QUEUED,
-                    fleet=fleet,
-                    precheck=precheck,
-                    **decided,
-                    service=service,
-                    author=author,
-                    author_name=author.get_username(),
-                    kind=plan.kind,
-                    reason=reason.strip(),
-                    ticket=ticket.strip(),
-                    base_revision=plan.base_revision,
-                    base_config=plan.base_config,
-                    desired_config=plan.desired_config,
-                    account_password_encrypted=crypto.encrypt(new_password or ""),
-                    password_changed=bool(new_password),
-                    diff=plan.entries,
-                    language=scp_language(),
-                )
+            change = change_create(
+                status=status,
+                message=first_event,
+                fleet=fleet,
+                precheck=precheck,
+                **decided,
+                service=service,
+                author=author,
+                author_name=author_name,
+                kind=plan.kind,
+                reason=reason.strip(),
+                ticket=ticket.strip(),
+                base_revision=plan.base_revision,
+                base_config=plan.base_config,
+                desired_config=plan.desired_config,
+                account_password_encrypted=crypto.encrypt(new_password or ""),
+                password_changed=bool(new_password),
+                diff=plan.entries,
+                language=scp_language(),
+            )
         except IntegrityError:
             # Another request won the race between the check above and this insert.
             raise ChangeInFlight(
                 _("Another change of this service was submitted a moment ago."), change=None
             ) from None
         if waits:
-            ChangeEvent.objects.create(
-                change=change,
-                status=Status.AWAITING_APPROVAL,
-                message=_(
-                    "Confirmed by %(author)s; waiting for a team lead or another admin to "
-                    "approve it. Nothing is sent before."
-                )
-                % {"author": change.author_name},
-            )
             return change
-        if fleet is not None:
-            queued = _("Queued by %(author)s (fleet change #%(fleet)s).") % {
-                "author": change.author_name,
-                "fleet": fleet.pk,
-            }
-        else:
-            queued = _("Queued by %(author)s.") % {"author": change.author_name}
-        ChangeEvent.objects.create(change=change, status=Status.QUEUED, message=queued)
         transaction.on_commit(lambda: _enqueue(SEND_TASK, change.pk))
     return change
 
@@ -1167,7 +1172,7 @@ def change_abandon(*, change: ChangeRequest, by, look: ScpLook) -> bool:
     message = message % params
     return change_move(
         change.pk,
-        frm=(Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING),
+        frm=WITH_SCP,
         to=Status.FAILED,
         message=message,
         error={"message": message, "kind": "Abandoned", "state": look.state},

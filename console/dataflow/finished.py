@@ -1,7 +1,7 @@
 """What follows a change reaching a final status: one place, run by a Celery task after commit.
 
 `lifecycle.change_move` dispatches `dataflow.change_finished` once per final move; the task
-calls `change_finished`, which runs every follow-up in turn. A follow-up never fails the
+calls `change_finished`, which runs every registered follow-up in turn. A follow-up never fails the
 pipeline: its own errors are logged and the next one runs.
 """
 
@@ -15,20 +15,20 @@ logger = logging.getLogger(__name__)
 FINISHED_TASK = "dataflow.change_finished"
 
 
-def _followups() -> list[tuple[str, Callable[[int], object]]]:
-    """The follow-ups of a final change, in order (imported late: they import the pipeline)."""
-    from console.dataflow.fleet import fleet_followup
-    from console.dataflow.notify import notifications_enqueue
+# The follow-ups of a final change, in order, registered at start-up by the app's ready()
+# (notifications, then the fleet's next step): the lifecycle never imports what follows it.
+FOLLOWUPS: list[tuple[str, Callable[[int], object]]] = []
 
-    return [
-        ("notifications", lambda change_id: notifications_enqueue(change_id=change_id)),
-        ("fleet", fleet_followup),
-    ]
+
+def followup_register(name: str, followup: Callable[[int], object]) -> None:
+    """Add a follow-up (once per name) that runs with the id of every change that ends."""
+    if all(known != name for known, _ in FOLLOWUPS):
+        FOLLOWUPS.append((name, followup))
 
 
 def change_finished(*, change_id: int) -> None:
     """Run every follow-up of a change that has just become final."""
-    for name, followup in _followups():
+    for name, followup in list(FOLLOWUPS):
         try:
             followup(change_id)
         except Exception:

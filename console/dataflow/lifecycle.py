@@ -1,6 +1,7 @@
-"""The one owner of a change's status: moves along `models.TRANSITIONS`, and what people may do.
+"""The one owner of a change's status: moves along `models.LIFECYCLE`, and what people may do.
 
-Every status write goes through `change_move`: a guarded update on the expected current
+A change is born in `change_create` (its first status and event); every later status write
+goes through `change_move`: a guarded update on the expected current
 status plus its timeline event, in one transaction. Views and templates ask `change_actions`
 and `change_stuck` instead of repeating the rules.
 """
@@ -24,7 +25,9 @@ from console.dataflow.approvals import may_decide
 from console.dataflow.finished import change_finished_dispatch
 from console.dataflow.models import (
     FINAL,
+    INITIAL,
     TRANSITIONS,
+    WITH_SCP,
     ChangeAttempt,
     ChangeEvent,
     ChangeRequest,
@@ -41,6 +44,17 @@ TRACKING_OVERDUE_AFTER = timedelta(seconds=90)
 
 class IllegalTransition(Exception):
     """A move the lifecycle table does not allow: a bug in the caller, never a person's input."""
+
+
+def change_create(*, status: str, message: str, event_at=None, **fields: Any) -> ChangeRequest:
+    """A new change in one of `INITIAL`, with its first timeline event, in one transaction."""
+    if status not in INITIAL:
+        raise IllegalTransition(f"a change may not start as {status}")
+    with transaction.atomic():
+        change = ChangeRequest.objects.create(status=status, **fields)
+        event = {"at": event_at} if event_at is not None else {}
+        ChangeEvent.objects.create(change=change, status=status, message=message, **event)
+    return change
 
 
 def change_move(
@@ -129,9 +143,7 @@ def change_actions(change: ChangeRequest, user) -> Actions:
     return Actions(
         cancel=change.status == Status.QUEUED and (is_admin or change.author_id == user.pk),
         retry=change.status == Status.FAILED and may_edit,
-        abandon=is_admin
-        and change.status in (Status.SUBMITTING, Status.ACCEPTED, Status.UPDATING)
-        and change_stuck(change) is not None,
+        abandon=is_admin and change.status in WITH_SCP and change_stuck(change) is not None,
         decide=waiting and may_decide(user, change.author_id),
         withdraw=waiting and change.author_id == user.pk,
     )

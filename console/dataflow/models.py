@@ -165,8 +165,41 @@ class ConfigRevision(models.Model):
         return f"{self.service} r{self.revision}"
 
 
-IN_FLIGHT = ["awaiting_approval", "queued", "submitting", "accepted", "updating"]
-FINAL = ["succeeded", "different", "failed", "cancelled", "rejected", "outside"]
+# The change lifecycle, one row per status: its phase and the only moves out of it.
+# `lifecycle.change_create` and `lifecycle.change_move` enforce it; every status set below is
+# read off this table, never written again.
+LIFECYCLE: dict[str, tuple[str, frozenset[str]]] = {
+    # approved (then sent); rejected by an approver; withdrawn by its author
+    "awaiting_approval": ("waiting", frozenset({"queued", "rejected", "cancelled"})),
+    # claimed by a worker; withdrawn by a person; given up (attempt cap, abandoned)
+    "queued": ("waiting", frozenset({"submitting", "cancelled", "failed"})),
+    # 202 (or an earlier PUT found under way); a transient fault sends it back to the queue;
+    # SCP already held every reviewed value (nothing sent); a permanent fault
+    "submitting": ("sending", frozenset({"queued", "accepted", "succeeded", "failed"})),
+    # SCP shows the update; it ended; an unconfirmed PUT that SCP never showed is sent again
+    "accepted": (
+        "tracking",
+        frozenset({"updating", "succeeded", "different", "failed", "queued"}),
+    ),
+    "updating": ("tracking", frozenset({"succeeded", "different", "failed"})),
+    "succeeded": ("final", frozenset()),
+    "different": ("final", frozenset()),
+    "failed": ("final", frozenset()),
+    "cancelled": ("final", frozenset()),
+    "rejected": ("final", frozenset()),
+    # created final by a refresh from SCP; never in flight, never moved
+    "outside": ("final", frozenset()),
+}
+TRANSITIONS: dict[str, frozenset[str]] = {status: moves for status, (_, moves) in LIFECYCLE.items()}
+FINAL = [status for status, (phase, _) in LIFECYCLE.items() if phase == "final"]
+IN_FLIGHT = [status for status in LIFECYCLE if status not in FINAL]
+# SCP accepted the update: the console reads the service until it is final.
+TRACKING = [status for status, (phase, _) in LIFECYCLE.items() if phase == "tracking"]
+# SCP may hold the update (a worker claimed it, or SCP accepted it): abandonable once stuck.
+WITH_SCP = [status for status, (phase, _) in LIFECYCLE.items() if phase in ("sending", "tracking")]
+# The statuses a change is created in: confirmed (with or without approval), or found by a
+# refresh.
+INITIAL = ["awaiting_approval", "queued", "outside"]
 
 
 class ChangeRequest(models.Model):
@@ -305,28 +338,6 @@ class ChangeRequest(models.Model):
             return self.finished_at - self.created_at
         return None
 
-
-_S = ChangeRequest.Status
-# The change lifecycle: the only status moves there are. `lifecycle.change_move` enforces it.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    # approved (then sent); rejected by an approver; withdrawn by its author
-    _S.AWAITING_APPROVAL: frozenset({_S.QUEUED, _S.REJECTED, _S.CANCELLED}),
-    # claimed by a worker; withdrawn by a person; given up (attempt cap, abandoned)
-    _S.QUEUED: frozenset({_S.SUBMITTING, _S.CANCELLED, _S.FAILED}),
-    # 202 (or an earlier PUT found under way); a transient fault sends it back to the queue;
-    # SCP already held every reviewed value (nothing sent); a permanent fault
-    _S.SUBMITTING: frozenset({_S.QUEUED, _S.ACCEPTED, _S.SUCCEEDED, _S.FAILED}),
-    # SCP shows the update; it ended; an unconfirmed PUT that SCP never showed is sent again
-    _S.ACCEPTED: frozenset({_S.UPDATING, _S.SUCCEEDED, _S.DIFFERENT, _S.FAILED, _S.QUEUED}),
-    _S.UPDATING: frozenset({_S.SUCCEEDED, _S.DIFFERENT, _S.FAILED}),
-    _S.SUCCEEDED: frozenset(),
-    _S.DIFFERENT: frozenset(),
-    _S.FAILED: frozenset(),
-    _S.CANCELLED: frozenset(),
-    _S.REJECTED: frozenset(),
-    # created final by a refresh from SCP; never in flight, never moved
-    _S.OUTSIDE: frozenset(),
-}
 
 STATUS_MEANINGS = {
     ChangeRequest.Status.AWAITING_APPROVAL: _(

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 
 from console.dataflow.configdiff import SCALAR_FIELDS, _norm, config_diff, flatten, unflatten
 from console.dataflow.drafts import revision_config
-from console.dataflow.models import IN_FLIGHT, ChangeEvent, ChangeRequest, ConfigRevision, Service
+from console.dataflow.lifecycle import change_create
+from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision, Service
 from console.scp import ServiceDetail
 
 Status = ChangeRequest.Status
@@ -156,7 +157,18 @@ def outside_change_record(
     # When it happened is SCP's modified_dt; a value in the future (clock skew) is not believed.
     happened = modified_at if modified_at is not None and modified_at <= now else now
     who = modified_by or OUTSIDE_AUTHOR
-    change = ChangeRequest.objects.create(
+    params = {"by": modified_by, "fields": ", ".join(str(_(e["label"])) for e in entries)}
+    if modified_by:
+        message = _(
+            "A refresh from SCP found the service changed outside the console by %(by)s: "
+            "%(fields)s."
+        )
+    else:
+        message = _("A refresh from SCP found the service changed outside the console: %(fields)s.")
+    change = change_create(
+        status=Status.OUTSIDE,
+        message=message % params,
+        event_at=now,
         service=service,
         author=None,
         author_name=who,
@@ -166,22 +178,10 @@ def outside_change_record(
         base_config=base_config,
         desired_config=config,
         diff=entries,
-        status=Status.OUTSIDE,
         scp_modified_by=modified_by,
         scp_modified_at=modified_at,
         created_at=happened,
         finished_at=now,
-    )
-    params = {"by": modified_by, "fields": ", ".join(str(_(e["label"])) for e in entries)}
-    if modified_by:
-        message = _(
-            "A refresh from SCP found the service changed outside the console by %(by)s: "
-            "%(fields)s."
-        )
-    else:
-        message = _("A refresh from SCP found the service changed outside the console: %(fields)s.")
-    ChangeEvent.objects.create(
-        change=change, at=now, status=Status.OUTSIDE, message=message % params
     )
     return change
 

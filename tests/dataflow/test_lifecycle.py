@@ -146,8 +146,8 @@ def test_a_follow_up_that_fails_never_stops_the_others(monkeypatch, caplog):
 
     monkeypatch.setattr(
         finished,
-        "_followups",
-        lambda: [("broken", broken), ("next", lambda pk: ran.append("next"))],
+        "FOLLOWUPS",
+        [("broken", broken), ("next", lambda pk: ran.append("next"))],
     )
     finished.change_finished(change_id=1)
 

@@ -31,7 +31,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from console.dataflow.middleware import SIGNED_IN_AT
 from console.dataflow.models import SsoIdentity
-from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS
+from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,11 @@ def roles_for(groups: Iterable[str]) -> list[str]:
 
 def roles_set(user: AbstractBaseUser, roles: list[str]) -> None:
     """Give the person exactly these of the three roles; other groups stay as they are."""
-    role_groups = Group.objects.filter(name__in=[ADMINS, TEAM_LEADS, SUPPORT])
+    role_groups = list(Group.objects.filter(name__in=[ADMINS, TEAM_LEADS, SUPPORT]))
+    if len(role_groups) < 3:
+        # A role group deleted by hand: made again (as the migration made it), not skipped.
+        role_groups_ensure()
+        role_groups = list(Group.objects.filter(name__in=[ADMINS, TEAM_LEADS, SUPPORT]))
     user.groups.remove(*[group for group in role_groups if group.name not in roles])
     user.groups.add(*[group for group in role_groups if group.name in roles])
 

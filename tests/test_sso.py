@@ -116,6 +116,18 @@ def test_roles_follow_the_groups_at_every_sign_in_and_no_group_is_refused(provid
 
 
 @pytest.mark.django_db
+def test_a_role_group_deleted_by_hand_is_made_again_at_sign_in(provider):
+    from django.contrib.auth.models import Group
+
+    Group.objects.filter(name=TEAM_LEADS).delete()
+    provider.person("subject-lou", preferred_username="lou", groups=["dataflow-leads"])
+    with provider.settings():
+        sso_sign_in(Client(), provider, "subject-lou")
+    lou = get_user_model().objects.get(username="lou")
+    assert abilities_for(lou).role == TEAM_LEADS and lou.has_perm("dataflow.review_history")
+
+
+@pytest.mark.django_db
 def test_nobody_without_a_mapped_group_gets_an_account(provider):
     provider.person("subject-stranger", preferred_username="stranger", groups="marketing")
     client = Client()

@@ -21,7 +21,6 @@ from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from console.dataflow import crypto
 from console.dataflow.approvals import ApprovalRefused, approval_needed, approver_check
@@ -37,6 +36,7 @@ from console.dataflow.connections import (
     ConnectionUnavailable,
     scp_client_for,
 )
+from console.dataflow.events import Said, said, said_english, said_join, said_n, said_text
 from console.dataflow.lifecycle import change_create, change_move, change_note, change_stuck
 from console.dataflow.models import (
     IN_FLIGHT,
@@ -55,7 +55,7 @@ from console.dataflow.replan import (
     approval_replan,
 )
 from console.dataflow.revisions import service_apply_detail
-from console.dataflow.scp_text import scp_error_sentence, scp_error_text
+from console.dataflow.scp_text import scp_error_said, scp_error_sentence, scp_error_sentence_said
 from console.dataflow.workers import BEAT_DEAD_AFTER, worker_identity, workers_alive
 from console.scp import (
     ResourceCheck,
@@ -208,7 +208,8 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
         return Precheck(
             True,
             True,
-            _("SCP's pre-check gave no verdict: %(error)s") % {"error": error["message"]},
+            _("SCP's pre-check gave no verdict: %(error)s")
+            % {"error": said_text(error.get("said")) or error["message"]},
             verdict="unreachable",
             error=error,
         )
@@ -309,19 +310,21 @@ def change_submit(
         author_name = author.get_username()
         if waits:
             status = Status.AWAITING_APPROVAL
-            first_event = _(
+            first_event = said(
                 "Confirmed by %(author)s; waiting for a team lead or another admin to "
-                "approve it. Nothing is sent before."
-            ) % {"author": author_name}
+                "approve it. Nothing is sent before.",
+                author=author_name,
+            )
         elif fleet is not None:
             status = Status.QUEUED
-            first_event = _("Queued by %(author)s (fleet change #%(fleet)s).") % {
-                "author": author_name,
-                "fleet": fleet.pk,
-            }
+            first_event = said(
+                "Queued by %(author)s (fleet change #%(fleet)s).",
+                author=author_name,
+                fleet=fleet.pk,
+            )
         else:
             status = Status.QUEUED
-            first_event = _("Queued by %(author)s.") % {"author": author_name}
+            first_event = said("Queued by %(author)s.", author=author_name)
         try:
             change = change_create(
                 status=status,
@@ -412,7 +415,7 @@ def change_reject(*, change: ChangeRequest, by, comment: str) -> bool:
         change.pk,
         frm=Status.AWAITING_APPROVAL,
         to=Status.REJECTED,
-        message=_("Rejected by %(name)s: %(comment)s") % {"name": name, "comment": comment},
+        message=said("Rejected by %(name)s: %(comment)s", name=name, comment=comment),
         decision="rejected",
         decided_by=by,
         decided_by_name=name,
@@ -429,8 +432,7 @@ def change_withdraw(*, change: ChangeRequest, by) -> bool:
         change.pk,
         frm=Status.AWAITING_APPROVAL,
         to=Status.CANCELLED,
-        message=_("Withdrawn by its author, %(name)s, before approval.")
-        % {"name": by.get_username()},
+        message=said("Withdrawn by its author, %(name)s, before approval.", name=by.get_username()),
     )
 
 
@@ -445,10 +447,10 @@ def change_language(language: str | None) -> str:
 
 
 def change_speaking(change_id: int) -> translation.override:
-    """Translation for the work on one change: its timeline speaks its author's language.
+    """Translation for the work on one change: the language its author worked in.
 
-    Events and error sentences are stored as text when they happen, so the worker writes them
-    in the language the author worked in (ChangeRequest.language).
+    Timeline events and errors are stored as facts (console.dataflow.events) and said to each
+    reader; what is still worded when it happens (an attempt's detail line) is in this one.
     """
     language = ChangeRequest.objects.filter(pk=change_id).values_list("language", flat=True)
     return translation.override(change_language(language.first()))
@@ -456,7 +458,7 @@ def change_speaking(change_id: int) -> translation.override:
 
 def change_cancel(*, change: ChangeRequest, by) -> bool:
     """Withdraw a change that no worker has taken yet; False when it is already on its way."""
-    message = _("Cancelled by %(name)s.") % {"name": by.get_username()}
+    message = said("Cancelled by %(name)s.", name=by.get_username())
     return change_move(change.pk, frm=Status.QUEUED, to=Status.CANCELLED, message=message)
 
 
@@ -473,7 +475,7 @@ def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> 
         with change_speaking(change_id):
             change_note(
                 change_id,
-                message=_(
+                message=said(
                     "The task queue is unreachable right now; the change is kept and will be "
                     "handed to a worker as soon as the queue answers again."
                 ),
@@ -486,6 +488,10 @@ def _enqueue(task_name: str, change_id: int, countdown: float | None = None) -> 
 
 class _Unsendable(Exception):
     """A fault that repeating cannot cure (unreadable secret, unusable connection)."""
+
+    def __init__(self, sentence: Said) -> None:
+        super().__init__(said_english(sentence))
+        self.said = sentence
 
 
 def change_send(*, change_id: int) -> None:
@@ -504,7 +510,7 @@ def change_send(*, change_id: int) -> None:
         change_id,
         frm=Status.QUEUED,
         to=Status.SUBMITTING,
-        message=_("Attempt %(number)s: reading SCP, then sending.") % {"number": number},
+        message=said("Attempt %(number)s: reading SCP, then sending.", number=number),
         attempts=F("attempts") + 1,
         submitted_at=timezone.now(),
         claimed_by=worker_identity(),
@@ -520,7 +526,7 @@ def change_send(*, change_id: int) -> None:
         _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT)
     except _Unsendable as exc:
         _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT, detail=str(exc))
-        _fail(change, str(exc), error={"message": str(exc), "kind": "Unsendable"})
+        _fail(change, exc.said, error={"said": exc.said, "kind": "Unsendable"})
     except ScpError as exc:
         _with_database(partial(_send_fault, change, attempt, exc))
     except Exception as exc:  # a bug, a time limit, a dropped database: never stuck
@@ -528,16 +534,17 @@ def change_send(*, change_id: int) -> None:
             "change %s: unexpected error while sending", change.pk, extra={"change_id": change.pk}
         )
         if isinstance(exc, (OperationalError, InterfaceError)):
-            message = _(
+            message = said(
                 "The database did not answer during this attempt; the change goes on as soon "
                 "as it answers again."
             )
         else:
-            message = _(
+            message = said(
                 "An unexpected error stopped this attempt (%(kind)s); the technical detail is "
-                "in the worker's log."
-            ) % {"kind": type(exc).__name__}
-        fault = ScpUnavailable(message, code=type(exc).__name__)
+                "in the worker's log.",
+                kind=type(exc).__name__,
+            )
+        fault = _console_fault(message, code=type(exc).__name__)
         _with_database(partial(_send_fault, change, attempt, fault))
 
 
@@ -555,11 +562,11 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             _accepted(
                 change,
                 current,
-                _(
+                said(
                     "SCP is updating the service (state %(state)s): the earlier attempt "
-                    "reached it although its answer was lost. Following it; nothing sent again."
-                )
-                % {"state": current.state},
+                    "reached it although its answer was lost. Following it; nothing sent again.",
+                    state=current.state,
+                ),
                 update_seen=True,
             )
             return
@@ -568,7 +575,7 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             _accepted(
                 change,
                 current,
-                _(
+                said(
                     "SCP already holds every reviewed value: the earlier attempt was applied "
                     "although its answer was lost. Following it to the end; nothing sent again."
                 ),
@@ -576,12 +583,12 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             )
             return
     if current.is_state(*BUSY_STATES):
-        raise ScpUnavailable(
-            _(
+        raise _console_fault(
+            said(
                 "SCP reports the service as %(state)s: another update is in progress and SCP "
-                "refuses a second one meanwhile."
-            )
-            % {"state": current.state},
+                "refuses a second one meanwhile.",
+                state=current.state,
+            ),
             code="ServiceBusy",
         )
     if held and password is None:
@@ -590,7 +597,7 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
             change.pk,
             frm=Status.SUBMITTING,
             to=Status.SUCCEEDED,
-            message=_("SCP already holds every reviewed value: nothing needed sending."),
+            message=said("SCP already holds every reviewed value: nothing needed sending."),
             claimed_by="",
         )
         return
@@ -600,12 +607,12 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
     )
     if overridden:
         raise _Unsendable(
-            _(
+            said(
                 "SCP now holds another value for %(fields)s than when this change was reviewed "
                 "(changed outside the console meanwhile). Nothing was sent, so that value is "
-                "not replaced unseen: review the change again on the newer configuration."
+                "not replaced unseen: review the change again on the newer configuration.",
+                fields=said_join(*(said(label) for label in overridden), sep=", "),
             )
-            % {"fields": ", ".join(str(_(label)) for label in overridden)}
         )
     merged = config_apply(current.config.to_dict(), change.base_config, change.desired_config)
     body = build_update_body(ServiceConfig.from_dict(merged), account_password=password)
@@ -628,9 +635,10 @@ def _send_attempt(change: ChangeRequest, attempt: ChangeAttempt) -> None:
     change.put_unconfirmed = True
     attempt.put_sent = True
     accepted = client.update_service(change.service.scp_id, body)
-    message = _("SCP accepted the update (202); it reports the service as %(state)s.") % {
-        "state": accepted.state or "?"
-    }
+    message = said(
+        "SCP accepted the update (202); it reports the service as %(state)s.",
+        state=accepted.state or "?",
+    )
 
     def record() -> None:
         _attempt_end(attempt, ChangeAttempt.Outcome.ACCEPTED)
@@ -671,7 +679,7 @@ def _client(change: ChangeRequest):
         return scp_client_for(change.service.connection_name, language=change.language)
     except (ConnectionUnavailable, ValueError) as exc:
         raise _Unsendable(
-            _("The SCP connection cannot be used: %(reason)s Nothing was sent.") % {"reason": exc}
+            said("The SCP connection cannot be used: %(reason)s Nothing was sent.", reason=str(exc))
         ) from None
 
 
@@ -681,7 +689,7 @@ def _password(change: ChangeRequest) -> str | None:
         return crypto.decrypt(change.account_password_encrypted) or None
     except crypto.SecretUnreadable:
         raise _Unsendable(
-            _(
+            said(
                 "The console cannot read the new NiFi password stored with this change (the "
                 "encryption keys changed since it was confirmed). Nothing was sent: make the "
                 "change again and type the password anew."
@@ -718,11 +726,11 @@ def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) ->
             change.pk,
             frm=Status.SUBMITTING,
             to=Status.ACCEPTED,
-            message=_(
+            message=said(
                 "%(error)s SCP may have received the update: following the service to learn "
-                "whether it did, before any new attempt."
-            )
-            % {"error": scp_error_text(exc)},
+                "whether it did, before any new attempt.",
+                error=scp_error_said(exc),
+            ),
             accepted_at=now,
             claimed_by="",
             **_tracking_start(now),
@@ -730,21 +738,20 @@ def _send_fault(change: ChangeRequest, attempt: ChangeAttempt, exc: ScpError) ->
         _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
         return
     if exc.permanent:
-        _fail(change, scp_error_text(exc), error=_error_record(exc))
+        _fail(change, scp_error_said(exc), error=_error_record(exc))
         return
     retry_until = _retry_until(change)
     if timezone.now() >= retry_until:
-        sentence = _(
+        sentence = said(
             "%(error)s SCP kept answering so for %(minutes)s minutes (%(count)s attempts): "
-            "the change gives up; nothing was applied."
-        ) % {
-            "error": scp_error_text(exc),
-            "minutes": f"{settings.SCP_RETRY_PATIENCE_MINUTES:g}",
-            "count": change.attempts,
-        }
+            "the change gives up; nothing was applied.",
+            error=scp_error_said(exc),
+            minutes=f"{settings.SCP_RETRY_PATIENCE_MINUTES:g}",
+            count=change.attempts,
+        )
         _fail(change, sentence, error=_error_record(exc))
         return
-    _requeue(change, frm=Status.SUBMITTING, reason=scp_error_text(exc), wait=exc.retry_after)
+    _requeue(change, frm=Status.SUBMITTING, reason=scp_error_said(exc), wait=exc.retry_after)
 
 
 def _retry_until(change: ChangeRequest):
@@ -782,20 +789,33 @@ def _settling(change: ChangeRequest, exc: ScpError) -> bool:
 
 def _busy(exc: ScpError) -> ScpUnavailable:
     """SCP's 400 read as "the service is settling": transient, SCP's own words kept."""
-    return ScpUnavailable(
-        _(
-            "SCP refused the update while the service is still settling after an earlier "
-            "update (HTTP 400): waiting, then reading SCP again."
-        ),
+    sentence = said(
+        "SCP refused the update while the service is still settling after an earlier "
+        "update (HTTP 400): waiting, then reading SCP again."
+    )
+    fault = ScpUnavailable(
+        said_english(sentence),
         status=None,
         code=exc.code or "ServiceSettling",
         details=exc.details,
         global_request_id=exc.global_request_id,
         raw_text=exc.raw_text,
     )
+    fault.said = sentence
+    return fault
 
 
-def _requeue(change: ChangeRequest, *, frm: str, reason: str, wait: float | None = None) -> None:
+def _console_fault(sentence: Said, *, code: str) -> ScpUnavailable:
+    """A transient fault worded by the console: English in its message (logs), the sentence
+    kept for people (`scp_text` says it in the reader's language)."""
+    fault = ScpUnavailable(said_english(sentence), code=code)
+    fault.said = sentence
+    return fault
+
+
+def _requeue(
+    change: ChangeRequest, *, frm: str, reason: Said | str, wait: float | None = None
+) -> None:
     """Put a change back in the queue for another attempt after a growing delay.
 
     A wait SCP asked for (Retry-After, or the request budget's) is obeyed when it is longer.
@@ -806,16 +826,14 @@ def _requeue(change: ChangeRequest, *, frm: str, reason: str, wait: float | None
         change.pk,
         frm=frm,
         to=Status.QUEUED,
-        message=_(
+        message=said(
             "%(reason)s Trying again in %(seconds)s s (attempt %(number)s; the change waits "
-            "up to %(minutes)s minutes for SCP)."
-        )
-        % {
-            "reason": reason,
-            "seconds": f"{countdown:g}",
-            "number": change.attempts + 1,
-            "minutes": f"{settings.SCP_RETRY_PATIENCE_MINUTES:g}",
-        },
+            "up to %(minutes)s minutes for SCP).",
+            reason=reason,
+            seconds=f"{countdown:g}",
+            number=change.attempts + 1,
+            minutes=f"{settings.SCP_RETRY_PATIENCE_MINUTES:g}",
+        ),
         next_poll_at=timezone.now() + timedelta(seconds=countdown),
         claimed_by="",
     )
@@ -830,7 +848,7 @@ def _attempt_end(
         fields.update(
             http_status=error.status,
             global_request_id=error.global_request_id,
-            detail=scp_error_text(error)[:2000],
+            detail=said_text(scp_error_said(error))[:2000],
         )
     ChangeAttempt.objects.filter(pk=attempt.pk).update(
         outcome=outcome, finished_at=timezone.now(), **fields
@@ -857,7 +875,7 @@ def _tracking_start(now) -> dict[str, Any]:
     }
 
 
-def _accepted(change: ChangeRequest, detail, message: str, *, update_seen: bool) -> None:
+def _accepted(change: ChangeRequest, detail, message: Said, *, update_seen: bool) -> None:
     now = timezone.now()
     moved = change_move(
         change.pk,
@@ -877,7 +895,7 @@ def _accepted(change: ChangeRequest, detail, message: str, *, update_seen: bool)
         # Abandoned by a person while this worker was sending: the truth goes on record.
         change_note(
             change.pk,
-            message=_("After the change was given up: %(message)s") % {"message": message},
+            message=said("After the change was given up: %(message)s", message=message),
         )
         return
     _enqueue(TRACK_TASK, change.pk, countdown=settings.SCP_TRACK_FIRST_POLL_SECONDS)
@@ -948,9 +966,13 @@ def _track_once(change: ChangeRequest, now) -> float | None:
     if seen and detail.is_state("ERROR"):
         _fail(
             change,
-            _("SCP reports the service in ERROR after this update started: the update failed.")
-            + _flag_note(detail),
-            error={"message": _("SCP reports state ERROR."), "state": detail.state},
+            said_join(
+                said(
+                    "SCP reports the service in ERROR after this update started: the update failed."
+                ),
+                _flag_note(detail),
+            ),
+            error={"said": said("SCP reports state ERROR."), "state": detail.state},
         )
         return None
     if seen and detail.is_state("RUNNING"):
@@ -961,8 +983,9 @@ def _track_once(change: ChangeRequest, now) -> float | None:
             change.pk,
             frm=Status.ACCEPTED,
             to=Status.UPDATING,
-            message=_("SCP reports the service as %(state)s.")
-            % {"state": detail.state or _("unknown")},
+            message=said(
+                "SCP reports the service as %(state)s.", state=detail.state or said("unknown")
+            ),
         )
     if not seen:
         grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
@@ -971,18 +994,20 @@ def _track_once(change: ChangeRequest, now) -> float | None:
         if change.polls == 1:
             change_note(
                 change.pk,
-                message=_(
+                message=said(
                     "SCP still shows the previous state (%(state)s); waiting for the update "
-                    "to start."
-                )
-                % {"state": detail.state or _("unknown")},
+                    "to start.",
+                    state=detail.state or said("unknown"),
+                ),
             )
     if change.track_deadline and now >= change.track_deadline:
-        gave_up = _(
+        gave_up = said(
             "Gave up waiting after %(minutes)s minutes: SCP still reports %(state)s. Check the "
-            "service in SCP before changing it again."
-        ) % {"minutes": f"{settings.SCP_TRACK_DEADLINE_MINUTES:g}", "state": detail.state}
-        _fail(change, gave_up, error={"message": gave_up, "state": detail.state})
+            "service in SCP before changing it again.",
+            minutes=f"{settings.SCP_TRACK_DEADLINE_MINUTES:g}",
+            state=detail.state,
+        )
+        _fail(change, gave_up, error={"said": gave_up, "state": detail.state})
         return None
     return _schedule_next_poll(change, now)
 
@@ -1010,43 +1035,48 @@ def _never_started(change: ChangeRequest, detail) -> float | None:
         _requeue(
             change,
             frm=Status.ACCEPTED,
-            reason=_(
+            reason=said(
                 "In %(minutes)s minutes SCP never showed the update whose answer was lost "
-                "(state %(state)s, the previous configuration): it did not arrive."
-            )
-            % {"minutes": f"{minutes:g}", "state": detail.state or _("unknown")},
+                "(state %(state)s, the previous configuration): it did not arrive.",
+                minutes=f"{minutes:g}",
+                state=detail.state or said("unknown"),
+            ),
         )
         return None
     if change.put_unconfirmed:
-        sentence = _(
+        sentence = said(
             "SCP's answers were lost and in %(minutes)s minutes the service never showed the "
-            "update (state %(state)s): it was not applied."
-        ) % {"minutes": f"{minutes:g}", "state": detail.state or _("unknown")}
+            "update (state %(state)s): it was not applied.",
+            minutes=f"{minutes:g}",
+            state=detail.state or said("unknown"),
+        )
     else:
-        sentence = _(
+        sentence = said(
             "SCP accepted the update (202) but in %(minutes)s minutes never showed it "
             "starting: the service is in state %(state)s with the previous configuration. "
-            "Check the service in SCP before trying again."
-        ) % {"minutes": f"{minutes:g}", "state": detail.state or _("unknown")}
-    _fail(change, sentence, error={"message": sentence, "state": detail.state})
+            "Check the service in SCP before trying again.",
+            minutes=f"{minutes:g}",
+            state=detail.state or said("unknown"),
+        )
+    _fail(change, sentence, error={"said": sentence, "state": detail.state})
     return None
 
 
-def _flag_note(detail) -> str:
+def _flag_note(detail) -> Said | str:
     if not detail.cluster_request_failed:
         return ""
-    return " " + _("SCP also flags cluster_request_failed.")
+    return said("SCP also flags cluster_request_failed.")
 
 
 def _poll_failed(change: ChangeRequest, exc: Exception, now) -> float | None:
     """A poll that did not read the service: note it, and read again until the deadline."""
     errors = change.poll_errors_in_a_row + 1
     ChangeRequest.objects.filter(pk=change.pk).update(poll_errors_in_a_row=errors)
-    said = scp_error_text(exc) if isinstance(exc, ScpError) else str(exc)
+    reason = scp_error_said(exc) if isinstance(exc, ScpError) else str(exc)
     if change.track_deadline and now >= change.track_deadline:
         _fail(
             change,
-            _("Gave up waiting: SCP stopped answering (%(error)s).") % {"error": said},
+            said("Gave up waiting: SCP stopped answering (%(error)s).", error=reason),
             error=_error_record(exc),
         )
         return None
@@ -1054,14 +1084,15 @@ def _poll_failed(change: ChangeRequest, exc: Exception, now) -> float | None:
     if errors == 1 or errors == POLL_ERRORS_TOLERATED:
         change_note(
             change.pk,
-            message=ngettext(
+            message=said_n(
                 "The service could not be read (%(error)s). SCP accepted the update; the "
                 "console keeps reading it until the tracking deadline.",
                 "The service could not be read %(count)d times in a row (%(error)s). SCP "
                 "accepted the update; the console keeps reading it until the tracking deadline.",
-                errors,
-            )
-            % {"count": errors, "error": said},
+                "count",
+                count=errors,
+                error=reason,
+            ),
         )
     return _schedule_next_poll(change, now, at_least=wait)
 
@@ -1085,26 +1116,26 @@ def _schedule_next_poll(change: ChangeRequest, now, *, at_least: float | None = 
 def _finish(change: ChangeRequest, differences: list[dict[str, Any]], detail) -> None:
     status = Status.DIFFERENT if differences else Status.SUCCEEDED
     if differences:
-        fields = ", ".join(str(_(d["label"])) for d in differences)
-        message = _("The service runs again, but differs from the request in: %(fields)s.") % {
-            "fields": fields
-        }
+        fields = said_join(*(said(d["label"]) for d in differences), sep=", ")
+        message = said(
+            "The service runs again, but differs from the request in: %(fields)s.", fields=fields
+        )
     else:
-        message = _("The service runs again with exactly the requested configuration.")
+        message = said("The service runs again with exactly the requested configuration.")
     change_move(
         change.pk,
         frm=TRACKING,
         to=status,
-        message=message + _flag_note(detail),
+        message=said_join(message, _flag_note(detail)),
         differences=differences,
     )
 
 
-def _fail(change: ChangeRequest, message: str, *, error: dict[str, Any]) -> None:
+def _fail(change: ChangeRequest, message: Said | str, *, error: dict[str, Any]) -> None:
     logger.warning(
         "change %s failed: %s",
         change.pk,
-        message,
+        said_english(message),
         extra={"change_id": change.pk, "global_request_id": error.get("global_request_id", "")},
     )
     change_move(
@@ -1113,7 +1144,8 @@ def _fail(change: ChangeRequest, message: str, *, error: dict[str, Any]) -> None
         frm=[s for s in IN_FLIGHT if s != Status.AWAITING_APPROVAL],
         to=Status.FAILED,
         message=message,
-        error={**error, "message": error.get("message") or message},
+        # The error box says the error's own sentence, else the timeline's.
+        error=error if error.get("said") or error.get("message") else {**error, "said": message},
         claimed_by="",
     )
 
@@ -1139,7 +1171,9 @@ def change_look(*, change: ChangeRequest) -> ScpLook:
             change.service.scp_id
         )
     except (ScpError, ConnectionUnavailable, ValueError) as exc:
-        return ScpLook(ok=False, error=_error_record(exc)["message"])
+        return ScpLook(
+            ok=False, error=scp_error_sentence(exc) if isinstance(exc, ScpError) else str(exc)
+        )
     current = detail.config.to_dict()
     return ScpLook(
         ok=True,
@@ -1153,29 +1187,29 @@ def change_abandon(*, change: ChangeRequest, by, look: ScpLook) -> bool:
     """Give up a stuck change after SCP was read: it becomes Failed, freeing the service."""
     if not look.ok or change_stuck(change) is None:
         return False
-    params = {"name": by.get_username(), "state": look.state or _("unknown")}
+    params = {"name": by.get_username(), "state": look.state or said("unknown")}
     if look.holds_edits is True:
-        message = _(
+        message = said(
             "Abandoned by %(name)s after checking SCP: the service is in state %(state)s and "
             "SCP holds the reviewed values."
         )
     elif look.holds_edits is False:
-        message = _(
+        message = said(
             "Abandoned by %(name)s after checking SCP: the service is in state %(state)s and "
             "SCP does not hold the reviewed values."
         )
     else:
-        message = _(
+        message = said(
             "Abandoned by %(name)s after checking SCP: the service is in state %(state)s and "
             "SCP cannot show whether it holds the reviewed values."
         )
-    message = message % params
+    message["p"] = params
     return change_move(
         change.pk,
         frm=WITH_SCP,
         to=Status.FAILED,
         message=message,
-        error={"message": message, "kind": "Abandoned", "state": look.state},
+        error={"said": message, "kind": "Abandoned", "state": look.state},
         claimed_by="",
     )
 
@@ -1244,12 +1278,12 @@ def _recover_submitting_speaking(change: ChangeRequest, *, stopped: bool) -> int
         open_attempts.update(outcome=ChangeAttempt.Outcome.NOT_SENT, finished_at=now)
     if change.put_unconfirmed:
         if stopped:
-            message = _(
+            message = said(
                 "The worker stopped while sending; SCP may have received the update: "
                 "following the service before any new attempt."
             )
         else:
-            message = _(
+            message = said(
                 "The attempt's end was not recorded (the database did not answer, or an "
                 "unexpected error); SCP may have received the update: following the service "
                 "before any new attempt."
@@ -1269,19 +1303,19 @@ def _recover_submitting_speaking(change: ChangeRequest, *, stopped: bool) -> int
     if stopped and losses >= WORKER_LOSSES_TOLERATED:
         _fail(
             change,
-            ngettext(
+            said_n(
                 "The worker stopped while sending, %(count)d time; nothing was sent.",
                 "The worker stopped while sending, %(count)d times; nothing was sent.",
-                losses,
-            )
-            % {"count": losses},
+                "count",
+                count=losses,
+            ),
             error={"message": "worker lost", "kind": "WorkerLost"},
         )
         return 0
     if stopped:
-        message = _("The worker stopped before sending; SCP's state is read before any PUT.")
+        message = said("The worker stopped before sending; SCP's state is read before any PUT.")
     else:
-        message = _(
+        message = said(
             "The attempt stopped before sending (the database did not answer, or an unexpected "
             "error); SCP's state is read before any PUT."
         )
@@ -1303,5 +1337,6 @@ def _recover_submitting_speaking(change: ChangeRequest, *, stopped: bool) -> int
 def _error_record(exc: Exception) -> dict[str, Any]:
     """An error as stored with a change: SCP's fields verbatim, the message in words for people."""
     if isinstance(exc, ScpError):
-        return {**exc.to_dict(), "message": scp_error_sentence(exc)}
+        sentence = scp_error_sentence_said(exc)
+        return {**exc.to_dict(), "said": sentence, "message": said_english(sentence)}
     return {"message": str(exc)}

@@ -466,7 +466,7 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
 
 def _member_failed(fleet: FleetChange, member: FleetMember, change: ChangeRequest) -> None:
     """A member's change ended other than Succeeded: the fleet change stops, saying why."""
-    why = (change.error or {}).get("message") or change.status_meaning
+    why = change.error_text or change.status_meaning
     if change.status == ChangeStatus.DIFFERENT:
         fields = ", ".join(str(_(d.get("label", ""))) for d in change.differences if d.get("label"))
         why = _("SCP runs it, but differs from the request in: %(fields)s.") % {"fields": fields}

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from console.dataflow.approvals import may_decide
+from console.dataflow.events import Said, is_said, said_english
 from console.dataflow.finished import change_finished_dispatch
 from console.dataflow.models import (
     FINAL,
@@ -46,14 +47,31 @@ class IllegalTransition(Exception):
     """A move the lifecycle table does not allow: a bug in the caller, never a person's input."""
 
 
-def change_create(*, status: str, message: str, event_at=None, **fields: Any) -> ChangeRequest:
+def _event(message: Said | str) -> dict[str, Any]:
+    """An event's columns: what happened (`said`) and its English text (`message`)."""
+    if is_said(message):
+        return {"said": message, "message": said_english(message)}
+    return {"said": None, "message": str(message)}
+
+
+def _fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """An error given as `{"said": …}` also keeps its English sentence under "message"."""
+    error = fields.get("error")
+    if isinstance(error, dict) and is_said(error.get("said")):
+        fields["error"] = {**error, "message": said_english(error["said"])}
+    return fields
+
+
+def change_create(
+    *, status: str, message: Said | str, event_at=None, **fields: Any
+) -> ChangeRequest:
     """A new change in one of `INITIAL`, with its first timeline event, in one transaction."""
     if status not in INITIAL:
         raise IllegalTransition(f"a change may not start as {status}")
     with transaction.atomic():
-        change = ChangeRequest.objects.create(status=status, **fields)
+        change = ChangeRequest.objects.create(status=status, **_fields(fields))
         event = {"at": event_at} if event_at is not None else {}
-        ChangeEvent.objects.create(change=change, status=status, message=message, **event)
+        ChangeEvent.objects.create(change=change, status=status, **_event(message), **event)
     return change
 
 
@@ -62,7 +80,7 @@ def change_move(
     *,
     frm: str | Iterable[str],
     to: str,
-    message: str,
+    message: Said | str,
     **fields: Any,
 ) -> bool:
     """Move a change from one of `frm` to `to`, setting `fields`, and record `message`.
@@ -80,10 +98,11 @@ def change_move(
         fields.setdefault("next_poll_at", None)
     with transaction.atomic():
         moved = ChangeRequest.objects.filter(pk=change_id, status__in=sources).update(
-            status=to, **fields
+            status=to, **_fields(fields)
         )
+        event = _event(message)
         if moved:
-            ChangeEvent.objects.create(change_id=change_id, status=to, message=message)
+            ChangeEvent.objects.create(change_id=change_id, status=to, **event)
             if to in FINAL:
                 _attempts_close(change_id)
                 transaction.on_commit(partial(change_finished_dispatch, change_id))
@@ -92,7 +111,7 @@ def change_move(
             "change %s -> %s: %s",
             change_id,
             to,
-            message,
+            event["message"],
             extra={"change_id": change_id, "status": to},
         )
     return bool(moved)
@@ -108,11 +127,11 @@ def _attempts_close(change_id: int) -> None:
     open_attempts.update(outcome=ChangeAttempt.Outcome.NOT_SENT, finished_at=now)
 
 
-def change_note(change_id: int, *, message: str) -> None:
+def change_note(change_id: int, *, message: Said | str) -> None:
     """Add a line to a change's timeline without moving it (a retry, a poll that saw something)."""
     status = ChangeRequest.objects.filter(pk=change_id).values_list("status", flat=True).first()
     if status is not None:
-        ChangeEvent.objects.create(change_id=change_id, status=status, message=message)
+        ChangeEvent.objects.create(change_id=change_id, status=status, **_event(message))
 
 
 @dataclass(frozen=True)

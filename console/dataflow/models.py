@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from console.dataflow import crypto
 from console.dataflow.endpoints import validate_scp_url
+from console.dataflow.events import said_text
 from console.scp.versions import SUPPORT_WARNING_DAYS
 
 DEFAULT_CONNECTION = "default"
@@ -318,6 +319,13 @@ class ChangeRequest(models.Model):
         return self.status not in IN_FLIGHT
 
     @property
+    def error_text(self) -> str:
+        """The error's sentence in the reader's language (`said`), else as it was stored."""
+        if not self.error:
+            return ""
+        return said_text(self.error.get("said")) or str(self.error.get("message") or "")
+
+    @property
     def status_meaning(self) -> str:
         """What the status means for this change, from what the console knows of it."""
         if self.status in ("accepted", "updating") and self.put_unconfirmed:
@@ -374,6 +382,9 @@ class ChangeEvent(models.Model):
     change = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=ChangeRequest.Status)
+    # What happened, as a template and its parameters (console.dataflow.events), said in the
+    # reader's language; `message` keeps it in English (rows older than `said` hold only that).
+    said = models.JSONField(null=True, blank=True)
     message = models.TextField()
 
     class Meta:
@@ -381,6 +392,11 @@ class ChangeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.status}: {self.message}"
+
+    @property
+    def text(self) -> str:
+        """The event in the reader's language (as stored, for a row older than `said`)."""
+        return said_text(self.said) if self.said else self.message
 
 
 class ChangeAttempt(models.Model):

@@ -134,9 +134,9 @@ def message_for(change: ChangeRequest) -> Message:
     error = None
     if change.error and change.status != ChangeRequest.Status.SUCCEEDED:
         error = {
-            key: str(change.error.get(key) or "")
-            for key in ("message", "code", "detail", "global_request_id")
+            key: str(change.error.get(key) or "") for key in ("code", "detail", "global_request_id")
         }
+        error["message"] = change.error_text  # in the recipient's language
     return Message(
         subject=_("[Data Flow Console] %(service)s: change #%(id)d %(status)s")
         % {"service": change.service.name, "id": change.pk, "status": status},

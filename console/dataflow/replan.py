@@ -25,6 +25,7 @@ from console.dataflow.connections import (
     ConnectionUnavailable,
     scp_client_for,
 )
+from console.dataflow.events import Said, said, said_join, said_text
 from console.dataflow.lifecycle import change_move
 from console.dataflow.models import ChangeRequest, ConfigRevision, Service
 from console.dataflow.revisions import field_value, service_apply_detail
@@ -153,27 +154,29 @@ def approval_fields(*, change: ChangeRequest, replan: Replan) -> dict[str, Any]:
     }
 
 
-def approval_message(*, name: str, comment: str, replan: Replan, override: bool) -> str:
+def approval_message(*, name: str, comment: str, replan: Replan, override: bool) -> Said:
     """The approval's timeline line: who, what SCP changed meanwhile, what is replaced, and why."""
-    notes = []
+    notes: list[Said] = []
     if replan.kept:
         notes.append(
-            _(
+            said(
                 "Re-planned on SCP's configuration of now: %(fields)s changed in SCP after the "
-                "author confirmed and stay as SCP holds them."
+                "author confirmed and stay as SCP holds them.",
+                fields=_labels_said(replan.kept),
             )
-            % {"fields": _labels(replan.kept)}
         )
     if override and replan.conflicts:
         notes.append(
-            _("The approver chose to replace what SCP held: %(conflicts)s")
-            % {"conflicts": _conflicts_text(replan)}
+            said(
+                "The approver chose to replace what SCP held: %(conflicts)s",
+                conflicts=_conflicts_said(replan),
+            )
         )
     if comment and not notes:
-        return _("Approved by %(name)s: %(comment)s") % {"name": name, "comment": comment}
+        return said("Approved by %(name)s: %(comment)s", name=name, comment=comment)
     if comment:
-        notes.append(_("Comment: %(comment)s") % {"comment": comment})
-    return " ".join([_("Approved by %(name)s.") % {"name": name}, *notes])
+        notes.append(said("Comment: %(comment)s", comment=comment))
+    return said_join(said("Approved by %(name)s.", name=name), *notes)
 
 
 def change_send_back(*, change: ChangeRequest, by, comment: str = "") -> bool:
@@ -187,29 +190,28 @@ def change_send_back(*, change: ChangeRequest, by, comment: str = "") -> bool:
     name = by.get_username()
     replan = approval_replan(change=change, service=Service.objects.get(pk=change.service_id))
     if replan.conflicts:
-        reason = _(
+        reason = said(
             "SCP changed fields this change sets after its author confirmed it. %(conflicts)s "
-            "Make the change again on SCP's current configuration if it is still needed."
-        ) % {"conflicts": _conflicts_text(replan)}
+            "Make the change again on SCP's current configuration if it is still needed.",
+            conflicts=_conflicts_said(replan),
+        )
     else:
-        reason = _(
+        reason = said(
             "SCP's configuration changed after its author confirmed it. Make the change again "
             "on SCP's current configuration if it is still needed."
         )
-    comment = comment.strip()
-    if comment:
-        reason = f"{reason} {comment}"
+    reason = said_join(reason, comment.strip())
     return change_move(
         change.pk,
         frm=Status.AWAITING_APPROVAL,
         to=Status.REJECTED,
-        message=_("Sent back to its author by %(name)s: %(reason)s")
-        % {"name": name, "reason": reason},
+        message=said("Sent back to its author by %(name)s: %(reason)s", name=name, reason=reason),
         decision="rejected",
         decided_by=by,
         decided_by_name=name,
         decided_at=timezone.now(),
-        decision_comment=reason,
+        # The decision comment is read by the author, in their own language.
+        decision_comment=said_text(reason),
     )
 
 
@@ -258,20 +260,23 @@ def _conflict_sentence(entry: dict[str, Any], ours: dict[str, Any] | None) -> st
     }
 
 
-def _label(entry: dict[str, Any]) -> str:
-    """A field's name as people read it: a host alias by its host name."""
+def _label_said(entry: dict[str, Any]) -> Said:
+    """`_label`, said in the reader's language when it is shown."""
     if entry["section"] == "Host aliases":
-        return _("host alias %(hostname)s") % {"hostname": entry["label"]}
-    return str(_(entry["label"]))
+        return said("host alias %(hostname)s", hostname=entry["label"])
+    return said(entry["label"])
 
 
-def _labels(entries: list[dict[str, Any]]) -> str:
-    return ", ".join(_label(entry) for entry in entries)
+def _labels_said(entries: list[dict[str, Any]]) -> Said:
+    return said_join(*(_label_said(entry) for entry in entries), sep=", ")
 
 
-def _conflicts_text(replan: Replan) -> str:
-    """Each conflict as "<field>: <sentence>", one after the other."""
-    return " ".join(
-        _("%(field)s: %(sentence)s") % {"field": _label(entry), "sentence": entry["sentence"]}
-        for entry in replan.conflicts
+def _conflicts_said(replan: Replan) -> Said:
+    """Each conflict as "<field>: <sentence>", one after the other (the sentence as the
+    approver read it)."""
+    return said_join(
+        *(
+            said("%(field)s: %(sentence)s", field=_label_said(entry), sentence=entry["sentence"])
+            for entry in replan.conflicts
+        )
     )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from console.dataflow.configdiff import SCALAR_FIELDS, _norm, config_diff, flatten, unflatten
 from console.dataflow.drafts import revision_config
+from console.dataflow.events import said, said_join
 from console.dataflow.lifecycle import change_create
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, ConfigRevision, Service
 from console.scp import ServiceDetail
@@ -157,17 +158,22 @@ def outside_change_record(
     # When it happened is SCP's modified_dt; a value in the future (clock skew) is not believed.
     happened = modified_at if modified_at is not None and modified_at <= now else now
     who = modified_by or OUTSIDE_AUTHOR
-    params = {"by": modified_by, "fields": ", ".join(str(_(e["label"])) for e in entries)}
+    fields = said_join(*(said(entry["label"]) for entry in entries), sep=", ")
     if modified_by:
-        message = _(
+        message = said(
             "A refresh from SCP found the service changed outside the console by %(by)s: "
-            "%(fields)s."
+            "%(fields)s.",
+            by=modified_by,
+            fields=fields,
         )
     else:
-        message = _("A refresh from SCP found the service changed outside the console: %(fields)s.")
+        message = said(
+            "A refresh from SCP found the service changed outside the console: %(fields)s.",
+            fields=fields,
+        )
     change = change_create(
         status=Status.OUTSIDE,
-        message=message % params,
+        message=message,
         event_at=now,
         service=service,
         author=None,

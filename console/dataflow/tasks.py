@@ -1,7 +1,8 @@
 """Celery tasks: each takes ids, calls one pipeline function, and nothing else.
 
 The work on a change runs in the language of the person it belongs to (`change_speaking`,
-`fleet_speaking`): the timeline and error sentences are stored as text when they happen.
+`fleet_speaking`): what is still stored as text (an attempt's detail, a fleet's stop reason)
+is in their language; timeline events and errors are stored as facts and said to each reader.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ def test_a_lost_put_answer_says_the_update_may_have_arrived_in_korean():
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", ["ko", "en"])
-def test_a_change_gets_its_timeline_in_its_authors_language(
+def test_a_change_timeline_is_said_in_the_readers_language_whoever_made_it(
     celery_worker, scp, imported, admin_user, language
 ):
     with translation.override(language):
@@ -192,23 +192,32 @@ def test_a_change_gets_its_timeline_in_its_authors_language(
     change = wait_until_final(change)
 
     assert change.status == Status.SUCCEEDED
-    assert change.language == ("ko-KR" if language == "ko" else "en-US")
-    events = {e.status: e.message for e in change.events.all()}
-    assert {Status.QUEUED, Status.SUBMITTING, Status.ACCEPTED, Status.SUCCEEDED} <= set(events)
-    if language == "ko":
-        assert all(HANGUL.search(message) for message in events.values()), events
-        assert events[Status.SUCCEEDED] == "서비스가 요청한 구성 그대로 다시 실행 중입니다."
-        assert events[Status.ACCEPTED].startswith("SCP가 변경 요청을 수락했습니다(202).")
-    else:
-        assert not any(HANGUL.search(message) for message in events.values()), events
-        assert events[Status.SUCCEEDED] == (
-            "The service runs again with exactly the requested configuration."
-        )
+    assert change.language == ("ko-KR" if language == "ko" else "en-US")  # SCP's language
+    stored = {e.status: e.message for e in change.events.all()}
+    assert {Status.QUEUED, Status.SUBMITTING, Status.ACCEPTED, Status.SUCCEEDED} <= set(stored)
+    # What happened is stored as facts; the English text beside it is for logs.
+    assert not any(HANGUL.search(message) for message in stored.values()), stored
+    assert all(e.said for e in change.events.all())
+
+    with translation.override("ko"):
+        korean = {e.status: e.text for e in change.events.all()}
+    assert all(HANGUL.search(text) for text in korean.values()), korean
+    assert korean[Status.SUCCEEDED] == "서비스가 요청한 구성 그대로 다시 실행 중입니다."
+    assert korean[Status.ACCEPTED].startswith("SCP가 변경 요청을 수락했습니다(202).")
+    assert korean[Status.QUEUED] == f"{admin_user.username} 님이 대기열에 넣었습니다."
+
+    with translation.override("en"):
+        english = {e.status: e.text for e in change.events.all()}
+    assert not any(HANGUL.search(text) for text in english.values()), english
+    assert english[Status.SUCCEEDED] == (
+        "The service runs again with exactly the requested configuration."
+    )
+    assert english == stored
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_korean_change_refused_by_scp_stores_a_korean_sentence_and_scps_own_words(
+def test_a_change_refused_by_scp_is_said_in_korean_to_a_korean_reader_with_scps_own_words(
     celery_worker, scp, imported, admin_user
 ):
     service = imported["sales-etl"]
@@ -217,18 +226,21 @@ def test_a_korean_change_refused_by_scp_stores_a_korean_sentence_and_scps_own_wo
     def unknown_version(config):
         config["workloads"]["nifi"]["version"] = "9.9.9"
 
-    with translation.override("ko"):
-        change = submit_edit(service, admin_user, unknown_version)
+    change = submit_edit(service, admin_user, unknown_version)  # an English author
     change = wait_until_final(change)
 
     assert change.status == Status.FAILED
-    assert change.error["message"] == REJECTED_KO
     assert change.error["code"] == "ValidationError" and change.error["status"] == 400
     assert any("9.9.9" in d for d in change.error["details"])  # SCP's own words, verbatim
-    failed = change.events.get(status=Status.FAILED).message
+    with translation.override("ko"):
+        assert change.error_text == REJECTED_KO
+        failed = change.events.get(status=Status.FAILED).text
     assert failed.startswith(REJECTED_KO)
     assert f"ValidationError: {change.error['detail'].rstrip('.')}" in failed
     assert failed.endswith(f"(global_request_id {change.error['global_request_id']})")
+    with translation.override("en"):
+        assert not HANGUL.search(change.error_text)
+        assert not HANGUL.search(change.events.get(status=Status.FAILED).text)
 
 
 # --- management commands -----------------------------------------------------------------

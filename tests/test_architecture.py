@@ -99,20 +99,24 @@ def test_a_circle_is_found_when_there_is_one():
 # --- One owner of a change's status ----------------------------------------------------------
 
 LIFECYCLE_MODULE = CONSOLE / "dataflow" / "lifecycle.py"
+FLEET_LIFECYCLE_MODULE = CONSOLE / "dataflow" / "fleet_lifecycle.py"
 WRITES = {"create", "update", "get_or_create", "update_or_create", "bulk_create"}
 
 
-def _status_writes(path: Path) -> list[str]:
-    """Lines of `path` that write a change's status or timeline other than through lifecycle."""
+def _status_writes(
+    path: Path, model: str = "ChangeRequest", related: str = "changes", event: str = "ChangeEvent"
+) -> list[str]:
+    """Lines of `path` that write a status of `model` (or of its `related` manager) or an
+    `event` row, or assign `.status` on something named like the model."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             receiver = ast.unparse(node.func.value)
-            on_changes = "ChangeRequest" in receiver or receiver.endswith("changes")
+            on_model = model in receiver or receiver.endswith(related)
             sets_status = any(keyword.arg == "status" for keyword in node.keywords)
-            if node.func.attr in WRITES and on_changes and sets_status:
-                found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
-            if node.func.attr in WRITES and "ChangeEvent" in receiver:
+            if node.func.attr in WRITES and (
+                (on_model and sets_status) or receiver.startswith(f"{event}.")
+            ):
                 found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -120,7 +124,7 @@ def _status_writes(path: Path) -> list[str]:
                 if (
                     isinstance(target, ast.Attribute)
                     and target.attr == "status"
-                    and "change" in ast.unparse(target.value).lower()
+                    and related.rstrip("s") in ast.unparse(target.value).lower()
                 ):
                     found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:80]}")
     return found
@@ -136,6 +140,18 @@ def test_only_the_lifecycle_module_writes_a_change_status_or_its_timeline():
     assert offenders == []
     # The rule sees the writes the lifecycle module itself makes.
     assert len(_status_writes(LIFECYCLE_MODULE)) >= 4
+
+
+def test_only_the_fleet_lifecycle_module_writes_a_fleet_status_or_its_history():
+    fleet = {"model": "FleetChange", "related": "fleets", "event": "FleetEvent"}
+    offenders = [
+        line
+        for path in sorted((CONSOLE / "dataflow").rglob("*.py"))
+        if path != FLEET_LIFECYCLE_MODULE and "migrations" not in path.parts
+        for line in _status_writes(path, **fleet)
+    ]
+    assert offenders == []
+    assert len(_status_writes(FLEET_LIFECYCLE_MODULE, **fleet)) >= 3
 
 
 def test_the_status_sets_are_read_off_the_lifecycle_table():

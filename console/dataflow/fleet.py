@@ -36,8 +36,11 @@ from console.dataflow.changes import (
     scp_language,
 )
 from console.dataflow.configdiff import config_diff
+from console.dataflow.events import Said, said, said_english, said_join, said_n, said_text
+from console.dataflow.fleet_lifecycle import fleet_create, fleet_move
 from console.dataflow.models import (
     IN_FLIGHT,
+    STATUS_MEANINGS,
     ChangeRequest,
     FleetChange,
     FleetMember,
@@ -237,16 +240,26 @@ def fleet_submit(
     if not included:
         raise ChangeRefused(_("The edit changes none of the selected services: nothing to do."))
     waits = any(approval_needed(connection_name=r.service.connection_name) for r in included)
+    name = author.get_username()
+    if waits:
+        first = said(
+            "Confirmed by %(author)s; waiting for a team lead or another admin to approve it. "
+            "Nothing is sent before.",
+            author=name,
+        )
+    else:
+        first = said("Started by %(author)s.", author=name)
     with transaction.atomic():
-        fleet = FleetChange.objects.create(
+        fleet = fleet_create(
+            status=Fleet.AWAITING_APPROVAL if waits else Fleet.RUNNING,
+            message=first,
             author=author,
-            author_name=author.get_username(),
+            author_name=name,
             edit=preview.edit.to_dict(),
             edit_summary=preview.edit.summary[:300],
             ticket=ticket.strip(),
             reason=reason.strip(),
             wave_size=max(1, wave_size),
-            status=Fleet.AWAITING_APPROVAL if waits else Fleet.RUNNING,
             language=scp_language(),
         )
         for position, row in enumerate(preview.rows, start=1):
@@ -270,14 +283,20 @@ def fleet_submit(
 def fleet_approve(*, fleet: FleetChange, by, comment: str = "") -> bool:
     """An approver (never the author) lets a waiting fleet change start; False if it moved on."""
     approver_check(user=by, author_id=fleet.author_id)
+    name, comment = by.get_username(), comment.strip()
     with transaction.atomic():
-        moved = FleetChange.objects.filter(pk=fleet.pk, status=Fleet.AWAITING_APPROVAL).update(
-            status=Fleet.RUNNING,
+        moved = fleet_move(
+            fleet.pk,
+            frm=Fleet.AWAITING_APPROVAL,
+            to=Fleet.RUNNING,
+            message=said("Approved by %(name)s: %(comment)s", name=name, comment=comment)
+            if comment
+            else said("Approved by %(name)s.", name=name),
             decision="approved",
             decided_by=by,
-            decided_by_name=by.get_username(),
+            decided_by_name=name,
             decided_at=timezone.now(),
-            decision_comment=comment.strip(),
+            decision_comment=comment,
         )
         if moved:
             transaction.on_commit(lambda: fleet_advance_dispatch(fleet.pk))
@@ -289,16 +308,18 @@ def fleet_reject(*, fleet: FleetChange, by, comment: str) -> bool:
     approver_check(user=by, author_id=fleet.author_id)
     if not comment.strip():
         raise ApprovalRefused(_("Say why the fleet change is rejected: the author reads it."))
-    now = timezone.now()
+    name, comment = by.get_username(), comment.strip()
     with transaction.atomic():
-        moved = FleetChange.objects.filter(pk=fleet.pk, status=Fleet.AWAITING_APPROVAL).update(
-            status=Fleet.REJECTED,
+        moved = fleet_move(
+            fleet.pk,
+            frm=Fleet.AWAITING_APPROVAL,
+            to=Fleet.REJECTED,
+            message=said("Rejected by %(name)s: %(comment)s", name=name, comment=comment),
             decision="rejected",
             decided_by=by,
-            decided_by_name=by.get_username(),
-            decided_at=now,
-            decision_comment=comment.strip(),
-            finished_at=now,
+            decided_by_name=name,
+            decided_at=timezone.now(),
+            decision_comment=comment,
         )
         if moved:
             fleet.members.filter(state=Member.WAITING).update(state=Member.CANCELLED)
@@ -375,12 +396,20 @@ def _wave_next(fleet: FleetChange) -> bool:
     )
     if not waiting:
         # Failures resumed past still mark the whole: it did not succeed everywhere.
-        failed = fleet.members.filter(state=Member.FAILED).exists()
-        done = FleetChange.objects.filter(pk=fleet.pk, status=Fleet.RUNNING).update(
-            status=Fleet.FAILED if failed else Fleet.SUCCEEDED, finished_at=timezone.now()
+        failed = fleet.members.filter(state=Member.FAILED).count()
+        fleet_move(
+            fleet.pk,
+            frm=Fleet.RUNNING,
+            to=Fleet.FAILED if failed else Fleet.SUCCEEDED,
+            message=said_n(
+                "Finished: %(count)d service failed; the others have the edit.",
+                "Finished: %(count)d services failed; the others have the edit.",
+                "count",
+                count=failed,
+            )
+            if failed
+            else said("Finished: every service has the edit, or already had it."),
         )
-        if done:
-            logger.info("fleet change %s succeeded", fleet.pk)
         return False
     # The canary (wave 1) goes alone; then waves of the chosen size.
     size = 1 if fleet.wave == 0 else fleet.wave_size
@@ -457,8 +486,11 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
         FleetMember.objects.filter(pk=member.pk).update(state=Member.FAILED, note=str(exc))
         _stop(
             fleet,
-            _("%(service)s could not be started: %(reason)s")
-            % {"service": service.name, "reason": exc},
+            said(
+                "%(service)s could not be started: %(reason)s",
+                service=service.name,
+                reason=str(exc),
+            ),
         )
         return
     FleetMember.objects.filter(pk=member.pk).update(state=Member.STARTED, change=change)
@@ -466,30 +498,40 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
 
 def _member_failed(fleet: FleetChange, member: FleetMember, change: ChangeRequest) -> None:
     """A member's change ended other than Succeeded: the fleet change stops, saying why."""
-    why = change.error_text or change.status_meaning
+    why: Said | str = (change.error or {}).get("said") or change.error_text
     if change.status == ChangeStatus.DIFFERENT:
-        fields = ", ".join(str(_(d.get("label", ""))) for d in change.differences if d.get("label"))
-        why = _("SCP runs it, but differs from the request in: %(fields)s.") % {"fields": fields}
-    note = _("Change #%(number)s %(status)s: %(why)s") % {
-        "number": change.pk,
-        "status": change.get_status_display(),
-        "why": why,
-    }
+        labels = [said(d["label"]) for d in change.differences if d.get("label")]
+        why = said(
+            "SCP runs it, but differs from the request in: %(fields)s.",
+            fields=said_join(*labels, sep=", "),
+        )
+    note = said(
+        "Change #%(number)s %(status)s: %(why)s",
+        number=change.pk,
+        status=_english_said(change.get_status_display),
+        why=why or _english_said(lambda: STATUS_MEANINGS.get(change.status, "")),
+    )
     moved = FleetMember.objects.filter(pk=member.pk, state=Member.STARTED).update(
-        state=Member.FAILED, note=note
+        state=Member.FAILED, note=said_text(note)
     )
     if moved:
-        _stop(
-            fleet,
-            _("%(service)s failed. %(note)s") % {"service": member.service.name, "note": note},
-        )
+        _stop(fleet, said("%(service)s failed. %(note)s", service=member.service.name, note=note))
 
 
-def _stop(fleet: FleetChange, reason: str) -> None:
-    FleetChange.objects.filter(pk=fleet.pk, status=Fleet.RUNNING).update(
-        status=Fleet.STOPPED, stop_reason=reason
+def _english_said(label) -> Said:
+    """A marked string (a status, its meaning) as a sentence: its English is its msgid."""
+    with translation.override("en"):
+        return said(str(label()))
+
+
+def _stop(fleet: FleetChange, reason: Said) -> None:
+    fleet_move(
+        fleet.pk,
+        frm=Fleet.RUNNING,
+        to=Fleet.STOPPED,
+        message=reason,
+        stop_reason=said_english(reason),  # the page says the stop event in its reader's language
     )
-    logger.warning("fleet change %s stopped: %s", fleet.pk, reason)
 
 
 # --- Resume, cancel (a person) ------------------------------------------------------------
@@ -497,40 +539,30 @@ def _stop(fleet: FleetChange, reason: str) -> None:
 
 def fleet_resume(*, fleet: FleetChange, by) -> bool:
     """Go on after a stop: the failed services stay failed, the waiting ones follow in waves."""
-    moved = FleetChange.objects.filter(pk=fleet.pk, status=Fleet.STOPPED).update(
-        status=Fleet.RUNNING,
+    moved = fleet_move(
+        fleet.pk,
+        frm=Fleet.STOPPED,
+        to=Fleet.RUNNING,
+        message=said("Resumed by %(name)s.", name=by.get_username()),
         stop_reason="",
         # The next wave is claimed from here; a wave left half started is finished first.
     )
     if moved:
         transaction.on_commit(lambda: fleet_advance_dispatch(fleet.pk))
-        logger.info("fleet change %s resumed by %s", fleet.pk, by.get_username())
-    return bool(moved)
+    return moved
 
 
 def fleet_cancel(*, fleet: FleetChange, by) -> bool:
     """Stop for good: services not started yet are never sent; those under way go on."""
-    now = timezone.now()
+    cancelled = said("Cancelled by %(name)s.", name=by.get_username())
     with transaction.atomic():
-        moved = FleetChange.objects.filter(
-            pk=fleet.pk, status__in=(Fleet.RUNNING, Fleet.STOPPED, Fleet.AWAITING_APPROVAL)
-        ).update(
-            status=Fleet.CANCELLED,
-            finished_at=now,
-            stop_reason=_("Cancelled by %(name)s.") % {"name": by.get_username()},
+        moved = fleet_move(
+            fleet.pk,
+            frm=(Fleet.RUNNING, Fleet.STOPPED, Fleet.AWAITING_APPROVAL),
+            to=Fleet.CANCELLED,
+            message=cancelled,
+            stop_reason=said_english(cancelled),
         )
         if moved:
             fleet.members.filter(state=Member.WAITING).update(state=Member.CANCELLED)
     return bool(moved)
-
-
-def fleet_may_run(user) -> bool:
-    """Support and Admins run fleet changes of host aliases."""
-    return user.has_perm("dataflow.edit_host_aliases")
-
-
-def fleet_may_steer(user, fleet: FleetChange) -> bool:
-    """Cancel or resume a fleet change: its author or an admin, as for a single change."""
-    return fleet_may_run(user) and (
-        user.has_perm("dataflow.edit_service") or fleet.author_id == user.pk
-    )

@@ -621,12 +621,56 @@ class FleetChange(models.Model):
 
     @property
     def is_final(self) -> bool:
-        return self.status in (
-            self.Status.SUCCEEDED,
-            self.Status.FAILED,
-            self.Status.CANCELLED,
-            self.Status.REJECTED,
-        )
+        return self.status in FLEET_FINAL
+
+    @property
+    def stop_reason_text(self) -> str:
+        """Why it stopped or was cancelled, in the reader's language (as stored before events
+        were facts)."""
+        if not self.stop_reason:
+            return ""
+        last = self.events.filter(status__in=("stopped", "cancelled")).order_by("-at", "-pk")
+        event = last.first()
+        return event.text if event is not None and event.said else self.stop_reason
+
+
+# The fleet change lifecycle: the only moves there are (`fleet_lifecycle.fleet_move` enforces
+# them, with an event per move); the final statuses are those with no move out.
+FLEET_LIFECYCLE: dict[str, frozenset[str]] = {
+    # approved as a whole; rejected; withdrawn or cancelled by its author or an admin
+    "awaiting_approval": frozenset({"running", "rejected", "cancelled"}),
+    # a member failed (stop); every member done (succeeded, or failed if any failed); cancelled
+    "running": frozenset({"stopped", "succeeded", "failed", "cancelled"}),
+    # resumed past the failure; cancelled for good
+    "stopped": frozenset({"running", "cancelled"}),
+    "succeeded": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+    "rejected": frozenset(),
+}
+FLEET_FINAL = [status for status, moves in FLEET_LIFECYCLE.items() if not moves]
+FLEET_INITIAL = ["awaiting_approval", "running"]
+
+
+class FleetEvent(models.Model):
+    """A step of a fleet change: created, approved, stopped at a failure, resumed, finished."""
+
+    fleet = models.ForeignKey(FleetChange, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=20, choices=FleetChange.Status)
+    # As for ChangeEvent: the sentence as facts (console.dataflow.events), its English beside.
+    said = models.JSONField(null=True, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.status}: {self.message}"
+
+    @property
+    def text(self) -> str:
+        return said_text(self.said) if self.said else self.message
 
 
 class FleetMember(models.Model):

@@ -13,7 +13,6 @@ from console.dataflow.approvals import (
     ApprovalRefused,
     approvals_pending_for,
     approver_check,
-    may_decide,
 )
 from console.dataflow.changes import (
     ChangeRefused,
@@ -24,14 +23,13 @@ from console.dataflow.changes import (
 from console.dataflow.fleet import (
     fleet_approve,
     fleet_cancel,
-    fleet_may_run,
-    fleet_may_steer,
     fleet_preview,
     fleet_reject,
     fleet_resume,
     fleet_submit,
     services_select,
 )
+from console.dataflow.fleet_lifecycle import fleet_actions, fleet_may_run, fleet_may_steer
 from console.dataflow.forms_fleet import (
     ChangeDecisionForm,
     DecisionForm,
@@ -152,7 +150,6 @@ def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
         key = member.change.get_status_display() if member.change else member.get_state_display()
         counts[key] = counts.get(key, 0) + 1
     user = request.user
-    waiting_decision = fleet.status == FleetChange.Status.AWAITING_APPROVAL
     # A stopped fleet changes only when a person acts, unless changes of it are still under
     # way: the page stops refreshing then, so its buttons never move under the pointer.
     under_way = any(m.change is not None and not m.change.is_final for m in running)
@@ -163,8 +160,8 @@ def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
         "members": running,
         "excluded": [m for m in members if m.state == m.State.EXCLUDED],
         "counts": counts,
-        "may_steer": fleet_may_steer(user, fleet),
-        "may_decide": waiting_decision and may_decide(user, fleet.author_id),
+        "actions": fleet_actions(fleet, user),
+        "events": fleet.events.all(),
         "decision_form": DecisionForm(),
     }
 

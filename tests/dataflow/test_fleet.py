@@ -405,3 +405,42 @@ def test_a_worker_lost_while_starting_a_member_leaves_it_waiting_and_the_sweeper
     fleet_advance(fleet_id=fleet.pk)
     [started] = _started(fleet)
     assert started.pk == canary.pk and started.change.status == Status.QUEUED
+
+
+def test_a_fleet_change_keeps_a_history_said_in_the_readers_language(
+    client, kafka_services, support_user, admin_user, dispatched, enqueued
+):
+    from django.utils import translation
+
+    from console.dataflow.fleet_lifecycle import IllegalFleetMove, fleet_move
+
+    fleet = _submit(support_user, kafka_services, wave_size=5)
+    fleet_advance(fleet_id=fleet.pk)
+    _finish(_started(fleet)[0].change, to=Status.FAILED, error={"message": "SCP said no."})
+    fleet_advance(fleet_id=fleet.pk)
+    assert fleet_resume(fleet=fleet, by=admin_user)
+    assert fleet_cancel(fleet=fleet, by=support_user)
+
+    events = list(fleet.events.all())
+    assert [e.status for e in events] == ["running", "stopped", "running", "cancelled"]
+    assert [e.message for e in events] == [
+        "Started by sue.",
+        events[1].message,
+        "Resumed by alice.",
+        "Cancelled by sue.",
+    ]
+    assert events[1].message.startswith("stream-1 failed. Change #")
+    with translation.override("ko"):
+        assert events[0].text == "sue 님이 시작했습니다."
+        assert events[2].text == "alice 님이 재개했습니다."
+        assert "stream-1" in events[1].text and "SCP said no." in events[1].text
+
+    client.force_login(admin_user)
+    page = client.get(
+        reverse("dataflow:fleet-detail", args=[fleet.pk]), headers={"accept-language": "ko"}
+    ).content.decode()
+    assert "sue 님이 시작했습니다." in page and "sue 님이 취소했습니다." in page
+    # A final fleet change moves no more, and the lifecycle refuses a move it does not know.
+    assert not fleet_resume(fleet=fleet, by=admin_user)
+    with pytest.raises(IllegalFleetMove):
+        fleet_move(fleet.pk, frm="cancelled", to="running", message="never")

@@ -296,17 +296,7 @@ def change_submit(
                 change=in_flight,
             )
         waits = fleet is None and approval_needed(connection_name=service.connection_name)
-        decided = (
-            {
-                "decision": fleet.decision,
-                "decided_by_id": fleet.decided_by_id,
-                "decided_by_name": fleet.decided_by_name,
-                "decided_at": fleet.decided_at,
-                "decision_comment": fleet.decision_comment,
-            }
-            if fleet is not None and fleet.decision
-            else {}
-        )
+        decided = fleet.decision_fields() if fleet is not None else {}
         author_name = author.get_username()
         if waits:
             status = Status.AWAITING_APPROVAL

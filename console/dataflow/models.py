@@ -203,7 +203,28 @@ WITH_SCP = [status for status, (phase, _) in LIFECYCLE.items() if phase in ("sen
 INITIAL = ["awaiting_approval", "queued", "outside"]
 
 
-class ChangeRequest(models.Model):
+class Decided(models.Model):
+    """Four-eyes: who approved or rejected a change or a fleet change, when and why (the
+    decision fields of both, defined once)."""
+
+    decision = models.CharField(max_length=10, blank=True)  # "approved", "rejected" or ""
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    def decision_fields(self) -> dict:
+        """The decision as field values, to carry it to another row (a fleet's to its changes)."""
+        names = ("decision", "decided_by_id", "decided_by_name", "decided_at", "decision_comment")
+        return {name: getattr(self, name) for name in names} if self.decision else {}
+
+
+class ChangeRequest(Decided):
     """One requested change of a service, from the confirmed review to SCP's final state."""
 
     class Status(models.TextChoices):
@@ -278,14 +299,6 @@ class ChangeRequest(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     # SCP's pre-check verdict as the author saw it when confirming (Precheck.to_dict()).
     precheck = models.JSONField(null=True, blank=True)
-    # Four-eyes: who approved or rejected the change (or its fleet change), when and why.
-    decision = models.CharField(max_length=10, blank=True)  # "approved", "rejected" or ""
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    decided_by_name = models.CharField(max_length=150, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
     fleet = models.ForeignKey(
         "FleetChange", on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
     )
@@ -570,7 +583,7 @@ class Watch(models.Model):
         return f"{self.user} watches {self.service}"
 
 
-class FleetChange(models.Model):
+class FleetChange(Decided):
     """One host-alias edit across many services: a canary first, then waves, stop at a failure."""
 
     class Status(models.TextChoices):
@@ -600,13 +613,6 @@ class FleetChange(models.Model):
     # The last wave started (1 is the canary); the claim on a new wave is a guarded update on it.
     wave = models.PositiveSmallIntegerField(default=0)
     stop_reason = models.TextField(blank=True)
-    decision = models.CharField(max_length=10, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    decided_by_name = models.CharField(max_length=150, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_comment = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import urllib.request
 from urllib.parse import urlsplit
 
 from django.apps import apps
@@ -156,22 +155,9 @@ def webhook_url_problem(url: str) -> str | None:
         }
     if has_credentials:
         return _("A webhook URL must not carry a user name or password.")
-    problem = scp_url_problem(url)
-    if problem is None and _host_as_posted(url) != _host_of(url.strip()):
-        return _(
-            "%(url)s is read as another host by the HTTP library that would send the request; "
-            "write https://host[:port]."
-        ) % {"url": repr(url)}
-    return problem
-
-
-def _host_as_posted(url: str) -> str:
-    """The host `urllib.request` (which posts webhooks) connects to for `url`."""
-    try:
-        authority = urllib.request.Request(url.strip()).host  # noqa: S310 - parsed, never opened
-        return _host_of(f"//{authority}")
-    except ValueError:
-        return ""
+    # Webhooks leave through `requests` as SCP calls do (console.outbound): the same rules,
+    # the host as that library reads it included.
+    return scp_url_problem(url)
 
 
 def resolved_address_problem(url: str) -> str | None:

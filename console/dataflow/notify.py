@@ -10,15 +10,13 @@ change itself, so the pipeline never waits for, or fails with, a notification.
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
@@ -37,6 +35,7 @@ from console.dataflow.models import (
     ScpConnection,
     Watch,
 )
+from console.outbound import AddressRefused, checked_session
 
 logger = logging.getLogger(__name__)
 
@@ -258,14 +257,9 @@ def webhook_payload(change: ChangeRequest) -> dict[str, Any]:
     return {"text": text, "blocks": blocks}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A webhook that redirects is refused: a redirect could lead to an address never checked."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
+def _webhook_check(url: str) -> str | None:
+    """The webhook's URL as it leaves: allowed by the rules, and not resolving anywhere inner."""
+    return webhook_url_problem(url) or resolved_address_problem(url)
 
 
 def notification_webhook_send(*, change_id: int) -> bool:
@@ -282,29 +276,29 @@ def notification_webhook_send(*, change_id: int) -> bool:
     if not url:
         return False
     host = urlsplit(url).hostname or "?"
-    problem = webhook_url_problem(url) or resolved_address_problem(url)
-    if problem:
-        logger.error(
-            "webhook of connection %s refused: %s", name, problem, extra={"change_id": change_id}
-        )
-        return False
     with translation.override(_webhook_language(name)):
         payload = webhook_payload(change)
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above: http(s) only
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "User-Agent": "data-flow-console"},
-        method="POST",
-    )
-    try:
-        with _opener.open(request, timeout=settings.CONSOLE_WEBHOOK_TIMEOUT) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (OSError, ValueError) as exc:  # refused, unreachable, timed out, TLS
-        raise NotificationTransient(
-            f"webhook at {host} unreachable ({type(exc).__name__})"
-        ) from exc
+    # The SCP client's discipline: the URL is checked as the request leaves (its resolved
+    # address included), and a redirect is never followed to an address nobody checked.
+    with checked_session(_webhook_check, label="webhook") as session:
+        try:
+            response = session.post(
+                url,
+                json=payload,
+                headers={"User-Agent": "data-flow-console"},
+                timeout=settings.CONSOLE_WEBHOOK_TIMEOUT,
+                allow_redirects=False,
+            )
+        except AddressRefused as exc:
+            logger.error(
+                "webhook of connection %s refused: %s", name, exc, extra={"change_id": change_id}
+            )
+            return False
+        except requests.RequestException as exc:  # refused, unreachable, timed out, TLS
+            raise NotificationTransient(
+                f"webhook at {host} unreachable ({type(exc).__name__})"
+            ) from None
+    status = response.status_code
     if status == 429 or status >= 500:
         raise NotificationTransient(f"webhook at {host} answered {status}")
     if not 200 <= status < 300:

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
+from console.outbound import address_check_mount
 from console.scp.body import build_workloads_body
 from console.scp.errors import (
     ScpAddressRefused,
@@ -93,7 +94,7 @@ class ScpClient:
         self.backoff_seconds = backoff_seconds
         self._session = session if session is not None else requests.Session()
         if address_check is not None:
-            _address_check_mount(self._session, address_check)
+            address_check_mount(self._session, address_check, refuse=ScpAddressRefused, label="SCP")
         self._clock = clock
         self._sleep = sleep
         # The shared request budget of this connection (None: unpaced, as in unit tests).
@@ -371,32 +372,6 @@ class ScpClient:
             attempt,
             attempts,
         )
-
-
-class _CheckedAdapter(requests.adapters.HTTPAdapter):
-    """A transport that asks `check` about each request's URL before it connects anywhere."""
-
-    def __init__(self, check: Callable[[str], str | None]) -> None:
-        """An HTTPAdapter with its pools as usual, asking `check` before each send."""
-        super().__init__()
-        self._check = check
-
-    def send(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        """The adapter's send, unless the check refuses the URL (ScpAddressRefused)."""
-        problem = self._check(request.url or "")
-        if problem:
-            logger.warning("SCP %s refused before sending: %s", request.method, problem)
-            raise ScpAddressRefused(problem)
-        return super().send(request, *args, **kwargs)
-
-
-def _address_check_mount(session: requests.Session, check: Callable[[str], str | None]) -> None:
-    """Route every http(s) request of `session` through a `_CheckedAdapter`."""
-    adapter = _CheckedAdapter(check)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
 
 
 def request_host(url: str) -> str | None:

@@ -326,3 +326,33 @@ def test_a_line_break_in_a_service_name_never_reaches_the_mail_headers(service, 
     assert notification_email_send(change_id=change.pk, user_id=admin_user.pk)
     [message] = mail.outbox
     assert "\n" not in message.subject and message.bcc == []
+
+
+def test_a_webhook_redirect_is_never_followed(service, admin_user, settings, caplog):
+    change = _change(service, admin_user, Status.FAILED, error=SCP_ERROR)
+    with webhook_server(statuses=[302]) as hook:
+        settings.SCP_WEBHOOK_URL = hook.url
+        assert notification_webhook_send(change_id=change.pk) is False
+    assert len(hook.received) == 1
+    assert "(302); not retried" in caplog.text
+
+
+def test_a_webhook_host_resolving_to_a_link_local_address_as_it_leaves_gets_nothing(
+    service, admin_user, settings, monkeypatch, caplog
+):
+    import socket
+
+    change = _change(service, admin_user, Status.FAILED, error=SCP_ERROR)
+    with webhook_server(statuses=[]) as hook:
+        settings.SCP_WEBHOOK_URL = hook.url.replace("127.0.0.1", "localhost")
+        real = socket.getaddrinfo
+
+        def rebound(host, *args, **kwargs):
+            if host == "localhost":  # the name now points somewhere the console never goes
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.10.10", 0))]
+            return real(host, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebound)
+        assert notification_webhook_send(change_id=change.pk) is False
+    assert hook.received == []
+    assert "169.254.10.10" in caplog.text and "refused" in caplog.text

@@ -23,7 +23,7 @@ from django.utils.translation import ngettext
 
 from console.clientip import client_address
 from console.dataflow.middleware import SIGNED_IN_AT
-from console.dataflow.ratelimit import ratelimit_clear, ratelimit_count, ratelimit_spent
+from console.dataflow.people.ratelimit import ratelimit_clear, ratelimit_count, ratelimit_spent
 from console.sso import REFUSED, refusal_text
 
 RESET_WINDOW = timedelta(hours=1)

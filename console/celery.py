@@ -65,7 +65,7 @@ class Dispatcher(bootsteps.StartStopStep):
 
     def __init__(self, parent, **kwargs):
         """Draw the worker's identity."""
-        from console.dataflow.workers import worker_identity_start
+        from console.dataflow.work.workers import worker_identity_start
 
         super().__init__(parent, **kwargs)
         self.identity = worker_identity_start(node=parent.hostname)
@@ -73,7 +73,7 @@ class Dispatcher(bootsteps.StartStopStep):
 
     def start(self, parent):
         """Start the dispatcher thread (its first tick at once)."""
-        from console.dataflow.dispatch import DispatcherThread
+        from console.dataflow.work.dispatch import DispatcherThread
 
         self.thread = DispatcherThread(identity=self.identity, busy=_busy_changes)
         self.thread.start()
@@ -93,7 +93,7 @@ def _busy_changes() -> set[int]:
     """The changes this worker's tasks are sending or polling now (or hold to run next)."""
     from celery.worker import state
 
-    from console.dataflow.changes import SEND_TASK, TRACK_TASK
+    from console.dataflow.changes.pipeline import SEND_TASK, TRACK_TASK
 
     busy = set()
     for request in (*state.active_requests, *state.reserved_requests):
@@ -110,7 +110,7 @@ def _refresh_at_start(sender: object, **_: object) -> None:
     """Refresh services without waiting (the dispatcher takes back what dead workers left)."""
     from django.conf import settings
 
-    from console.dataflow.sync import services_sync_request
+    from console.dataflow.inventory.sync import services_sync_request
 
     if settings.CONSOLE_SYNC_AT_WORKER_START:
         services_sync_request(requested_by=None)

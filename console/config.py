@@ -148,7 +148,9 @@ def env_http_url(name: str) -> str:
 
 def env_webhook_url(name: str) -> str:
     """A webhook URL that the console may post to (see `endpoints.webhook_url_problem`)."""
-    from console.dataflow.endpoints import scp_url_problem  # no Django app registry needed
+    from console.dataflow.connections.endpoints import (
+        scp_url_problem,  # no Django app registry needed
+    )
 
     raw = env_str(name, "")
     if not raw:

@@ -3,7 +3,7 @@
 A `requests` session whose transport asks a check about each request's URL as it leaves, after
 `requests` prepared it for the wire: a URL the check refuses (a metadata or link-local address,
 a host that now resolves to one) never connects anywhere. No Django here: the SCP client uses
-it as it is, with the checks of `console.dataflow.endpoints`.
+it as it is, with the checks of `console.dataflow.connections.endpoints`.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ MIDDLEWARE = [
     # Answers to a signed-in person are `Cache-Control: private, no-store`.
     "console.dataflow.middleware.PrivatePagesMiddleware",
     # The signed-in person's time zone, for every date the pages and exports show.
-    "console.dataflow.timezones.TimeZoneMiddleware",
+    "console.dataflow.people.timezones.TimeZoneMiddleware",
     # After authentication: a signed-in person's saved language wins over the browser's.
     "console.dataflow.middleware.PreferredLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -471,7 +471,7 @@ SCP_TRACK_START_GRACE_SECONDS = env_float("SCP_TRACK_START_GRACE_SECONDS", 180.0
 # SCP's edge throttles a client that sends too much (HTTP 417 past roughly 80 requests a
 # minute, seen live); its limit is not published. Each connection's calls, from every process,
 # share one budget: at most SCP_REQUESTS_PER_MINUTE, halved on a throttling answer (never below
-# the floor) and recovered while answers are clean (console/dataflow/budget.py).
+# the floor) and recovered while answers are clean (console/dataflow/connections/budget.py).
 SCP_REQUESTS_PER_MINUTE = env_float("SCP_REQUESTS_PER_MINUTE", 600.0)
 SCP_REQUESTS_PER_MINUTE_FLOOR = env_float("SCP_REQUESTS_PER_MINUTE_FLOOR", 6.0)
 if SCP_REQUESTS_PER_MINUTE <= 0 or SCP_REQUESTS_PER_MINUTE_FLOOR <= 0:

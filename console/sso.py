@@ -31,7 +31,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 
 from console.dataflow.middleware import SIGNED_IN_AT
 from console.dataflow.models import SsoIdentity
-from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
+from console.dataflow.people.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
 
 logger = logging.getLogger(__name__)
 

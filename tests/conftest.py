@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
+from console.dataflow.people.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
 from tests.worker import worker_on_own_queue
 
 pytest_plugins = ["tests.simulator_fixture"]
@@ -105,8 +105,8 @@ def scp(settings, scp_simulator):
 @pytest.fixture
 def imported(scp, db):
     """The simulator's demo services imported, by name."""
+    from console.dataflow.inventory.sync import services_sync
     from console.dataflow.models import Service
-    from console.dataflow.sync import services_sync
 
     run = services_sync()
     assert not run.errors, run.errors
@@ -122,15 +122,17 @@ def enqueued(monkeypatch):
         sent.append((task_name, change_id, countdown))
         return True
 
-    monkeypatch.setattr("console.dataflow.changes._enqueue", _record)
+    monkeypatch.setattr("console.dataflow.changes.pipeline._enqueue", _record)
 
     def _send(task_name, *args):  # what the dispatcher hands to the broker
         sent.append((task_name, args[0], None))
         return True
 
-    monkeypatch.setattr("console.dataflow.queueing.task_send", _send)
+    monkeypatch.setattr("console.dataflow.work.queueing.task_send", _send)
     # Follow-ups of final changes are tested on their own; here they would only pile up.
-    monkeypatch.setattr("console.dataflow.lifecycle.change_finished_dispatch", lambda pk: None)
+    monkeypatch.setattr(
+        "console.dataflow.changes.lifecycle.change_finished_dispatch", lambda pk: None
+    )
     return sent
 
 
@@ -147,7 +149,7 @@ def _language_reset() -> Iterator[None]:
 def _scp_budget_forgotten() -> Iterator[None]:
     """Every test starts with fresh SCP request budgets: one test's throttling is its own."""
     yield
-    from console.dataflow import budget
+    from console.dataflow.connections import budget
 
     if budget._store is not None:
         with contextlib.suppress(Exception):  # no test database: nothing to forget

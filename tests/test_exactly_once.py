@@ -186,7 +186,7 @@ def test_a_broker_outage_at_submit_keeps_the_change_until_the_broker_is_back(
 
     service = imported["sales-etl"]
     with monkeypatch.context() as patch:
-        patch.setattr("console.dataflow.queueing.current_app.send_task", broker_down)
+        patch.setattr("console.dataflow.work.queueing.current_app.send_task", broker_down)
         change = submit_edit(service, admin_user, raise_memory)
     notes = [e.message for e in change.events.all()]
     assert any("task queue is unreachable" in note for note in notes), notes

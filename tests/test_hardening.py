@@ -21,11 +21,11 @@ from django.urls import reverse
 
 from console.clientip import ForwardedHeadersMiddleware, client_address
 from console.config import env_networks
-from console.dataflow.connections import ConnectionUnavailable, scp_client_for
-from console.dataflow.endpoints import scp_url_problem
+from console.dataflow.connections.clients import ConnectionUnavailable, scp_client_for
+from console.dataflow.connections.endpoints import scp_url_problem
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ScpConnection, Service
-from console.dataflow.scp_text import scp_error_text
-from console.dataflow.sync import services_sync
+from console.dataflow.words.scp_text import scp_error_text
 from console.logjson import JsonLineFormatter, ResetTokensRedacted
 from console.scp import ScpAddressRefused, ScpClient
 from tests.conftest import PASSWORD
@@ -348,7 +348,7 @@ def test_healthz_answers_503_naming_the_database(client, monkeypatch):
 
 def _record(**extra) -> logging.LogRecord:
     record = logging.LogRecord(
-        "console.dataflow.changes", logging.INFO, __file__, 1, "sent", (), None
+        "console.dataflow.changes.pipeline", logging.INFO, __file__, 1, "sent", (), None
     )
     record.__dict__.update(extra)
     return record
@@ -363,7 +363,7 @@ def test_a_json_log_line_carries_the_change_and_scp_request_ids():
     data = json.loads(line)
     assert data["message"] == "sent"
     assert data["level"] == "INFO"
-    assert data["logger"] == "console.dataflow.changes"
+    assert data["logger"] == "console.dataflow.changes.pipeline"
     assert data["change_id"] == 42
     assert data["global_request_id"] == "gr-123"
     assert data["time"].endswith("+00:00")
@@ -442,7 +442,7 @@ def test_the_client_asks_its_check_with_the_url_as_prepared_for_the_wire():
 def test_a_put_refused_before_sending_fails_the_change_as_not_sent(
     scp, imported, admin_user, enqueued, monkeypatch
 ):
-    from console.dataflow.changes import change_send
+    from console.dataflow.changes.pipeline import change_send
     from console.dataflow.models import ChangeRequest
     from tests.dataflow.helpers import puts, raise_memory, submit_edit
 
@@ -452,7 +452,9 @@ def test_a_put_refused_before_sending_fails_the_change_as_not_sent(
         checks.append(url)
         return "scp.example.com resolves to 169.254.169.254" if len(checks) > 1 else None
 
-    monkeypatch.setattr("console.dataflow.connections.scp_send_problem", refuse_after_the_read)
+    monkeypatch.setattr(
+        "console.dataflow.connections.clients.scp_send_problem", refuse_after_the_read
+    )
     service = imported["sales-etl"]
     change = submit_edit(service, admin_user, raise_memory)
 

@@ -21,9 +21,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from console.dataflow.changes import change_approve, change_reject
-from console.dataflow.fleet import FleetEdit, fleet_advance, fleet_preview, fleet_submit
-from console.dataflow.lifecycle import change_move
+from console.dataflow.changes.lifecycle import change_move
+from console.dataflow.changes.pipeline import change_approve, change_reject
+from console.dataflow.connections.scpcheck import connections_check
+from console.dataflow.fleet.pipeline import FleetEdit, fleet_advance, fleet_preview, fleet_submit
 from console.dataflow.models import (
     ChangeAttempt,
     ChangeRequest,
@@ -31,7 +32,6 @@ from console.dataflow.models import (
     Service,
     Watch,
 )
-from console.dataflow.scpcheck import connections_check
 from tests.dataflow.helpers import add_alias, raise_memory, submit_edit
 from tests.dataflow.pages import edit_data
 from tests.notify_servers import catalogue_compile
@@ -144,7 +144,7 @@ def _finish(change: ChangeRequest, to: str, **fields) -> ChangeRequest:
 
 def _world(language, imported, admin_user, lead_user, support_user, settings, monkeypatch):
     """Rows that make every section show, made while `language` is active."""
-    monkeypatch.setattr("console.dataflow.fleet.fleet_advance_dispatch", lambda pk: None)
+    monkeypatch.setattr("console.dataflow.fleet.pipeline.fleet_advance_dispatch", lambda pk: None)
     world = World()
     services = list(Service.objects.order_by("name"))
     for s in services:

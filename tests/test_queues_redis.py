@@ -13,8 +13,8 @@ import redis
 from django.conf import settings as django_settings
 
 from console.celery import app
+from console.dataflow.inventory.sync import services_sync_request
 from console.dataflow.models import ChangeRequest, SyncRun
-from console.dataflow.sync import services_sync_request
 from tests.dataflow.helpers import raise_memory, submit_edit
 from tests.infrastructure import app_on
 from tests.worker_process import WorkerProcess, worker_env

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from console.celery import app
-from console.dataflow.budget import budget_read
+from console.dataflow.connections.budget import budget_read
 from console.dataflow.models import ChangeRequest, Service
 from tests.dataflow.helpers import raise_memory, submit_edit
 from tests.worker_process import ROOT, WorkerProcess, worker_env

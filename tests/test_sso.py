@@ -19,7 +19,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from console.dataflow.models import SsoIdentity
-from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, abilities_for
+from console.dataflow.people.roles import ADMINS, SUPPORT, TEAM_LEADS, abilities_for
 from tests.conftest import PASSWORD
 from tests.sso_provider import Provider, provider_running
 

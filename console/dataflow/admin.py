@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from console.accounts import AdminSignInForm
-from console.dataflow.endpoints import validate_scp_url, validate_webhook_url
+from console.dataflow.connections.endpoints import validate_scp_url, validate_webhook_url
 from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
 
 admin.site.login_form = AdminSignInForm

@@ -12,9 +12,9 @@ class DataflowConfig(AppConfig):
         # Make the console's Celery app the current one, so .delay() in the web process uses
         # the configured broker.
         import console.celery  # noqa: F401
-        from console.dataflow.finished import followup_register
-        from console.dataflow.fleet import fleet_followup
-        from console.dataflow.notify import notifications_enqueue
+        from console.dataflow.changes.finished import followup_register
+        from console.dataflow.fleet.pipeline import fleet_followup
+        from console.dataflow.notifications.notify import notifications_enqueue
 
         # What runs when a change ends, in this order; the lifecycle knows only the list.
         followup_register(

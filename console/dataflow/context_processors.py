@@ -10,9 +10,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from console.dataflow.connections.scpcheck import VersionWarning, version_warning
 from console.dataflow.models import DEFAULT_CONNECTION, ConnectionStatus
-from console.dataflow.roles import abilities_for
-from console.dataflow.scpcheck import VersionWarning, version_warning
+from console.dataflow.people.roles import abilities_for
 from console.scp.versions import SUPPORT_WARNING_DAYS
 
 

@@ -7,7 +7,7 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from console.dataflow.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
+from console.dataflow.people.roles import ADMINS, SUPPORT, TEAM_LEADS, role_groups_ensure
 
 DEMO_USERS = {
     "admin": (ADMINS, "Ada", "Admin"),

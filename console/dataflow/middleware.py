@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 
-from console.dataflow.preferences import SESSION_KEY, language_of
+from console.dataflow.people.preferences import SESSION_KEY, language_of
 
 # Session keys of SessionLimitsMiddleware: epoch seconds of the sign-in and the last request.
 SIGNED_IN_AT = "console_signed_in_at"

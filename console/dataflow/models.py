@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from console.dataflow import crypto
-from console.dataflow.endpoints import validate_scp_url
-from console.dataflow.events import said_text
+from console.dataflow.connections import crypto
+from console.dataflow.connections.endpoints import validate_scp_url
+from console.dataflow.words.events import said_text
 from console.scp.versions import SUPPORT_WARNING_DAYS
 
 DEFAULT_CONNECTION = "default"
@@ -395,7 +395,7 @@ class ChangeEvent(models.Model):
     change = models.ForeignKey(ChangeRequest, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=ChangeRequest.Status)
-    # What happened, as a template and its parameters (console.dataflow.events), said in the
+    # What happened, as a template and its parameters (console.dataflow.words.events), said in the
     # reader's language; `message` keeps it in English (rows older than `said` hold only that).
     said = models.JSONField(null=True, blank=True)
     message = models.TextField()
@@ -664,7 +664,7 @@ class FleetEvent(models.Model):
     fleet = models.ForeignKey(FleetChange, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=FleetChange.Status)
-    # As for ChangeEvent: the sentence as facts (console.dataflow.events), its English beside.
+    # As for ChangeEvent: the sentence as facts (console.dataflow.words.events), its English beside.
     said = models.JSONField(null=True, blank=True)
     message = models.TextField()
 
@@ -715,7 +715,7 @@ class FleetMember(models.Model):
 
 
 class ScpBudget(models.Model):
-    """The shared request budget of one SCP connection (console.dataflow.budget owns it).
+    """The shared request budget of one SCP connection (connections.budget owns it).
 
     Read and written by the budget through a connection of its own; on SQLite the budget
     lives in a file of its own instead and this table stays empty.

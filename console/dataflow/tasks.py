@@ -9,25 +9,16 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from console.dataflow.changes import (
+from console.dataflow.changes.finished import FINISHED_TASK, change_finished
+from console.dataflow.changes.pipeline import (
     SEND_TASK,
     TRACK_TASK,
     change_send,
     change_speaking,
     change_track,
 )
-from console.dataflow.dispatch import changes_sweep
-from console.dataflow.finished import FINISHED_TASK, change_finished
-from console.dataflow.fleet import ADVANCE_TASK, fleet_advance, fleet_speaking
-from console.dataflow.models import SyncRun
-from console.dataflow.notify import (
-    EMAIL_TASK,
-    WEBHOOK_TASK,
-    NotificationTransient,
-    notification_email_send,
-    notification_webhook_send,
-)
-from console.dataflow.sync import (
+from console.dataflow.fleet.pipeline import ADVANCE_TASK, fleet_advance, fleet_speaking
+from console.dataflow.inventory.sync import (
     SCHEDULED_SYNC_TASK,
     SYNC_TASK,
     SYNC_TIME_LIMIT_SECONDS,
@@ -37,6 +28,15 @@ from console.dataflow.sync import (
     sync_deadline,
     sync_speaking,
 )
+from console.dataflow.models import SyncRun
+from console.dataflow.notifications.notify import (
+    EMAIL_TASK,
+    WEBHOOK_TASK,
+    NotificationTransient,
+    notification_email_send,
+    notification_webhook_send,
+)
+from console.dataflow.work.dispatch import changes_sweep
 
 
 @shared_task(name=SEND_TASK, acks_late=True)

@@ -1,13 +1,11 @@
 from django.urls import path
 
-from console.dataflow import (
-    views,
-    views_connections,
-    views_fleet,
-    views_history,
-    views_me,
-    views_services,
-)
+from console.dataflow.views import changes as views
+from console.dataflow.views import connections as views_connections
+from console.dataflow.views import fleet as views_fleet
+from console.dataflow.views import history as views_history
+from console.dataflow.views import me as views_me
+from console.dataflow.views import services as views_services
 
 app_name = "dataflow"
 

@@ -1,7 +1,7 @@
 """How the client paces its calls: a budget shared by every process that talks to one account.
 
 The client knows no storage: the caller hands it a `Pacer`, which blocks until a request may
-go and hears how SCP answered. `console.dataflow.budget` keeps the shared budget.
+go and hears how SCP answered. `console.dataflow.connections.budget` keeps the shared budget.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from console.dataflow.configdiff import config_apply, config_diff
+from console.dataflow.changes.configdiff import config_apply, config_diff
 from tests.bench.bench_stats import Result, repeat_batched, timing
 
 GROUP = "Config diff"

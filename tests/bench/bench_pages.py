@@ -19,9 +19,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from console.dataflow.configdiff import config_diff
+from console.dataflow.changes.configdiff import config_diff
 from console.dataflow.models import ChangeEvent, ChangeRequest, ConfigRevision, Service
-from console.dataflow.roles import ADMINS, role_groups_ensure
+from console.dataflow.people.roles import ADMINS, role_groups_ensure
 from tests.bench.bench_configdiff import sample_config, sample_edit
 from tests.bench.bench_stats import Result, repeat, timing
 

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from console.dataflow.changes import change_plan, change_submit
+from console.dataflow.changes.pipeline import change_plan, change_submit
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.sync import services_sync
 from console.scp import ServiceConfig
 from console.simulator.server import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, RunningSimulator
 from tests.bench.bench_pages import bench_admin, data_wipe

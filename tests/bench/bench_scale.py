@@ -127,7 +127,7 @@ def _client(url: str) -> ScpClient:
 
 def bench_sync(*, runs: int = 3) -> list[Result]:
     """services_sync() at 1,000 services against list pages + details fetched one by one."""
-    from console.dataflow.sync import services_sync
+    from console.dataflow.inventory.sync import services_sync
 
     group = f"Sync, {SYNC_SERVICES} services, {LATENCY_S * 1000:g} ms round trip"
     with simulator_process(services=SYNC_SERVICES, latency=LATENCY_S) as url:
@@ -183,8 +183,8 @@ def bench_sync_paced() -> list[Result]:
     The floor is the time that limit allows for the requests the sync had to make (each at
     1/600 of a minute). The console starts at twice the limit, so it must find it.
     """
-    from console.dataflow.budget import budget_store
-    from console.dataflow.sync import services_sync
+    from console.dataflow.connections.budget import budget_store
+    from console.dataflow.inventory.sync import services_sync
 
     group = f"Sync paced by SCP's edge, {SYNC_SERVICES} services, {EDGE_LIMIT_PER_MINUTE}/min"
     with simulator_process(services=SYNC_SERVICES, latency=LATENCY_S) as url:
@@ -431,7 +431,7 @@ def _get_streamed(client: Client, url: str) -> int:
 
 def bench_pipeline_burst(*, changes: int = 500, concurrency: int = 4) -> list[Result]:
     """`changes` changes confirmed at once through real workers vs plain signed PUTs."""
-    from console.dataflow.sync import services_sync
+    from console.dataflow.inventory.sync import services_sync
     from tests.bench.bench_pages import bench_admin
     from tests.bench.bench_pipeline import _submit
     from tests.worker import worker_on_own_queue

@@ -8,8 +8,8 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.sync import services_sync
 from tests.browser.conftest import sign_in, snap
 from tests.conftest import PASSWORD
 from tests.dataflow.helpers import puts

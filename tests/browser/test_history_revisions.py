@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from console.dataflow.connections import scp_client_for
+from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.sync import services_sync
 from console.scp import ServiceConfig, build_update_body
 from tests.browser.conftest import sign_in, snap
 from tests.conftest import PASSWORD

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from console.dataflow.models import Service
-from console.dataflow.roles import ADMINS
+from console.dataflow.people.roles import ADMINS
 from tests.browser.conftest import sign_in, snap
 from tests.conftest import PASSWORD, _person
 from tests.dataflow.helpers import puts

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpResponse
 
-from console.dataflow.drafts import SESSION_KEY
+from console.dataflow.changes.drafts import SESSION_KEY
 from console.dataflow.models import (
     ChangeEvent,
     ChangeRequest,

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from console.dataflow.connections import connection_names, scp_client_for
+from console.dataflow.connections.clients import connection_names, scp_client_for
 from console.dataflow.models import ScpConnection
 from tests.dataflow.pages import change_row, page_text
 

@@ -6,8 +6,17 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from console.dataflow.approvals import ApprovalRefused, approval_needed, approvals_pending_for
-from console.dataflow.changes import SEND_TASK, change_approve, change_reject, change_withdraw
+from console.dataflow.changes.approvals import (
+    ApprovalRefused,
+    approval_needed,
+    approvals_pending_for,
+)
+from console.dataflow.changes.pipeline import (
+    SEND_TASK,
+    change_approve,
+    change_reject,
+    change_withdraw,
+)
 from console.dataflow.models import ChangeRequest, ScpConnection
 from tests.dataflow.helpers import add_alias, submit_edit
 
@@ -94,7 +103,7 @@ def test_the_author_withdraws_a_waiting_change(waiting, admin_user, lead_user):
 
 
 def test_a_waiting_change_holds_the_service(waiting, imported, lead_user):
-    from console.dataflow.changes import ChangeInFlight
+    from console.dataflow.changes.pipeline import ChangeInFlight
 
     with pytest.raises(ChangeInFlight):
         submit_edit(imported["sales-etl"], lead_user, add_alias)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from console.dataflow.budget import (
+from console.dataflow.connections.budget import (
     BudgetState,
     ConnectionPacer,
     SqliteBudgetStore,

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from console.dataflow.connections.scpcheck import connection_check, connections_check
 from console.dataflow.models import ConnectionStatus, ScpConnection
-from console.dataflow.scpcheck import connection_check, connections_check
 from tests.dataflow.local_scp import ACCESS_KEY, SECRET_KEY, LocalScp
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from console.dataflow.configdiff import config_apply, config_diff, cpu_display, memory_display
+from console.dataflow.changes.configdiff import (
+    config_apply,
+    config_diff,
+    cpu_display,
+    memory_display,
+)
 
 BASE = {
     "account_id": "nifiadmin",

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
-from console.dataflow import crypto
+from console.dataflow.connections import crypto
 from console.dataflow.models import ScpConnection
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()

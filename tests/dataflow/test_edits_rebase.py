@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from console.dataflow import views
-from console.dataflow.drafts import OUTSIDE, meanwhile_notice
+from console.dataflow.changes.drafts import OUTSIDE, meanwhile_notice
 from console.dataflow.models import ChangeRequest, ConfigRevision, Service
+from console.dataflow.views import changes as views
 from tests.conftest import _person
 from tests.dataflow.pages import diff_rows, drafts_in_session, edit_data, page_text, row_counts
 
@@ -46,7 +46,7 @@ def url(name: str, *args) -> str:
 @pytest.fixture(autouse=True)
 def precheck_says_yes(monkeypatch):
     """SCP's pre-check is not what these tests are about: it answers "room enough" at once."""
-    from console.dataflow.changes import Precheck
+    from console.dataflow.changes.pipeline import Precheck
 
     monkeypatch.setattr(
         views, "change_precheck", lambda **_: Precheck(True, True, "SCP confirms the room.")
@@ -75,7 +75,7 @@ def service() -> Service:
 @pytest.fixture
 def bob(db):
     """A second admin, the colleague."""
-    from console.dataflow.roles import ADMINS
+    from console.dataflow.people.roles import ADMINS
 
     return _person("bob", ADMINS)
 
@@ -93,7 +93,7 @@ def moves(service: Service, edit, *, author=None) -> Service:
     after = copy.deepcopy(service.config)
     edit(after)
     if author is not None:
-        from console.dataflow.configdiff import config_diff
+        from console.dataflow.changes.configdiff import config_diff
 
         now = timezone.now()
         ChangeRequest.objects.create(

@@ -1,4 +1,4 @@
-"""Events stored as facts and said in the reader's language (console.dataflow.events)."""
+"""Events stored as facts and said in the reader's language (console.dataflow.words.events)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from console.dataflow.changes import change_cancel
-from console.dataflow.events import said, said_english, said_join, said_n, said_text
+from console.dataflow.changes.pipeline import change_cancel
 from console.dataflow.models import ChangeEvent, ChangeRequest
+from console.dataflow.words.events import said, said_english, said_join, said_n, said_text
 from tests.conftest import PASSWORD
 from tests.dataflow.helpers import raise_memory, submit_edit
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from console.dataflow.changes import SEND_TASK
-from console.dataflow.fleet import (
+from console.dataflow.changes.lifecycle import change_move
+from console.dataflow.changes.pipeline import SEND_TASK
+from console.dataflow.fleet.pipeline import (
     FleetEdit,
     _wave_next,
     fleet_advance,
@@ -16,9 +17,8 @@ from console.dataflow.fleet import (
     fleet_submit,
     services_select,
 )
-from console.dataflow.lifecycle import change_move
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, FleetChange, FleetMember, Service
-from console.dataflow.sync import services_sync
 
 pytestmark = pytest.mark.django_db
 Status = ChangeRequest.Status
@@ -31,7 +31,7 @@ MOVE = FleetEdit(action="replace_ip", old_ip=OLD, new_ip=NEW)
 def dispatched(monkeypatch, enqueued):
     """Fleet steps recorded instead of sent to a broker; change sends land in `enqueued`."""
     steps: list[int] = []
-    monkeypatch.setattr("console.dataflow.fleet.fleet_advance_dispatch", steps.append)
+    monkeypatch.setattr("console.dataflow.fleet.pipeline.fleet_advance_dispatch", steps.append)
     return steps
 
 
@@ -284,7 +284,7 @@ def test_support_cannot_cancel_or_resume_someone_elses_fleet_change_nor_see_the_
 ):
     from django.contrib.auth.models import Group
 
-    from console.dataflow.roles import SUPPORT
+    from console.dataflow.people.roles import SUPPORT
 
     colleague = django_user_model.objects.create_user("sam", password="pw")
     colleague.groups.add(Group.objects.get(name=SUPPORT))
@@ -304,7 +304,7 @@ def test_support_cannot_cancel_a_fleet_change_awaiting_approval_of_another_autho
 ):
     from django.contrib.auth.models import Group
 
-    from console.dataflow.roles import SUPPORT
+    from console.dataflow.people.roles import SUPPORT
 
     colleague = django_user_model.objects.create_user("sam", password="pw")
     colleague.groups.add(Group.objects.get(name=SUPPORT))
@@ -379,8 +379,8 @@ def test_a_confirm_on_a_preview_that_moved_starts_nothing(
 def test_a_worker_lost_while_starting_a_member_leaves_it_waiting_and_the_sweeper_goes_on(
     kafka_services, support_user, dispatched, enqueued, monkeypatch
 ):
-    from console.dataflow import fleet as fleet_module
-    from console.dataflow.dispatch import changes_sweep
+    from console.dataflow.fleet import pipeline as fleet_module
+    from console.dataflow.work.dispatch import changes_sweep
 
     fleet = _submit(support_user, kafka_services, wave_size=2)
     real_submit = fleet_module.change_submit
@@ -412,7 +412,7 @@ def test_a_fleet_change_keeps_a_history_said_in_the_readers_language(
 ):
     from django.utils import translation
 
-    from console.dataflow.fleet_lifecycle import IllegalFleetMove, fleet_move
+    from console.dataflow.fleet.lifecycle import IllegalFleetMove, fleet_move
 
     fleet = _submit(support_user, kafka_services, wave_size=5)
     fleet_advance(fleet_id=fleet.pk)

@@ -13,10 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from console.dataflow.charts import weekly_chart, weekly_counts
-from console.dataflow.history import history_rows, history_weekly
+from console.dataflow.history.charts import weekly_chart, weekly_counts
+from console.dataflow.history.queries import history_rows, history_weekly
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.timezones import SESSION_KEY
+from console.dataflow.people.timezones import SESSION_KEY
 from tests.dataflow.pages import change_row, page_text
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from console.dataflow.changes import ChangeRefused, change_plan, change_submit
-from console.dataflow.hostsfile import hosts_parse, hosts_render, hosts_text
+from console.dataflow.changes.hostsfile import hosts_parse, hosts_render, hosts_text
+from console.dataflow.changes.pipeline import ChangeRefused, change_plan, change_submit
 from console.dataflow.models import ChangeRequest
 from console.scp import HostAlias, ServiceConfig
 

@@ -11,19 +11,24 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from console.dataflow.changes import (
+from console.dataflow.changes.configdiff import config_diff
+from console.dataflow.changes.hostsfile import (
+    host_alias_switch,
+    hosts_in_pods,
+    kept_off,
+    pods_hosts,
+)
+from console.dataflow.changes.pipeline import (
     ChangeRefused,
     change_plan,
     change_send,
     change_submit,
     change_track,
 )
-from console.dataflow.configdiff import config_diff
-from console.dataflow.connections import scp_client_for
-from console.dataflow.fleet import FleetEdit, fleet_preview
-from console.dataflow.hostsfile import host_alias_switch, hosts_in_pods, kept_off, pods_hosts
+from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.fleet.pipeline import FleetEdit, fleet_preview
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.sync import services_sync
 from console.scp import ServiceConfig
 from tests.dataflow.helpers import puts
 from tests.dataflow.pages import diff_rows, edit_data, visible_text

@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
-from console.dataflow.forms import ServiceEditForm, host_alias_formset
+from console.dataflow.forms.service import ServiceEditForm, host_alias_formset
 from console.dataflow.models import STATUS_MEANINGS, ChangeRequest, Service
-from console.dataflow.scp_text import scp_error_text
+from console.dataflow.words.scp_text import scp_error_text
 from console.scp import ScpUnavailable
 from console.scp.errors import error_from_response
 from tests.dataflow.helpers import raise_memory, submit_edit, wait_until_final

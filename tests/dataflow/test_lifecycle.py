@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from console.dataflow.lifecycle import (
+from console.dataflow.changes.lifecycle import (
     IllegalTransition,
     change_actions,
     change_move,
@@ -126,7 +126,9 @@ def test_an_accepted_change_scp_never_showed_is_stuck_after_the_grace(settings):
 @pytest.mark.django_db(transaction=True)
 def test_a_final_move_dispatches_the_follow_ups_once_after_commit(monkeypatch):
     dispatched: list[int] = []
-    monkeypatch.setattr("console.dataflow.lifecycle.change_finished_dispatch", dispatched.append)
+    monkeypatch.setattr(
+        "console.dataflow.changes.lifecycle.change_finished_dispatch", dispatched.append
+    )
     change = _change(Status.UPDATING)
 
     change_move(change.pk, frm=Status.UPDATING, to=Status.SUCCEEDED, message="done")
@@ -137,7 +139,7 @@ def test_a_final_move_dispatches_the_follow_ups_once_after_commit(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_follow_up_that_fails_never_stops_the_others(monkeypatch, caplog):
-    from console.dataflow import finished
+    from console.dataflow.changes import finished
 
     ran: list[str] = []
 

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 
 from console.config import ConfigError, env_public_url, env_webhook_url
 from console.dataflow.admin import ScpConnectionForm
-from console.dataflow.crypto import encrypt
-from console.dataflow.endpoints import validate_webhook_url, webhook_url_problem
+from console.dataflow.connections.crypto import encrypt
+from console.dataflow.connections.endpoints import validate_webhook_url, webhook_url_problem
 from console.dataflow.models import ChangeRequest, Preference, ScpConnection, Service, Watch
-from console.dataflow.notify import (
+from console.dataflow.notifications.notify import (
     NotificationTransient,
     notification_email_send,
     notification_webhook_send,

@@ -8,7 +8,7 @@ import pytest
 from celery.signals import task_retry
 
 from console.dataflow.models import ChangeRequest, Preference, Watch
-from console.dataflow.notify import EMAIL_TASK, WEBHOOK_TASK
+from console.dataflow.notifications.notify import EMAIL_TASK, WEBHOOK_TASK
 from tests.dataflow.helpers import raise_memory, submit_edit, wait_until_final
 from tests.notify_servers import catalogue_compile, free_port, smtp_server, webhook_server
 

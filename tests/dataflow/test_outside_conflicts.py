@@ -17,19 +17,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from console.dataflow import changes
-from console.dataflow.changes import change_approve, change_send, change_track
-from console.dataflow.connections import scp_client_for
-from console.dataflow.models import ChangeRequest, ConfigRevision, Service
-from console.dataflow.replan import (
+from console.dataflow.changes import pipeline as changes
+from console.dataflow.changes.pipeline import change_approve, change_send, change_track
+from console.dataflow.changes.replan import (
     ApprovalConflict,
     ApprovalStale,
     ApprovalUnchecked,
     approval_replan,
     change_send_back,
 )
-from console.dataflow.revisions import detail_is_stale
-from console.dataflow.sync import _Batch, _write_batch, services_sync
+from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.inventory.revisions import detail_is_stale
+from console.dataflow.inventory.sync import _Batch, _write_batch, services_sync
+from console.dataflow.models import ChangeRequest, ConfigRevision, Service
 from console.scp import ServiceConfig
 from tests.dataflow.helpers import add_alias, puts, submit_edit
 from tests.dataflow.pages import page_text

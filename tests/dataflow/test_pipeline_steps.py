@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from console.dataflow.changes import (
+from console.dataflow.changes.pipeline import (
     SEND_TASK,
     TRACK_TASK,
     NothingToChange,
@@ -17,8 +17,8 @@ from console.dataflow.changes import (
     change_send,
     change_track,
 )
-from console.dataflow.dispatch import changes_sweep
 from console.dataflow.models import ChangeRequest
+from console.dataflow.work.dispatch import changes_sweep
 from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ def test_a_plan_that_changes_nothing_is_refused(scp, imported, admin_user, enque
 
 def test_a_plan_made_on_an_older_revision_is_refused(scp, imported, admin_user, enqueued):
     service = imported["sales-etl"]
-    from console.dataflow.changes import change_plan, change_submit
+    from console.dataflow.changes.pipeline import change_plan, change_submit
     from console.scp import ServiceConfig
 
     plan = change_plan(
@@ -188,7 +188,7 @@ def test_a_broker_outage_keeps_the_change_queued_with_an_explanation(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("console.dataflow.queueing.current_app.send_task", broker_down)
+    monkeypatch.setattr("console.dataflow.work.queueing.current_app.send_task", broker_down)
     change = submit_edit(imported["sales-etl"], admin_user, raise_memory)
 
     change.refresh_from_db()

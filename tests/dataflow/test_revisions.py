@@ -14,10 +14,14 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from console.dataflow.connections import scp_client_for
+from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.inventory.revisions import (
+    revert_desired,
+    scp_modified_by,
+    service_apply_detail,
+)
 from console.dataflow.models import ChangeRequest, ConfigRevision, Preference, Service
-from console.dataflow.revisions import revert_desired, scp_modified_by, service_apply_detail
-from console.dataflow.timezones import when_text
+from console.dataflow.people.timezones import when_text
 from console.scp import ServiceConfig
 from tests.dataflow.helpers import submit_edit
 from tests.dataflow.pages import diff_rows, drafts_in_session, page_text, row_counts

@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from console.dataflow.connections import scp_client_for
+from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ConfigRevision, Service, SyncRun
-from console.dataflow.sync import services_sync
 from console.dataflow.tasks import services_sync_task
 from console.scp import build_update_body
 from console.simulator.seed import DEMO_PASSWORDS, SALES_ETL_ID

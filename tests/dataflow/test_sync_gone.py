@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ConnectionStatus, Service
-from console.dataflow.sync import services_sync
 from tests.dataflow.local_scp import LocalScp
 from tests.dataflow.pages import visible_text
 
@@ -145,7 +145,7 @@ def test_a_service_scp_no_longer_lists_cannot_be_edited(client, admin_user, supp
 
 
 def test_submitting_a_plan_for_a_service_scp_no_longer_lists_is_refused(admin_user):
-    from console.dataflow.changes import ChangeRefused, change_plan, change_submit
+    from console.dataflow.changes.pipeline import ChangeRefused, change_plan, change_submit
     from console.scp import ServiceConfig
 
     retired = old_service(config={"description": "old"})

@@ -13,15 +13,15 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from console.dataflow.dispatch import sync_runs_dispatch
-from console.dataflow.models import ScpConnection, Service, SyncRun
-from console.dataflow.sync import (
+from console.dataflow.inventory.sync import (
     SyncAlreadyRunning,
     services_sync,
     services_sync_scheduled,
     sync_run_claim,
 )
+from console.dataflow.models import ScpConnection, Service, SyncRun
 from console.dataflow.tasks import services_sync_task
+from console.dataflow.work.dispatch import sync_runs_dispatch
 
 pytestmark = pytest.mark.django_db
 LATENCY = 0.25

@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from console.dataflow.budget import budget_read, budget_store
-from console.dataflow.changes import (
+from console.dataflow.changes.pipeline import (
     SEND_TASK,
     TRACK_TASK,
     change_precheck,
     change_send,
     change_track,
 )
+from console.dataflow.connections.budget import budget_read, budget_store
 from console.dataflow.models import ChangeAttempt, ChangeRequest
 from tests.dataflow.helpers import puts, raise_memory, submit_edit
 
@@ -104,7 +104,7 @@ def test_a_500_that_lasts_longer_than_six_attempts_is_still_waited_out(
 def test_the_budget_holds_a_put_back_without_sending_it(scp, imported, admin_user, enqueued):
     service = imported["sales-etl"]
     change = submit_edit(service, admin_user, raise_memory)
-    from console.dataflow.budget import ConnectionPacer
+    from console.dataflow.connections.budget import ConnectionPacer
 
     ConnectionPacer("default").report(throttled=True, retry_after=90)
 
@@ -251,8 +251,8 @@ def test_a_400_with_no_update_nearby_is_a_refusal(scp, imported, admin_user, enq
 def test_the_precheck_under_throttling_gives_no_verdict_and_lets_the_admin_confirm(
     scp, imported, admin_user
 ):
-    from console.dataflow.budget import ConnectionPacer
-    from console.dataflow.changes import change_plan
+    from console.dataflow.changes.pipeline import change_plan
+    from console.dataflow.connections.budget import ConnectionPacer
     from console.scp import ServiceConfig
 
     service = imported["sales-etl"]

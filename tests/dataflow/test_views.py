@@ -10,11 +10,11 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
-from console.dataflow.changes import change_submit
-from console.dataflow.connections import scp_client_for
-from console.dataflow.drafts import draft_save
+from console.dataflow.changes.drafts import draft_save
+from console.dataflow.changes.pipeline import change_submit
+from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.inventory.revisions import service_apply_detail
 from console.dataflow.models import ChangeEvent, ChangeRequest, ConfigRevision, Service, SyncRun
-from console.dataflow.revisions import service_apply_detail
 from console.simulator.seed import DEMO_PASSWORDS
 from tests.dataflow.helpers import submit_edit
 from tests.dataflow.pages import (
@@ -913,7 +913,7 @@ def test_the_database_itself_refuses_a_second_in_flight_change(admin_user, sales
 def test_a_race_past_the_in_flight_check_is_told_as_a_change_in_flight(
     admin_user, sales, monkeypatch
 ):
-    from console.dataflow import changes
+    from console.dataflow.changes import pipeline as changes
 
     first = submit_edit(sales, admin_user, lambda c: c.update(description="first"))
     plan = changes.change_plan(

@@ -4,7 +4,7 @@
 import django.utils.timezone
 from django.db import migrations, models
 
-from console.dataflow import crypto
+from console.dataflow.connections import crypto
 
 
 def webhooks_encrypt(apps, schema_editor) -> None:

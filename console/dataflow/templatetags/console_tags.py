@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from django import template
 from django.utils.translation import gettext as _
 
-from console.dataflow.configdiff import SWITCHES, cpu_display, memory_display
-from console.dataflow.timezones import when_text
+from console.dataflow.changes.configdiff import SWITCHES, cpu_display, memory_display
+from console.dataflow.people.timezones import when_text
 
 register = template.Library()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from console.dataflow.approvals import approvals_pending_for
+from console.dataflow.changes.approvals import approvals_pending_for
 
 register = template.Library()
 

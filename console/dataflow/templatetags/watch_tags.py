@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from console.dataflow.preferences import watching
+from console.dataflow.people.preferences import watching
 
 register = template.Library()
 

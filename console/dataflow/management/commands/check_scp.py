@@ -7,9 +7,9 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from console.dataflow.connections import connection_names
+from console.dataflow.connections.clients import connection_names
+from console.dataflow.connections.scpcheck import connection_check, connections_check
 from console.dataflow.models import DEFAULT_CONNECTION, ScpConnection
-from console.dataflow.scpcheck import connection_check, connections_check
 
 
 class Command(BaseCommand):

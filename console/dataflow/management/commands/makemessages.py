@@ -1,6 +1,6 @@
 """Django's makemessages, which also reads the templates given to `said` and `said_n`.
 
-Those store a sentence as its English template and parameters (console.dataflow.events); the
+Those store a sentence as its English template and parameters (console.dataflow.words.events); the
 template is the msgid its translation is found by when the sentence is shown.
 """
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils.translation import ngettext
 
-from console.dataflow import crypto
+from console.dataflow.connections import crypto
 from console.dataflow.models import ChangeRequest, ScpConnection
 
 

@@ -7,14 +7,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from console.dataflow.connections import connection_names, scp_client_for
-from console.dataflow.models import SyncRun
-from console.dataflow.sync import (
+from console.dataflow.connections.clients import connection_names, scp_client_for
+from console.dataflow.inventory.sync import (
     SYNC_TIME_LIMIT_SECONDS,
     SyncAlreadyRunning,
     services_sync,
     sync_pacing_lines,
 )
+from console.dataflow.models import SyncRun
 from console.scp import ScpUnavailable
 
 

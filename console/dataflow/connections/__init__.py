@@ -1,0 +1,1 @@
+"""SCP connections: their clients, checks, allowed endpoints, secrets and request budget."""

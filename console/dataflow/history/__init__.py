@@ -1,0 +1,1 @@
+"""The change history: its queries, CSV export and charts."""

@@ -1,0 +1,1 @@
+"""What SCP holds: the sync of services and the revisions of their configuration."""

@@ -1,0 +1,1 @@
+"""Mail and webhooks when a change ends (a leaf: only the follow-ups call it)."""

@@ -1,0 +1,1 @@
+"""People: roles, preferences, time zones and limits on what one person may try."""

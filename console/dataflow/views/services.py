@@ -1,0 +1,157 @@
+"""The service list for a fleet: search, filters, sorting and pages, all in the URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET
+
+from console.dataflow.inventory.sync import sync_pacing
+from console.dataflow.models import ChangeRequest, Service, SyncRun
+from console.dataflow.templatetags.console_tags import STATE_COLOURS
+
+PAGE_SIZE = 50
+# The `sort` values the list understands: the URL's word and the ordering it stands for.
+SORTS: dict[str, tuple[str, list[Any]]] = {
+    "name": (gettext_lazy("Name (A to Z)"), ["name", "pk"]),
+    "-name": (gettext_lazy("Name (Z to A)"), ["-name", "-pk"]),
+    "state": (gettext_lazy("State"), ["state", "name", "pk"]),
+    "-state": (gettext_lazy("State (reversed)"), ["-state", "name", "pk"]),
+    "-last_change": (
+        gettext_lazy("Last change (newest first)"),
+        [F("last_change_at").desc(nulls_last=True), "name", "pk"],
+    ),
+    "last_change": (
+        gettext_lazy("Last change (oldest first)"),
+        [F("last_change_at").asc(nulls_first=True), "name", "pk"],
+    ),
+}
+GONE = "GONE"
+UNKNOWN = {
+    "state": gettext_lazy("Unknown state %(value)r: pick one from the list."),
+    "cluster": gettext_lazy("Unknown cluster %(value)r: pick one from the list."),
+    "connection": gettext_lazy("Unknown connection %(value)r: pick one from the list."),
+    "sort": gettext_lazy("Unknown sort %(value)r: pick one from the list."),
+}
+
+
+class ServiceFilterForm(forms.Form):
+    """The list's query string; every field optional, a bad value is a form error."""
+
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Name, cluster or data flow"),
+    )
+    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
+    cluster = forms.ChoiceField(label=gettext_lazy("Cluster"), required=False)
+    connection = forms.ChoiceField(label=gettext_lazy("Connection"), required=False)
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort"),
+        required=False,
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, clusters: list[str], connections: list[str], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        states = sorted(set(STATE_COLOURS))
+        self.fields["state"].choices = [
+            ("", _("Any state")),
+            *[(state, state) for state in states],
+            (GONE, _("No longer in SCP")),
+        ]
+        self.fields["cluster"].choices = [("", _("Any cluster")), *[(c, c) for c in clusters]]
+        self.fields["connection"].choices = [
+            ("", _("Any connection")),
+            *[(c, c) for c in connections],
+        ]
+        for name in ("state", "cluster", "connection", "sort"):
+            self.fields[name].error_messages["invalid_choice"] = UNKNOWN[name]
+        self.fields["page"].error_messages["invalid"] = _("The page must be a whole number.")
+        self.fields["page"].error_messages["min_value"] = _("The page must be 1 or more.")
+
+
+def services_filtered(filters: dict[str, Any]) -> QuerySet[Service]:
+    """Services matching the filters, in the chosen order, each with its last change."""
+    last = ChangeRequest.objects.filter(service=OuterRef("pk")).order_by("-created_at", "-pk")
+    rows = Service.objects.only(
+        "pk",
+        "name",
+        "scp_id",
+        "connection_name",
+        "state",
+        "data_flow_name",
+        "cluster_name",
+        "web_url_nifi",
+        "web_url_registry",
+        "gone_at",
+    ).annotate(
+        last_change_id=Subquery(last.values("pk")[:1]),
+        last_change_status=Subquery(last.values("status")[:1]),
+        last_change_at=Subquery(last.values("created_at")[:1]),
+    )
+    if filters.get("q"):
+        text = filters["q"]
+        rows = rows.filter(
+            Q(name__icontains=text)
+            | Q(cluster_name__icontains=text)
+            | Q(data_flow_name__icontains=text)
+        )
+    state = filters.get("state")
+    if state == GONE:
+        rows = rows.filter(gone_at__isnull=False)
+    elif state:
+        rows = rows.filter(state__iexact=state)
+    if filters.get("cluster"):
+        rows = rows.filter(cluster_name=filters["cluster"])
+    if filters.get("connection"):
+        rows = rows.filter(connection_name=filters["connection"])
+    return rows.order_by(*SORTS[filters.get("sort") or "name"][1])
+
+
+@require_GET
+@permission_required("dataflow.view_service", raise_exception=True)
+def service_list(request: HttpRequest) -> HttpResponse:
+    """The services, PAGE_SIZE a page: state, last change, NiFi and Registry links."""
+    clusters = list(
+        Service.objects.exclude(cluster_name="")
+        .order_by("cluster_name")
+        .values_list("cluster_name", flat=True)
+        .distinct()
+    )
+    connections = list(
+        Service.objects.order_by("connection_name")
+        .values_list("connection_name", flat=True)
+        .distinct()
+    )
+    form = ServiceFilterForm(request.GET, clusters=clusters, connections=connections)
+    form.is_valid()  # a bad value is shown; the values that are good still apply
+    filters = form.cleaned_data
+    page = Paginator(services_filtered(filters), PAGE_SIZE).get_page(filters.get("page") or 1)
+    query = request.GET.copy()
+    query.pop("page", None)
+    sync = SyncRun.objects.first()
+    context = {
+        "form": form,
+        "page": page,
+        "services": page.object_list,
+        "filtered": any(filters.get(key) for key in ("q", "state", "cluster", "connection")),
+        "query": query.urlencode(),
+        "full_query": request.GET.urlencode(),
+        "sync": sync,
+        "sync_pacing": sync_pacing(sync),
+        "status_labels": dict(ChangeRequest.Status.choices),
+    }
+    if request.htmx:
+        return render(request, "dataflow/partials/service_table.html", context)
+    return render(request, "dataflow/service_list.html", context)

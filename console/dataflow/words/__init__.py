@@ -1,0 +1,1 @@
+"""Sentences for people, stored as facts and said in the reader's language."""

@@ -1,0 +1,154 @@
+"""SCP errors in the reader's language: the SCP client speaks English and knows no Django.
+
+Each sentence is stored as a template and its parameters (console.dataflow.words.events) and said
+in the language of whoever reads it.
+
+The sentence is chosen by the error's class, HTTP status and `cause`; SCP's own code, detail
+and global_request_id follow verbatim, since SCP support and its documentation quote them.
+"""
+
+from __future__ import annotations
+
+from console.dataflow.words.events import Said, said, said_join, said_text
+from console.scp import (
+    ScpAddressRefused,
+    ScpBadCredentials,
+    ScpBadResponse,
+    ScpError,
+    ScpForbidden,
+    ScpInvalidInput,
+    ScpNotEnabled,
+    ScpNotFound,
+    ScpThrottled,
+    ScpUnavailable,
+    ScpVersionNotSupported,
+)
+
+
+def scp_error_said(exc: ScpError) -> Said:
+    """One sentence for an SCP error, then SCP's code, detail and request id (verbatim)."""
+    answer = ": ".join(part for part in (exc.code, exc.detail.rstrip(".")) if part)
+    return said_join(
+        scp_error_sentence_said(exc),
+        said("SCP's answer: %(answer)s.", answer=answer) if answer else "",
+        f"(global_request_id {exc.global_request_id})" if exc.global_request_id else "",
+    )
+
+
+def scp_error_text(exc: ScpError) -> str:
+    """`scp_error_said` in the active language."""
+    return said_text(scp_error_said(exc))
+
+
+def scp_error_sentence(exc: ScpError) -> str:
+    """`scp_error_sentence_said` in the active language."""
+    return said_text(scp_error_sentence_said(exc))
+
+
+def scp_error_sentence_said(exc: ScpError) -> Said | str:
+    """What happened and what to do, without SCP's own words (shown beside it); a reason the
+    console worded itself when it raised the error is kept as it was worded."""
+    status = exc.status
+    if exc.cause == "no_answer":
+        return said(
+            "SCP's answer to the update was lost: the update may or may not have been "
+            "applied. Read the service's current state before trying again."
+        )
+    if exc.cause == "tls":
+        return said(
+            "SCP's TLS certificate could not be verified: check the connection's base URL and "
+            "this server's certificate authorities."
+        )
+    if exc.cause == "timeout":
+        return said("SCP did not answer in time: try again in a few minutes.")
+    if isinstance(exc, ScpAddressRefused):
+        # The reason was worded by the console's own check, in the reader's language.
+        return said("The console did not send the request: %(reason)s", reason=exc.message)
+    if exc.cause == "unreachable":
+        return said(
+            "Could not reach SCP: check the connection's base URL and this server's network "
+            "access, then try again."
+        )
+    if isinstance(exc, ScpBadCredentials):
+        return said(
+            "SCP refused the request signature: check the access key and secret key of this "
+            "connection, and that this server's clock is right."
+        )
+    if isinstance(exc, ScpNotEnabled):
+        return said(
+            "SCP says Data Flow is not enabled for this account or region: enable it in the "
+            "SCP console, or check the region of this connection's base URL."
+        )
+    if isinstance(exc, ScpForbidden):
+        return said(
+            "SCP denied access: the access key may lack the permission, or the service "
+            "belongs to another project. Ask the SCP account administrator."
+        )
+    if isinstance(exc, ScpNotFound):
+        if status is not None and 300 <= status < 400:
+            return said(
+                "SCP answered with a redirect (HTTP %(status)s): the connection's base URL is "
+                "probably wrong (check http versus https and the host name).",
+                status=status,
+            )
+        return said(
+            "SCP found nothing at this address: the service may have been deleted, or the "
+            "connection's base URL is wrong."
+        )
+    if isinstance(exc, ScpVersionNotSupported):
+        return said(
+            "SCP does not support the API version this connection asks for: change the "
+            "connection's API version to one SCP lists (python manage.py check_scp names the "
+            "CURRENT one)."
+        )
+    if isinstance(exc, ScpInvalidInput):
+        if status is None or status == 400:
+            return said("SCP rejected the values sent: correct them and try again.")
+        return said(
+            "SCP refused the request (HTTP %(status)s): correct it and try again.", status=status
+        )
+    if isinstance(exc, ScpThrottled):
+        return _throttled_sentence(exc)
+    if isinstance(exc, ScpUnavailable):
+        if status is not None and exc.code == "ContactAdminForAssistance":
+            return said(
+                "SCP failed to process the request (HTTP %(status)s): try again later; if it "
+                "keeps failing, contact SCP support quoting the global request id.",
+                status=status,
+            )
+        if status is not None:
+            return said(
+                "SCP is unavailable right now (HTTP %(status)s): try again in a few minutes.",
+                status=status,
+            )
+        if exc.message != ScpUnavailable.default_message:
+            return getattr(exc, "said", None) or exc.message  # worded by the console itself
+        return said("SCP is unavailable right now: try again in a few minutes.")
+    if isinstance(exc, ScpBadResponse):
+        if status is not None and not 200 <= status < 300:
+            return said(
+                "SCP answered with an unexpected status (HTTP %(status)s): try again later.",
+                status=status,
+            )
+        return said("SCP answered with a body the console cannot read: try again later.")
+    return said("SCP refused the request.")
+
+
+def _throttled_sentence(exc: ScpThrottled) -> Said | str:
+    """Throttling in words: who refused, and that the console waits rather than fails."""
+    if exc.local:
+        return exc.message  # worded by the request budget, in the reader's language
+    if exc.status == 417:
+        return said(
+            'SCP\'s edge firewall is throttling requests (HTTP 417, "Request Rejected"): the '
+            "console slows down and tries again."
+        )
+    if exc.status == 429:
+        return said(
+            "SCP is throttling requests (HTTP 429): the console slows down and tries again."
+        )
+    return said(
+        "SCP asked the console to wait (HTTP %(status)s with Retry-After): it waits and tries "
+        "again.",
+        status=exc.status,
+    )

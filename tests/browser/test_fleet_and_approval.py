@@ -114,6 +114,9 @@ def test_a_failing_canary_stops_the_fleet_and_nothing_else_is_sent(
     expect(reason).to_contain_text("kafka-client-a failed")
     expect(reason).to_contain_text("ERROR")
     expect(page.get_by_test_id("fleet-resume")).to_be_visible()
+    history = page.get_by_test_id("fleet-events")
+    expect(history).to_contain_text(f"Started by {support_user.username}.")
+    expect(history).to_contain_text("kafka-client-a failed.")  # the live page shows the stop
     snap(page, "fleet-canary-failed")
     time.sleep(1.0)  # a wrongly started wave would have sent by now
     assert len(puts(scp, clients[0])) == 1
@@ -121,6 +124,7 @@ def test_a_failing_canary_stops_the_fleet_and_nothing_else_is_sent(
 
     page.get_by_test_id("fleet-cancel").click()
     expect(page.get_by_test_id("fleet-status")).to_have_text("Cancelled")
+    expect(history).to_contain_text(f"Cancelled by {support_user.username}.")
     assert [puts(scp, s) for s in clients[1:]] == [[], []]
 
 

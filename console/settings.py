@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "console.twofactor.TwoFactorRequiredMiddleware",
     # Answers to a signed-in person are `Cache-Control: private, no-store`.
     "console.dataflow.middleware.PrivatePagesMiddleware",
+    # A GET on a POST-only address answers a page, not a blank 405.
+    "console.dataflow.middleware.MethodNotAllowedPage",
     # The signed-in person's time zone, for every date the pages and exports show.
     "console.dataflow.people.timezones.TimeZoneMiddleware",
     # After authentication: a signed-in person's saved language wins over the browser's.

@@ -9,7 +9,9 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from console.accounts import LimitedPasswordChangeView, PasswordResetRequestView, SignInView
@@ -65,8 +67,16 @@ account_urls = [
     ),
 ]
 
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask /favicon.ico on every page: the console's icon, not a 404."""
+    return HttpResponsePermanentRedirect(static("console/favicon.svg"))
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("accounts/", include(account_urls)),
     path("django-admin/", admin.site.urls),
     path("", include("console.dataflow.urls")),

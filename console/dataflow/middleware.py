@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 
@@ -99,3 +100,19 @@ class PrivatePagesMiddleware:
             # Neither a shared proxy nor the browser's cache (nor its back button) keeps them.
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class MethodNotAllowedPage:
+    """A blank 405 (a GET on a POST-only address) becomes a page in the console's style, with
+    its Allow header kept, as 403 and 404 are."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content or request.headers.get("HX-Request"):
+            return response
+        page = render(request, "405.html", status=405)
+        page["Allow"] = response.get("Allow", "")
+        return page

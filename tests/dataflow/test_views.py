@@ -1106,3 +1106,17 @@ def test_service_page_shows_the_configuration_in_readable_units_and_links_in_new
     for alias in service.config["host_aliases"]:
         assert alias["hostname"] in html
     assert "never shown" in html  # the password row says so, and shows nothing
+
+
+@pytest.mark.parametrize("four_eyes", [False, True])
+def test_the_review_says_what_confirming_will_do(as_admin, sales, settings, four_eyes):
+    settings.SCP_NEEDS_APPROVAL = four_eyes
+    review = post_edit(as_admin, sales, domain="sales-v2")
+    text = page_text(as_admin.get(review))
+    if four_eyes:
+        assert "Confirm; a team lead approves before it is sent" in text
+        assert "a team lead or another admin (never you) approves the change" in text
+        assert "Confirm and send to SCP" not in text
+    else:
+        assert "Confirm and send to SCP" in text
+        assert "approves before it is sent" not in text

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.dataflow.changes.approvals import approval_needed
 from console.dataflow.changes.configdiff import (
     COMPONENT_LABELS,
     config_apply,
@@ -393,6 +394,7 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
             "in_flight": service.changes.filter(status__in=IN_FLIGHT).first(),
             "form_url": form_url,
             "pods_hosts": pods_hosts(desired=draft.desired_config, entries=entries),
+            "needs_approval": approval_needed(connection_name=service.connection_name),
         },
     )
 

@@ -33,6 +33,7 @@ def test_an_admin_sees_the_last_supported_day_and_the_days_left_after_check_now(
     )
 
     sign_in(page, admin_user.username, PASSWORD)
+    page.get_by_test_id("nav-more").click()
     page.get_by_test_id("nav-connections").first.click()
     expect(page.get_by_test_id("scp-version-banner")).to_have_count(0)
     page.get_by_test_id("check-now").click()

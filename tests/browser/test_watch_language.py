@@ -33,6 +33,7 @@ def test_korean_is_chosen_once_and_kept_and_a_watched_service_is_listed(page: Pa
     page.get_by_test_id("logout").click()
     page.context.clear_cookies()  # as if on another browser: only the saved choice remains
     sign_in(page, "support", passwords["support"])
+    page.get_by_test_id("nav-more").click()
     page.get_by_test_id("nav-me").click()
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.get_by_test_id("watch-row")).to_have_count(1)

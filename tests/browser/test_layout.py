@@ -1,0 +1,55 @@
+"""The navigation fits every window from a phone to a wide screen, in both languages."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Browser
+
+from tests.browser.conftest import snap
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = (360, 1024, 1280, 1366, 1920)
+
+
+@pytest.mark.parametrize("language", ["en-US", "ko-KR"])
+def test_no_page_is_wider_than_its_window_for_the_person_with_the_most_links(
+    browser: Browser, live_server, language
+):
+    get_user_model().objects.create_superuser("root", password=PASSWORD, first_name="Root")
+    context = browser.new_context(base_url=live_server.url, locale=language)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.locator("#id_username").fill("root")
+        page.locator("#id_password").fill(PASSWORD)
+        page.get_by_test_id("sign-in").click()
+        page.get_by_test_id("whoami").wait_for()
+        too_wide = {}
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 800})
+            for path in ("/", "/history/", "/fleet/"):
+                page.goto(path)
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                if wide > width:
+                    too_wide[(width, path)] = wide
+        assert too_wide == {}
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto("/")
+        page.get_by_test_id("nav-more").click()
+        page.get_by_test_id("nav-me").wait_for(state="visible")
+        snap(page, f"navigation-1280-{language}")
+        # Narrow windows fold the navigation behind its button; every link is one tap away.
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto("/")
+        page.locator(".navbar-toggler").click()
+        page.get_by_test_id("nav-history").click()
+        page.wait_for_url(f"{live_server.url}/history/")
+        page.locator(".navbar-toggler").click()
+        logout = page.get_by_test_id("logout")
+        logout.wait_for(state="visible")
+        snap(page, f"navigation-360-{language}")
+    finally:
+        context.close()

@@ -7,3 +7,22 @@ document.addEventListener("click", function (event) {
   root.setAttribute("data-bs-theme", next);
   localStorage.setItem("console-theme", next);
 });
+
+// Live pages (a change, a fleet change) refresh by swapping their panel every second. A screen
+// reader hears the new status once, politely, from a region that stays in place (base.html).
+document.addEventListener("htmx:afterSwap", function () {
+  var announcer = document.getElementById("live-announcer");
+  var badge = document.querySelector("[data-testid=change-status], [data-testid=fleet-status]");
+  if (!announcer || !badge) return;
+  var said = badge.textContent.trim();
+  if (said && announcer.getAttribute("data-said") !== said) {
+    announcer.setAttribute("data-said", said);
+    announcer.textContent = said;
+  }
+});
+
+document.addEventListener("DOMContentLoaded", function () {
+  var announcer = document.getElementById("live-announcer");
+  var badge = document.querySelector("[data-testid=change-status], [data-testid=fleet-status]");
+  if (announcer && badge) announcer.setAttribute("data-said", badge.textContent.trim());
+});

@@ -62,6 +62,10 @@ def test_admin_raises_memory_adds_a_host_alias_and_watches_it_succeed(
     expect(page.get_by_test_id("change-status")).to_have_text("Succeeded", timeout=30_000)
     assert page.url == url_before
     expect(page.get_by_test_id("change-live")).not_to_have_attribute("hx-trigger", re.compile("."))
+    # A screen reader heard the status change, politely, from a region that stays in place.
+    announcer = page.get_by_test_id("live-announcer")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    expect(announcer).to_have_text("Succeeded")
     expect(page.get_by_test_id("reason")).to_contain_text("TICKET-42")
     timeline = page.get_by_test_id("timeline")
     for status in ("Queued", "Submitting", "Accepted", "Succeeded"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import snap
 from tests.conftest import PASSWORD
@@ -53,3 +53,17 @@ def test_no_page_is_wider_than_its_window_for_the_person_with_the_most_links(
         snap(page, f"navigation-360-{language}")
     finally:
         context.close()
+
+
+def test_the_first_tab_reaches_a_skip_link_to_the_content(page, admin_user):
+    from tests.browser.conftest import sign_in
+
+    sign_in(page, admin_user.username, PASSWORD)
+    page.goto("/history/")
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("Tab")
+    skip = page.get_by_test_id("skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()  # shown when focused
+    page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()

@@ -731,7 +731,8 @@ def test_confirm_with_a_reason_queues_exactly_one_change(as_admin, admin_user, s
     assert [e.status for e in change.events.all()] == [Status.QUEUED]
     assert drafts_in_session(as_admin) == {}
     page = as_admin.get(response.url)
-    assert f"Change #{change.pk} is queued for SCP." in page_text(page)
+    assert f"Change #{change.pk} confirmed." in page_text(page)
+    assert "queued for SCP" not in page_text(page)  # the live status says where it is now
     assert NEW_PASSWORD not in page.content.decode()
 
 

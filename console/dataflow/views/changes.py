@@ -400,13 +400,9 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
 
 
 def _confirmed_as(change: ChangeRequest) -> str:
-    """The sentence that confirms a submitted change, by where it now waits."""
-    if change.status == Status.AWAITING_APPROVAL:
-        return _(
-            "Change #%(number)s is awaiting approval: a team lead or another admin must "
-            "approve it before it is sent."
-        ) % {"number": change.pk}
-    return _("Change #%(number)s is queued for SCP.") % {"number": change.pk}
+    """The sentence that confirms a submitted change: true for as long as the page shows it
+    (where the change is now, the live status says)."""
+    return _("Change #%(number)s confirmed.") % {"number": change.pk}
 
 
 def _precheck(

@@ -67,3 +67,26 @@ def test_the_first_tab_reaches_a_skip_link_to_the_content(page, admin_user):
     expect(skip).to_be_visible()  # shown when focused
     page.keyboard.press("Enter")
     expect(page.locator("#main")).to_be_focused()
+
+
+def test_the_recent_changes_stay_inside_their_card_on_a_laptop(page, scp, imported, admin_user):
+    from console.dataflow.changes.pipeline import change_cancel
+    from tests.browser.conftest import sign_in
+    from tests.dataflow.helpers import raise_memory, submit_edit
+
+    service = imported["sales-etl"]
+    # A reason without spaces (a pasted link or ticket path) cannot wrap between words.
+    reason = "https://tickets.example.com/browse/DATAFLOW-" + "4" * 80
+    change = submit_edit(service, admin_user, raise_memory, reason=reason)
+    change_cancel(change=change, by=admin_user)
+    sign_in(page, admin_user.username, PASSWORD)
+    for width in (1024, 1280, 1366):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(f"/services/{service.pk}/")
+        table = page.get_by_test_id("recent-changes")
+        card = table.locator("xpath=ancestor::div[contains(@class,'card')][1]")
+        inside = table.bounding_box()["x"] + table.bounding_box()["width"]
+        edge = card.bounding_box()["x"] + card.bounding_box()["width"]
+        assert inside <= edge + 1, (width, inside, edge)
+        if width == 1024:
+            snap(page, "service-recent-changes-1024")

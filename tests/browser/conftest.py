@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Keep Chromium off the network: the console must work where nothing outside is reachable.
@@ -71,3 +72,22 @@ def snap(page: Page, name: str) -> None:
     """Keep a full-page screenshot in var/screenshots, for people to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def more_menu_click(page: Page, test_id: str) -> None:
+    """Open the navigation's "More" menu and click one of its links, as a person would.
+
+    Bootstrap's menu works once the page's scripts have run: after a navigation the page is
+    given its load first, and a click that came too early is made again.
+    """
+    page.wait_for_load_state("load")
+    item = page.get_by_test_id(test_id).first
+    for _attempt in range(3):
+        if not item.is_visible():
+            page.get_by_test_id("nav-more").click()
+        try:
+            item.wait_for(state="visible", timeout=3_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    item.click()

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sign_in, snap
+from tests.browser.conftest import more_menu_click, sign_in, snap
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,8 +33,7 @@ def test_an_admin_sees_the_last_supported_day_and_the_days_left_after_check_now(
     )
 
     sign_in(page, admin_user.username, PASSWORD)
-    page.get_by_test_id("nav-more").click()
-    page.get_by_test_id("nav-connections").first.click()
+    more_menu_click(page, "nav-connections")
     expect(page.get_by_test_id("scp-version-banner")).to_have_count(0)
     page.get_by_test_id("check-now").click()
 

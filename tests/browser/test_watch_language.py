@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from console.dataflow.demo import demo_users_create
 from console.dataflow.models import Service
-from tests.browser.conftest import sign_in, snap
+from tests.browser.conftest import more_menu_click, sign_in, snap
 from tests.notify_servers import catalogue_compile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,8 +33,7 @@ def test_korean_is_chosen_once_and_kept_and_a_watched_service_is_listed(page: Pa
     page.get_by_test_id("logout").click()
     page.context.clear_cookies()  # as if on another browser: only the saved choice remains
     sign_in(page, "support", passwords["support"])
-    page.get_by_test_id("nav-more").click()
-    page.get_by_test_id("nav-me").click()
+    more_menu_click(page, "nav-me")
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page.get_by_test_id("watch-row")).to_have_count(1)
     expect(page.get_by_test_id("watch-row")).to_contain_text("sales-etl")

@@ -247,9 +247,17 @@ class ChangeAttempt(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     global_request_id = models.CharField(max_length=100, blank=True)
     detail = models.TextField(blank=True)
+    # The detail as facts (console.dataflow.words.events), said in the reader's language;
+    # `detail` keeps its English (rows older than this hold only that).
+    detail_said = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["number", "pk"]
 
     def __str__(self) -> str:
         return f"Attempt {self.number} of change #{self.change_id}: {self.outcome}"
+
+    @property
+    def detail_text(self) -> str:
+        """The detail in the reader's language (as stored, for a row older than `detail_said`)."""
+        return said_text(self.detail_said) if self.detail_said else self.detail

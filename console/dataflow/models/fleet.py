@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from console.dataflow.models.base import Decided, TimelineEvent
 from console.dataflow.models.changes import ChangeRequest
 from console.dataflow.models.services import Service
+from console.dataflow.words.events import said_text
 
 
 class FleetChange(Decided):
@@ -113,6 +114,8 @@ class FleetMember(models.Model):
     state = models.CharField(max_length=20, choices=State, default=State.WAITING)
     wave = models.PositiveSmallIntegerField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # The note as facts (console.dataflow.words.events); `note` keeps its English.
+    note_said = models.JSONField(null=True, blank=True)
     # The plan at preview time (the diff the person confirmed); re-planned when its wave starts.
     base_revision = models.PositiveIntegerField(null=True, blank=True)
     diff = models.JSONField(default=list)
@@ -128,3 +131,8 @@ class FleetMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} in fleet change #{self.fleet_id}"
+
+    @property
+    def note_text(self) -> str:
+        """The note in the reader's language (as stored, for a row older than `note_said`)."""
+        return said_text(self.note_said) if self.note_said else self.note

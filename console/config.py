@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 import sys
@@ -9,6 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 T = TypeVar("T")
@@ -166,6 +169,58 @@ def env_webhook_url(name: str) -> str:
     if problem:
         raise ConfigError(f"{name} cannot be used: {problem}")
     return raw
+
+
+def env_mail_settings(email_url: str, log_format: str) -> dict[str, object]:
+    """The mail settings (EMAIL_BACKEND, EMAIL_HOST, ...) that EMAIL_URL names.
+
+    Mail is for password resets and notifications. Without EMAIL_URL the worker prints each
+    mail, one JSON log record each with LOG_FORMAT=json as every other line.
+    """
+    if not email_url:
+        backend = "console.maillog.EmailBackend" if log_format == "json" else None
+        return {
+            "EMAIL_BACKEND": backend or "django.core.mail.backends.console.EmailBackend",
+            "EMAIL_TIMEOUT": 10,
+        }
+    try:
+        parsed = dj_email_url.parse(email_url)
+    except Exception:  # dj-email-url raises several kinds for a malformed URL
+        parsed = {}
+    if "EMAIL_BACKEND" not in parsed:
+        raise ConfigError(
+            "EMAIL_URL is not a mail URL; use smtp://user:pass@host:587/?tls=True, "
+            "smtps://… or console://."
+        )
+    found = {key: value for key, value in parsed.items() if value not in (None, "")}
+    return {**found, "EMAIL_TIMEOUT": parsed.get("EMAIL_TIMEOUT") or 10}
+
+
+def env_encryption_keys(name: str, debug: bool, secret_key: str) -> list[str]:
+    """Fernet keys for secrets at rest (SCP secret keys, NiFi passwords).
+
+    The first encrypts and all decrypt, so a new key goes first and old ones stay until rows
+    are re-encrypted. With DEBUG on and none given, one is derived from SECRET_KEY.
+    """
+    keys = env_list(name, [])
+    if not keys:
+        if not debug:
+            raise ConfigError(
+                f"{name} is required when DEBUG is off "
+                "(generate one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')."
+            )
+        digest = hashlib.sha256(f"console-encryption:{secret_key}".encode()).digest()
+        keys = [base64.urlsafe_b64encode(digest).decode()]
+    for key in keys:
+        try:
+            if len(base64.urlsafe_b64decode(key.encode())) != 32:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"{name} holds a value that is not a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys
 
 
 def run_or_explain(main: Callable[[], T]) -> T:

@@ -7,14 +7,11 @@ names the variable (`ConfigError`, caught by manage.py, wsgi.py and celery.py).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-import dj_email_url
 from csp.constants import NONE, SELF
 from kombu import Queue
 from kombu.transport import TRANSPORT_ALIASES
@@ -22,10 +19,12 @@ from kombu.transport import TRANSPORT_ALIASES
 from console.config import (
     ConfigError,
     env_bool,
+    env_encryption_keys,
     env_float,
     env_http_url,
     env_int,
     env_list,
+    env_mail_settings,
     env_networks,
     env_public_url,
     env_str,
@@ -305,27 +304,8 @@ CONTENT_SECURITY_POLICY = {
 
 # Mail: only for password reset. Without EMAIL_URL the reset pages answer 404.
 EMAIL_URL = env_str("EMAIL_URL", "")
-if EMAIL_URL:
-    try:
-        _email = dj_email_url.parse(EMAIL_URL)
-    except Exception:  # dj-email-url raises several kinds for a malformed URL
-        _email = {}
-    if "EMAIL_BACKEND" not in _email:
-        raise ConfigError(
-            "EMAIL_URL is not a mail URL; use smtp://user:pass@host:587/?tls=True, "
-            "smtps://… or console://."
-        )
-    # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ..., DEFAULT_FROM_EMAIL (?_default_from_email=)
-    globals().update({key: value for key, value in _email.items() if value not in (None, "")})
-    EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT") or 10
-else:
-    # Printed by the worker; with LOG_FORMAT=json one log record each, as every other line.
-    EMAIL_BACKEND = (
-        "console.maillog.EmailBackend"
-        if env_str("LOG_FORMAT", "plain").lower() == "json"
-        else "django.core.mail.backends.console.EmailBackend"
-    )
-EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or 10
+# EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ..., DEFAULT_FROM_EMAIL (?_default_from_email=)
+globals().update(env_mail_settings(EMAIL_URL, env_str("LOG_FORMAT", "plain").lower()))
 
 # --- Notifications --------------------------------------------------------------------------
 # The console's address as people reach it, for absolute links in mail and webhook messages.
@@ -342,26 +322,7 @@ CONSOLE_WEBHOOK_TIMEOUT = env_float("CONSOLE_WEBHOOK_TIMEOUT", 10.0)
 
 # Secrets at rest (SCP secret keys, NiFi passwords): Fernet keys, the first encrypts and all
 # decrypt, so a new key goes first and old ones stay until rows are re-encrypted.
-_encryption_keys = env_list("CONSOLE_ENCRYPTION_KEYS", [])
-if not _encryption_keys:
-    if not DEBUG:
-        raise ConfigError(
-            "CONSOLE_ENCRYPTION_KEYS is required when DEBUG is off "
-            "(generate one with: python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())')."
-        )
-    _digest = hashlib.sha256(f"console-encryption:{SECRET_KEY}".encode()).digest()
-    _encryption_keys = [base64.urlsafe_b64encode(_digest).decode()]
-for _key in _encryption_keys:
-    try:
-        if len(base64.urlsafe_b64decode(_key.encode())) != 32:
-            raise ValueError
-    except ValueError:
-        raise ConfigError(
-            "CONSOLE_ENCRYPTION_KEYS holds a value that is not a Fernet key "
-            "(32 url-safe base64-encoded bytes)."
-        ) from None
-CONSOLE_ENCRYPTION_KEYS = _encryption_keys
+CONSOLE_ENCRYPTION_KEYS = env_encryption_keys("CONSOLE_ENCRYPTION_KEYS", DEBUG, SECRET_KEY)
 
 # --- Celery ---------------------------------------------------------------------------------
 # The default broker needs no server: kombu's filesystem transport in VAR_DIR, polled every

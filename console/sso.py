@@ -153,7 +153,7 @@ class SsoBackend(OIDCAuthenticationBackend):
         if not subject or subject != str(payload.get("sub") or ""):
             return self._refuse("invalid", subject=subject)
         issuer = str(payload.get("iss") or "")
-        groups = groups_of(claims) or groups_of(payload)
+        groups = sorted(groups_of(claims) or groups_of(payload))
         roles = roles_for(groups)
         identity = (
             SsoIdentity.objects.select_related("user")
@@ -161,39 +161,50 @@ class SsoBackend(OIDCAuthenticationBackend):
             .first()
         )
         if not roles:
-            if identity is not None:
-                roles_set(identity.user, [])
-                identity.groups = sorted(groups)
-                identity.save(update_fields=["groups"])
-            return self._refuse("no_role", subject=subject, groups=sorted(groups))
+            _roles_lost(identity, groups)
+            return self._refuse("no_role", subject=subject, groups=groups)
         with transaction.atomic():
-            if identity is None:
-                user = self.UserModel.objects.create_user(
-                    _username_free(
-                        str(claims.get("preferred_username") or claims.get("email") or subject)
-                    ),
-                    email=str(claims.get("email") or ""),
-                )  # no password: this person signs in through the provider only
-                identity = SsoIdentity(user=user, issuer=issuer, subject=subject)
+            identity = identity or self._identity_new(claims, issuer=issuer, subject=subject)
             user = identity.user
             if not user.is_active:
                 return self._refuse("inactive", subject=subject)
-            user.email = str(claims.get("email") or user.email)[:254]
-            user.first_name = str(claims.get("given_name") or user.first_name)[:150]
-            user.last_name = str(claims.get("family_name") or user.last_name)[:150]
-            user.save(update_fields=["email", "first_name", "last_name"])
-            identity.groups = sorted(groups)
+            _profile_update(user, claims)
+            identity.groups = groups
             identity.last_seen_at = timezone.now()
             identity.save()
             roles_set(user, roles)
         logger.info("single sign-on", extra={"user": user.get_username(), "roles": ",".join(roles)})
         return user
 
+    def _identity_new(self, claims: dict, *, issuer: str, subject: str) -> SsoIdentity:
+        """A new person for a provider account seen for the first time (saved with its row)."""
+        name = str(claims.get("preferred_username") or claims.get("email") or subject)
+        user = self.UserModel.objects.create_user(
+            _username_free(name), email=str(claims.get("email") or "")
+        )  # no password: this person signs in through the provider only
+        return SsoIdentity(user=user, issuer=issuer, subject=subject)
+
     def _refuse(self, code: str, **facts) -> None:
         """Remember why for the sign-in page, log it, and sign nobody in."""
         self.request.session[REFUSED] = code
         logger.warning("single sign-on refused: %s", code, extra=facts)
         return None
+
+
+def _roles_lost(identity: SsoIdentity | None, groups: list[str]) -> None:
+    """Roles follow the provider's groups: a known person who lost them loses their roles."""
+    if identity is not None:
+        roles_set(identity.user, [])
+        identity.groups = groups
+        identity.save(update_fields=["groups"])
+
+
+def _profile_update(user, claims: dict) -> None:
+    """Mail address and names as the provider says them now (kept where it says nothing)."""
+    user.email = str(claims.get("email") or user.email)[:254]
+    user.first_name = str(claims.get("given_name") or user.first_name)[:150]
+    user.last_name = str(claims.get("family_name") or user.last_name)[:150]
+    user.save(update_fields=["email", "first_name", "last_name"])
 
 
 def _sso_required(view):

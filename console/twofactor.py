@@ -100,29 +100,14 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     """Ask for the one-time password; on a first sign-in, set up the authenticator app."""
     if not second_factor_due(request):
         return HttpResponseRedirect(_next_url(request))
-    user = request.user
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
-    setting_up = device is None
-    if setting_up:
-        # One pending key per person: reloading the page shows the same QR code.
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    device, setting_up = _device_for(request.user)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        allowed, details = device.verify_is_allowed()
-        if not allowed:
-            form.add_error("code", _throttled_text(details))
-        elif device.verify_token(form.cleaned_data["code"].strip()):
-            if setting_up:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
-            otp_login(request, device)
-            return HttpResponseRedirect(_next_url(request))
-        else:
-            form.add_error(
-                "code", _("That code is not right. Check the app's clock and try the next code.")
-            )
+    if request.method == "POST" and form.is_valid() and _code_accepted(form, device):
+        if setting_up:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+        otp_login(request, device)
+        return HttpResponseRedirect(_next_url(request))
     context = {"form": form, "setting_up": setting_up, "next": _next_url(request)}
     if setting_up:
         context["qr_svg"] = mark_safe(  # noqa: S308 - drawn by segno from our own URL
@@ -130,6 +115,32 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         )
         context["key"] = " ".join(_chunks(b32encode(device.bin_key).decode().rstrip("="), 4))
     return render(request, "registration/two_factor.html", context)
+
+
+def _device_for(user) -> tuple[TOTPDevice, bool]:
+    """The person's confirmed authenticator, else the one being set up (and True)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    if device is not None:
+        return device, False
+    # One pending key per person: reloading the page shows the same QR code.
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    return device, True
+
+
+def _code_accepted(form: CodeForm, device: TOTPDevice) -> bool:
+    """True for the right code; otherwise the form says why (wrong, or too many tries)."""
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        form.add_error("code", _throttled_text(details))
+        return False
+    if device.verify_token(form.cleaned_data["code"].strip()):
+        return True
+    form.add_error(
+        "code", _("That code is not right. Check the app's clock and try the next code.")
+    )
+    return False
 
 
 def _chunks(text: str, size: int) -> list[str]:

@@ -26,3 +26,16 @@ document.addEventListener("DOMContentLoaded", function () {
   var badge = document.querySelector("[data-testid=change-status], [data-testid=fleet-status]");
   if (announcer && badge) announcer.setAttribute("data-said", badge.textContent.trim());
 });
+
+// The time-zone picker offers the browser's own zone first, marked as such (preferences).
+document.addEventListener("DOMContentLoaded", function () {
+  var select = document.querySelector("select[data-browser-zone]");
+  var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!select || !zone) return;
+  var option = Array.prototype.find.call(select.options, function (o) { return o.value === zone; });
+  var common = select.querySelector("optgroup");
+  if (!option || !common) return;
+  option.textContent = option.textContent + " · " + select.getAttribute("data-browser-zone");
+  option.setAttribute("data-testid", "browser-zone");
+  common.insertBefore(option, common.firstChild);
+});

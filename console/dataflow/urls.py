@@ -1,30 +1,34 @@
 from django.urls import path
 
-from console.dataflow.views import changes as views
+from console.dataflow.views import changes as views_changes
 from console.dataflow.views import connections as views_connections
+from console.dataflow.views import edits as views_edits
 from console.dataflow.views import fleet as views_fleet
 from console.dataflow.views import history as views_history
 from console.dataflow.views import me as views_me
+from console.dataflow.views import review as views_review
 from console.dataflow.views import services as views_services
 
 app_name = "dataflow"
 
 urlpatterns = [
     path("", views_services.service_list, name="service-list"),
-    path("services/refresh/", views.sync_request, name="sync-request"),
-    path("services/<int:pk>/", views.service_detail, name="service-detail"),
+    path("services/refresh/", views_services.sync_request, name="sync-request"),
+    path("services/<int:pk>/", views_services.service_detail, name="service-detail"),
     path("services/<int:pk>/watch/", views_me.service_watch, name="service-watch"),
-    path("services/<int:pk>/edit/", views.service_edit, name="service-edit"),
+    path("services/<int:pk>/edit/", views_edits.service_edit, name="service-edit"),
     path(
         "services/<int:pk>/host-aliases/",
-        views.service_host_aliases,
+        views_edits.service_host_aliases,
         name="service-host-aliases",
     ),
-    path("services/<int:pk>/review/<str:draft_id>/", views.change_review, name="change-review"),
-    path("changes/<int:pk>/", views.change_detail, name="change-detail"),
-    path("changes/<int:pk>/cancel/", views.change_cancel_view, name="change-cancel"),
-    path("changes/<int:pk>/retry/", views.change_retry_view, name="change-retry"),
-    path("changes/<int:pk>/abandon/", views.change_abandon_view, name="change-abandon"),
+    path(
+        "services/<int:pk>/review/<str:draft_id>/", views_review.change_review, name="change-review"
+    ),
+    path("changes/<int:pk>/", views_changes.change_detail, name="change-detail"),
+    path("changes/<int:pk>/cancel/", views_changes.change_cancel_view, name="change-cancel"),
+    path("changes/<int:pk>/retry/", views_changes.change_retry_view, name="change-retry"),
+    path("changes/<int:pk>/abandon/", views_changes.change_abandon_view, name="change-abandon"),
     path("history/", views_history.history, name="history"),
     path(
         "services/<int:pk>/revisions/",

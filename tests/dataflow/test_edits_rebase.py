@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from console.dataflow.changes.drafts import OUTSIDE, meanwhile_notice
 from console.dataflow.models import ChangeRequest, ConfigRevision, Service
-from console.dataflow.views import changes as views
+from console.dataflow.views import review as views
 from tests.conftest import _person
 from tests.dataflow.pages import diff_rows, drafts_in_session, edit_data, page_text, row_counts
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from console.dataflow.forms.service import ServiceEditForm, host_alias_formset
+from console.dataflow.forms.host_aliases import host_alias_formset
+from console.dataflow.forms.service import ServiceEditForm
 from console.dataflow.models import Service
 from console.scp import HostAlias
 from tests.dataflow.pages import INVALID_EDITS, edit_data

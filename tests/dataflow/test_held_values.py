@@ -14,9 +14,10 @@ from django.urls import reverse
 from console.dataflow.changes.hostsfile import hosts_parse
 from console.dataflow.changes.pipeline import Precheck
 from console.dataflow.changes.validators import ip_normalize
-from console.dataflow.forms.service import HostAliasesForm, ServiceEditForm, host_alias_formset
+from console.dataflow.forms.host_aliases import HostAliasesForm, host_alias_formset
+from console.dataflow.forms.service import ServiceEditForm
 from console.dataflow.models import ChangeRequest, ConfigRevision, Service
-from console.dataflow.views import changes as views
+from console.dataflow.views import review as views
 from console.scp import HostAlias
 from tests.dataflow.pages import diff_rows, drafts_in_session, edit_data, page_text, row_counts
 

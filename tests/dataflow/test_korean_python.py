@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import translation
 
-from console.dataflow.forms.service import ServiceEditForm, host_alias_formset
+from console.dataflow.forms.host_aliases import host_alias_formset
+from console.dataflow.forms.service import ServiceEditForm
 from console.dataflow.models import STATUS_MEANINGS, ChangeRequest, Service
 from console.dataflow.words.scp_text import scp_error_text
 from console.scp import ScpUnavailable

@@ -187,18 +187,12 @@ def meanwhile_notice(
         .first()
     )
     changes = _changes_finished_since(service, observed_at) if observed_at else []
+    outside = _(OUTSIDE) if observed_at else ""
     authors: list[str] = []
     for entry in entries:
-        by = []
-        for change in changes:
-            if entry["field"] in {part.get("field") for part in change.diff or ()}:
-                by.append(
-                    _("%(author)s (change #%(number)s)")
-                    % {"author": change.author_name, "number": change.pk}
-                )
-                if change.author_name not in authors:
-                    authors.append(change.author_name)
-        entry["by"] = ", ".join(dict.fromkeys(by)) if by else (_(OUTSIDE) if observed_at else "")
+        by = _changes_of_field(changes, entry["field"])
+        authors = list(dict.fromkeys([*authors, *(change.author_name for change in by)]))
+        entry["by"] = _changed_by(by) or outside
         entry["both"] = entry["field"] in edited
     return {
         "from_revision": since_revision,
@@ -209,6 +203,22 @@ def meanwhile_notice(
         "known": observed_at is not None,
         "both": [entry["label"] for entry in entries if entry["both"]],
     }
+
+
+def _changes_of_field(changes: list[ChangeRequest], field: str) -> list[ChangeRequest]:
+    """The changes that asked for `field`."""
+    return [c for c in changes if field in {part.get("field") for part in c.diff or ()}]
+
+
+def _changed_by(changes: list[ChangeRequest]) -> str:
+    """Who changed a field, with their change numbers ("" when no console change did)."""
+    return ", ".join(
+        dict.fromkeys(
+            _("%(author)s (change #%(number)s)")
+            % {"author": change.author_name, "number": change.pk}
+            for change in changes
+        )
+    )
 
 
 def _changes_finished_since(service: Service, since: datetime) -> list[ChangeRequest]:

@@ -24,65 +24,99 @@ def hosts_parse(
     whatever the rules say; new and edited pairs are checked. Raises ValidationError with one
     message per bad line, each naming the line.
     """
-    aliases: list[HostAlias] = []
-    errors: list[str] = []
-    seen: dict[str, tuple[str, int, bool]] = {}
-    held_ips = {ip for _, ip in held}
+    reader = _HostsReader(held)
     for number, raw in enumerate(text.splitlines(), start=1):
+        reader.line(number, raw)
+    reader.count_check()
+    if reader.errors:
+        raise ValidationError(reader.errors)
+    return tuple(reader.aliases)
+
+
+class _HostsReader:
+    """One pass over pasted hosts-file lines: the aliases read and each line's problems."""
+
+    def __init__(self, held: frozenset[tuple[str, str]] | set[tuple[str, str]]) -> None:
+        self.held = held
+        self.held_ips = {ip for _, ip in held}
+        self.aliases: list[HostAlias] = []
+        self.errors: list[str] = []
+        self.seen: dict[str, tuple[str, int, bool]] = {}  # name -> IP, line, held
+
+    def line(self, number: int, raw: str) -> None:
+        """Read one line: its IP, then each of its host names."""
         line = raw.split("#", 1)[0].strip()
         if not line:
-            continue
+            return
         written, *names = line.split()
-        ip = written
-        if written not in held_ips or not all((name, written) in held for name in names):
-            try:
-                ip = ip_normalize(written)
-            except ValidationError as exc:
-                errors.append(_line(number, exc.messages[0]))
-                continue
+        ip = self._ip(number, written, names)
+        if ip is None:
+            return
         if not names:
-            errors.append(
+            self.errors.append(
                 _line(number, _("write at least one host name after %(ip)s.") % {"ip": ip})
             )
-            continue
+            return
         for name in names:
-            # A pair SCP holds keeps its IP exactly as SCP wrote it.
-            pair_ip = written if (name, written) in held else ip
-            is_held = (name, pair_ip) in held
-            if not is_held:
-                try:
-                    validate_hostname(name)
-                except ValidationError as exc:
-                    errors.append(_line(number, exc.messages[0]))
-                    continue
-            if name in seen:
-                first_ip, first_line, first_held = seen[name]
-                if first_ip != pair_ip and is_held and first_held:
-                    # SCP holds this conflict already; it is not this paste's to refuse.
-                    aliases.append(HostAlias(hostname=name, ip=pair_ip))
-                elif first_ip != pair_ip:
-                    errors.append(
-                        _line(
-                            number,
-                            _(
-                                "'%(name)s' already points at %(ip)s (line %(line)s); a host "
-                                "name may have only one IP."
-                            )
-                            % {"name": name, "ip": first_ip, "line": first_line},
-                        )
-                    )
-                continue  # the same pair twice is harmless: keep one
-            seen[name] = (pair_ip, number, is_held)
-            aliases.append(HostAlias(hostname=name, ip=pair_ip))
-    # More than SCP allows is refused only when the paste adds to what SCP already holds.
-    if len(aliases) > max(HOST_ALIASES_MAX, len(held)):
-        errors.append(
-            _("%(count)s host names: SCP allows at most %(max)s host aliases.")
-            % {"count": len(aliases), "max": HOST_ALIASES_MAX}
+            self._name(number, name, written=written, ip=ip)
+
+    def _ip(self, number: int, written: str, names: list[str]) -> str | None:
+        """The line's IP: as written when SCP holds all its pairs, else checked (None: bad)."""
+        if written in self.held_ips and all((name, written) in self.held for name in names):
+            return written
+        try:
+            return ip_normalize(written)
+        except ValidationError as exc:
+            self.errors.append(_line(number, exc.messages[0]))
+            return None
+
+    def _name(self, number: int, name: str, *, written: str, ip: str) -> None:
+        # A pair SCP holds keeps its IP exactly as SCP wrote it.
+        pair_ip = written if (name, written) in self.held else ip
+        is_held = (name, pair_ip) in self.held
+        if not is_held and not self._name_valid(number, name):
+            return
+        if name in self.seen:
+            self._name_again(number, name, pair_ip=pair_ip, is_held=is_held)
+            return
+        self.seen[name] = (pair_ip, number, is_held)
+        self.aliases.append(HostAlias(hostname=name, ip=pair_ip))
+
+    def _name_valid(self, number: int, name: str) -> bool:
+        try:
+            validate_hostname(name)
+        except ValidationError as exc:
+            self.errors.append(_line(number, exc.messages[0]))
+            return False
+        return True
+
+    def _name_again(self, number: int, name: str, *, pair_ip: str, is_held: bool) -> None:
+        """A host name an earlier line gave: the same pair twice is harmless (one is kept)."""
+        first_ip, first_line, first_held = self.seen[name]
+        if first_ip == pair_ip:
+            return
+        if is_held and first_held:
+            # SCP holds this conflict already; it is not this paste's to refuse.
+            self.aliases.append(HostAlias(hostname=name, ip=pair_ip))
+            return
+        self.errors.append(
+            _line(
+                number,
+                _(
+                    "'%(name)s' already points at %(ip)s (line %(line)s); a host "
+                    "name may have only one IP."
+                )
+                % {"name": name, "ip": first_ip, "line": first_line},
+            )
         )
-    if errors:
-        raise ValidationError(errors)
-    return tuple(aliases)
+
+    def count_check(self) -> None:
+        # More than SCP allows is refused only when the paste adds to what SCP already holds.
+        if len(self.aliases) > max(HOST_ALIASES_MAX, len(self.held)):
+            self.errors.append(
+                _("%(count)s host names: SCP allows at most %(max)s host aliases.")
+                % {"count": len(self.aliases), "max": HOST_ALIASES_MAX}
+            )
 
 
 def _line(number: int, problem: str) -> str:

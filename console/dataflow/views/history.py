@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.changes.configdiff import config_diff
-from console.dataflow.changes.drafts import draft_save, revision_config
+from console.dataflow.changes.drafts import revision_config
+from console.dataflow.changes.proposals import draft_propose
 from console.dataflow.history.charts import OUTCOMES, weekly_chart
 from console.dataflow.history.queries import (
     HistoryFilterForm,
@@ -178,30 +179,28 @@ def service_revert(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("dataflow:service-revisions", pk=service.pk)
     old = revision_config(service=service, revision=revision) or {}
-    desired = revert_desired(service.config, old)
-    if not config_diff(service.config, desired):
+    # The base is today's configuration: the review shows exactly the fields that go back,
+    # and the usual stale-form check applies if SCP moves before the confirm.
+    proposal = draft_propose(
+        request.session,
+        service=service,
+        kind=ChangeRequest.Kind.FULL,
+        opened_revision=service.config_revision,
+        opened_config=service.config,
+        desired=revert_desired(service.config, old),
+        reason=f"Revert to revision {revision}.",
+    )
+    if proposal.draft is None:
         messages.info(
             request, f"The current configuration already holds revision {revision}'s values."
         )
         return redirect("dataflow:service-revisions", pk=service.pk)
-    # The base is today's configuration: the review shows exactly the fields that go back,
-    # and the usual stale-form check applies if SCP moves before the confirm.
-    draft = draft_save(
-        request.session,
-        service_id=service.pk,
-        kind=ChangeRequest.Kind.FULL,
-        base_revision=service.config_revision,
-        base_config=service.config,
-        desired_config=desired,
-        new_password=None,
-        reason=f"Revert to revision {revision}.",
-    )
     messages.info(
         request,
         f"Review the fields that go back to revision {revision}. A password is never "
         "restored: edit the configuration to set one.",
     )
-    return redirect("dataflow:change-review", pk=service.pk, draft_id=draft.id)
+    return redirect("dataflow:change-review", pk=service.pk, draft_id=proposal.draft.id)
 
 
 # --- Preferences --------------------------------------------------------------------------

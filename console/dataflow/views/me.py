@@ -15,7 +15,7 @@ from django.views.i18n import set_language
 
 from console.dataflow.models import ChangeRequest
 from console.dataflow.people.preferences import SESSION_KEY, language_of, language_set, watch_set
-from console.dataflow.views.changes import _get_service_for_user
+from console.dataflow.views.access import service_for_user
 from console.dataflow.views.services import services_filtered
 
 
@@ -29,7 +29,7 @@ class WatchForm(forms.Form):
 @permission_required("dataflow.view_service", raise_exception=True)
 def service_watch(request: HttpRequest, pk: int) -> HttpResponse:
     """Start or stop watching a service; back to its page (or the toggle alone, for htmx)."""
-    service = _get_service_for_user(request, pk, "view_service")
+    service = service_for_user(request, pk, "view_service")
     form = WatchForm(request.POST)
     if not form.is_valid():  # a BooleanField(required=False) always is; kept for the contract
         return HttpResponseBadRequest(_("Say whether to watch the service."))

@@ -1,22 +1,27 @@
-"""The service list for a fleet: search, filters, sorting and pages, all in the URL."""
+"""The services: the list (search, filters, sorting and pages, all in the URL), a service's
+page, and "Refresh from SCP"."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from console.dataflow.inventory.sync import sync_pacing
-from console.dataflow.models import ChangeRequest, Service, SyncRun
+from console.dataflow.changes.configdiff import COMPONENT_LABELS
+from console.dataflow.history.charts import service_chart, service_chart_headers
+from console.dataflow.inventory.sync import services_sync_request, sync_pacing
+from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
 from console.dataflow.templatetags.console_tags import STATE_COLOURS
+from console.dataflow.views.access import service_for_user
 
 PAGE_SIZE = 50
 # The `sort` values the list understands: the URL's word and the ordering it stands for.
@@ -155,3 +160,53 @@ def service_list(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "dataflow/partials/service_table.html", context)
     return render(request, "dataflow/service_list.html", context)
+
+
+@require_POST
+@permission_required("dataflow.edit_service", raise_exception=True)
+def sync_request(request: HttpRequest) -> HttpResponse:
+    """ "Refresh from SCP" (admins): a worker reads every service; the list follows it live."""
+    run = services_sync_request(requested_by=request.user)
+    run.refresh_from_db()
+    if run.errors:
+        messages.error(request, " ".join(run.errors))
+    else:
+        messages.info(request, _("Refreshing the services from SCP…"))
+    return redirect("dataflow:service-list")
+
+
+@require_GET
+@permission_required("dataflow.view_service", raise_exception=True)
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A service's configuration in readable units, its links, its change in flight."""
+    service = service_for_user(request, pk, "view_service")
+    in_flight = service.changes.filter(status__in=IN_FLIGHT).first()
+    if request.htmx:
+        finished = None if in_flight else service.changes.first()
+        return render(
+            request,
+            "dataflow/partials/inflight_banner.html",
+            {"service": service, "change": in_flight, "finished": finished},
+        )
+    config = service.config or {}
+    known = config.get("workloads") or {}
+    workloads = [
+        {"label": label, **(known.get(component) or {})}
+        for component, label in COMPONENT_LABELS.items()
+    ]
+    return render(
+        request,
+        "dataflow/service_detail.html",
+        {
+            "service": service,
+            "config": config,
+            "workloads": workloads,
+            "change": in_flight,
+            "recent_changes": service.changes.all()[:10],
+            # The newest revisions, oldest first, for the chart of workloads over time.
+            "chart": service_chart(
+                list(service.revisions.select_related("change").order_by("-revision")[:30])[::-1]
+            ),
+            "chart_headers": service_chart_headers(),
+        },
+    )

@@ -21,7 +21,8 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "approve_change",
     ],
     TEAM_LEADS: ["view_service", "view_changerequest", "review_history", "approve_change"],
-    SUPPORT: ["view_service", "view_changerequest", "edit_host_aliases"],
+    # Migration 0019 gives Support the history too.
+    SUPPORT: ["view_service", "view_changerequest", "review_history", "edit_host_aliases"],
 }
 
 
@@ -35,6 +36,8 @@ class Abilities:
     review_history: bool
     django_admin: bool
     approve_change: bool = False
+    read_changes: bool = False
+    read_services: bool = False
 
 
 def abilities_for(user: AbstractBaseUser | AnonymousUser) -> Abilities:
@@ -53,6 +56,8 @@ def abilities_for(user: AbstractBaseUser | AnonymousUser) -> Abilities:
         review_history=user.has_perm("dataflow.review_history"),
         django_admin=user.is_staff,
         approve_change=user.has_perm("dataflow.approve_change"),
+        read_changes=user.has_perm("dataflow.view_changerequest"),
+        read_services=user.has_perm("dataflow.view_service"),
     )
 
 

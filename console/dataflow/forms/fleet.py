@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from console.dataflow.changes.hostsfile import hosts_parse
 from console.dataflow.changes.validators import ip_normalize, validate_hostname
-from console.dataflow.fleet.pipeline import WAVE_SIZE_DEFAULT, FleetEdit
+from console.dataflow.fleet.plan import WAVE_SIZE_DEFAULT, FleetEdit
 
 ACTIONS = [
     ("replace_ip", gettext_lazy("Replace an IP (old → new)")),

@@ -27,16 +27,15 @@ from console.dataflow.changes.replan import (
     approval_replan,
     change_send_back,
 )
-from console.dataflow.fleet.lifecycle import fleet_actions, fleet_may_run, fleet_may_steer
-from console.dataflow.fleet.pipeline import (
+from console.dataflow.fleet.actions import (
     fleet_approve,
     fleet_cancel,
-    fleet_preview,
     fleet_reject,
     fleet_resume,
     fleet_submit,
-    services_select,
 )
+from console.dataflow.fleet.lifecycle import fleet_actions, fleet_may_run, fleet_may_steer
+from console.dataflow.fleet.plan import fleet_preview, services_select
 from console.dataflow.forms.fleet import (
     ChangeDecisionForm,
     DecisionForm,

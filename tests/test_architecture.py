@@ -88,7 +88,7 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_import_graph_has_no_circle_deferred_or_not():
     graph = _import_graph()
     assert (
-        "console.dataflow.fleet.pipeline" in graph["console.dataflow.views.fleet"]
+        "console.dataflow.fleet.actions" in graph["console.dataflow.views.fleet"]
     )  # the graph is real
     assert _circles(graph) == []
 

@@ -24,7 +24,9 @@ from django.utils import timezone, translation
 from console.dataflow.changes.lifecycle import change_move
 from console.dataflow.changes.pipeline import change_approve, change_reject
 from console.dataflow.connections.scpcheck import connections_check
-from console.dataflow.fleet.pipeline import FleetEdit, fleet_advance, fleet_preview, fleet_submit
+from console.dataflow.fleet.actions import fleet_submit
+from console.dataflow.fleet.plan import FleetEdit, fleet_preview
+from console.dataflow.fleet.waves import fleet_advance
 from console.dataflow.models import (
     ChangeAttempt,
     ChangeRequest,
@@ -144,7 +146,10 @@ def _finish(change: ChangeRequest, to: str, **fields) -> ChangeRequest:
 
 def _world(language, imported, admin_user, lead_user, support_user, settings, monkeypatch):
     """Rows that make every section show, made while `language` is active."""
-    monkeypatch.setattr("console.dataflow.fleet.pipeline.fleet_advance_dispatch", lambda pk: None)
+    for module in ("actions", "waves"):
+        monkeypatch.setattr(
+            f"console.dataflow.fleet.{module}.fleet_advance_dispatch", lambda pk: None
+        )
     world = World()
     services = list(Service.objects.order_by("name"))
     for s in services:

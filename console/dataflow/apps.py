@@ -13,7 +13,7 @@ class DataflowConfig(AppConfig):
         # the configured broker.
         import console.celery  # noqa: F401
         from console.dataflow.changes.finished import followup_register
-        from console.dataflow.fleet.pipeline import fleet_followup
+        from console.dataflow.fleet.waves import fleet_followup
         from console.dataflow.notifications.notify import notifications_enqueue
 
         # What runs when a change ends, in this order; the lifecycle knows only the list.

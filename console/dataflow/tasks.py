@@ -17,7 +17,7 @@ from console.dataflow.changes.pipeline import (
     change_speaking,
     change_track,
 )
-from console.dataflow.fleet.pipeline import ADVANCE_TASK, fleet_advance, fleet_speaking
+from console.dataflow.fleet.waves import ADVANCE_TASK, fleet_advance, fleet_speaking
 from console.dataflow.inventory.sync import (
     SCHEDULED_SYNC_TASK,
     SYNC_TASK,

@@ -7,16 +7,9 @@ from django.urls import reverse
 
 from console.dataflow.changes.lifecycle import change_move
 from console.dataflow.changes.pipeline import SEND_TASK
-from console.dataflow.fleet.pipeline import (
-    FleetEdit,
-    _wave_next,
-    fleet_advance,
-    fleet_cancel,
-    fleet_preview,
-    fleet_resume,
-    fleet_submit,
-    services_select,
-)
+from console.dataflow.fleet.actions import fleet_cancel, fleet_resume, fleet_submit
+from console.dataflow.fleet.plan import FleetEdit, fleet_preview, services_select
+from console.dataflow.fleet.waves import _wave_next, fleet_advance
 from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, FleetChange, FleetMember, Service
 
@@ -31,7 +24,8 @@ MOVE = FleetEdit(action="replace_ip", old_ip=OLD, new_ip=NEW)
 def dispatched(monkeypatch, enqueued):
     """Fleet steps recorded instead of sent to a broker; change sends land in `enqueued`."""
     steps: list[int] = []
-    monkeypatch.setattr("console.dataflow.fleet.pipeline.fleet_advance_dispatch", steps.append)
+    for module in ("actions", "waves"):  # each calls it by its own name
+        monkeypatch.setattr(f"console.dataflow.fleet.{module}.fleet_advance_dispatch", steps.append)
     return steps
 
 
@@ -379,7 +373,7 @@ def test_a_confirm_on_a_preview_that_moved_starts_nothing(
 def test_a_worker_lost_while_starting_a_member_leaves_it_waiting_and_the_sweeper_goes_on(
     kafka_services, support_user, dispatched, enqueued, monkeypatch
 ):
-    from console.dataflow.fleet import pipeline as fleet_module
+    from console.dataflow.fleet import waves as fleet_module
     from console.dataflow.work.dispatch import changes_sweep
 
     fleet = _submit(support_user, kafka_services, wave_size=2)

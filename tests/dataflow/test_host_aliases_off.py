@@ -26,7 +26,7 @@ from console.dataflow.changes.pipeline import (
     change_track,
 )
 from console.dataflow.connections.clients import scp_client_for
-from console.dataflow.fleet.pipeline import FleetEdit, fleet_preview
+from console.dataflow.fleet.plan import FleetEdit, fleet_preview
 from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, Service
 from console.scp import ServiceConfig

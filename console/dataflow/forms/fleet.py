@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from console.dataflow.changes.hostsfile import hosts_parse
 from console.dataflow.changes.validators import ip_normalize, validate_hostname
-from console.dataflow.fleet.pipeline import WAVE_SIZE_DEFAULT, FleetEdit
+from console.dataflow.fleet.plan import WAVE_SIZE_DEFAULT, FleetEdit
 
 ACTIONS = [
     ("replace_ip", gettext_lazy("Replace an IP (old → new)")),
@@ -55,33 +55,47 @@ class FleetForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
+        """The fields of the chosen edit: each checked, and normalised where it has a form."""
         data = super().clean()
-        action = data.get("action")
-        if action == "replace_ip":
-            old = self._ip("old_ip", data)
-            new = self._ip("new_ip", data)
-            if old and new and old == new:
-                self.add_error("new_ip", _("The new IP is the old one: nothing would change."))
-        elif action == "add_lines":
-            text = data.get("lines", "")
-            if not text.strip():
-                self.add_error("lines", _("Write at least one hosts-file line."))
-            else:
-                try:
-                    data["parsed_lines"] = tuple((a.hostname, a.ip) for a in hosts_parse(text))
-                except ValidationError as exc:
-                    self.add_error("lines", exc)
-        elif action == "remove_host":
-            name = data.get("hostname", "").strip()
-            if not name:
-                self.add_error("hostname", _("Write the host name to remove."))
-            else:
-                try:
-                    validate_hostname(name)
-                except ValidationError as exc:
-                    self.add_error("hostname", exc)
-                data["hostname"] = name
+        checks = {
+            "replace_ip": self._replace_ip_clean,
+            "add_lines": self._add_lines_clean,
+            "remove_host": self._remove_host_clean,
+        }
+        check = checks.get(data.get("action"))
+        if check is not None:
+            check(data)
         return data
+
+    def _replace_ip_clean(self, data: dict[str, Any]) -> None:
+        """Two valid IPs, normalised, and not the same one."""
+        old = self._ip("old_ip", data)
+        new = self._ip("new_ip", data)
+        if old and new and old == new:
+            self.add_error("new_ip", _("The new IP is the old one: nothing would change."))
+
+    def _add_lines_clean(self, data: dict[str, Any]) -> None:
+        """At least one hosts-file line, parsed into (hostname, ip) pairs as `parsed_lines`."""
+        text = data.get("lines", "")
+        if not text.strip():
+            self.add_error("lines", _("Write at least one hosts-file line."))
+            return
+        try:
+            data["parsed_lines"] = tuple((a.hostname, a.ip) for a in hosts_parse(text))
+        except ValidationError as exc:
+            self.add_error("lines", exc)
+
+    def _remove_host_clean(self, data: dict[str, Any]) -> None:
+        """A valid host name, without the spaces around it."""
+        name = data.get("hostname", "").strip()
+        if not name:
+            self.add_error("hostname", _("Write the host name to remove."))
+            return
+        try:
+            validate_hostname(name)
+        except ValidationError as exc:
+            self.add_error("hostname", exc)
+        data["hostname"] = name
 
     def _ip(self, name: str, data: dict[str, Any]) -> str:
         value = data.get(name, "").strip()

@@ -8,6 +8,7 @@ table for screen readers and a sentence for its accessible name.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -56,79 +57,9 @@ def service_chart(revisions: list[ConfigRevision]) -> dict[str, Any] | None:
     revisions = revisions[-MAX_REVISIONS:]
     if not revisions:
         return None
-    count = len(revisions)
-    span = WIDTH - LEFT - RIGHT
-    step = span / count
-
-    def x_at(index: int) -> float:
-        return LEFT + step * index
-
-    panels = []
-    for number, (attr, title, unit, factor) in enumerate(METRICS):
-        top = TOP + number * (PANEL + GAP)
-        values = {
-            component: [_value(rev.config, component, attr, factor) for rev in revisions]
-            for component in COMPONENT_LABELS
-        }
-        highest = max((v for vs in values.values() for v in vs if v is not None), default=0)
-        ceiling = highest * 1.15 or 1
-
-        def y_at(value: float, top: float = top, ceiling: float = ceiling) -> float:
-            return round(top + PANEL - PANEL * value / ceiling, 1)
-
-        lines = []
-        for component, label in COMPONENT_LABELS.items():
-            segments, points = [], []
-            for index, value in enumerate(values[component]):
-                if value is None:
-                    if points:
-                        segments.append(" ".join(points))
-                    points = []
-                    continue
-                y = y_at(value)
-                points += [f"{x_at(index):.1f},{y}", f"{x_at(index + 1):.1f},{y}"]
-            if points:
-                segments.append(" ".join(points))
-            lines.append({"component": component, "label": label, "segments": segments})
-        panels.append(
-            {
-                "title": f"{title} ({unit})" if unit else str(title),
-                "top": top,
-                "bottom": top + PANEL,
-                "title_y": top + 10,
-                "ticks": [
-                    {"y": y_at(tick), "label": _fmt(tick)}
-                    for tick in (0, highest / 2, highest)
-                    if highest or tick == 0
-                ],
-                "lines": lines,
-            }
-        )
+    step = (WIDTH - LEFT - RIGHT) / len(revisions)
     bottom = TOP + len(METRICS) * (PANEL + GAP) - GAP
-    columns, marks = [], []
-    label_every = max(1, count // 8)
-    for index, rev in enumerate(revisions):
-        centre = x_at(index) + step / 2
-        change = rev.change
-        kind = "import" if change is None else "outside" if change.is_outside else "console"
-        columns.append(
-            {
-                "x": round(centre, 1),
-                "label": f"r{rev.revision}",
-                "show_label": index % label_every == 0 or index == count - 1,
-            }
-        )
-        if change is not None and index > 0:
-            who = change.author_name
-            marks.append(
-                {
-                    "x": round(x_at(index), 1),
-                    "kind": kind,
-                    "title": f"r{rev.revision}: {_source(change, who)}",
-                }
-            )
-    console = sum(1 for mark in marks if mark["kind"] == "console")
-    outside = sum(1 for mark in marks if mark["kind"] == "outside")
+    marks = _marks(revisions, step)
     return {
         "width": WIDTH,
         "height": bottom + AXIS,
@@ -137,29 +68,133 @@ def service_chart(revisions: list[ConfigRevision]) -> dict[str, Any] | None:
         "chart_top": TOP,
         "chart_bottom": bottom,
         "axis_y": bottom + 16,
-        "panels": panels,
-        "columns": columns,
+        "panels": [
+            _panel(revisions, number=number, metric=metric, step=step)
+            for number, metric in enumerate(METRICS)
+        ],
+        "columns": _columns(revisions, step),
         "marks": marks,
-        # Three counts in one sentence: each counted phrase takes its own plural form.
-        "label": _(
-            "CPU, memory and replicas of NiFi, NiFi Registry and ZooKeeper over %(revisions)s, "
-            "r%(first)s to r%(last)s (%(since)s to %(until)s); %(console)s and %(outside)s "
-            "marked."
-        )
-        % {
-            "revisions": ngettext("%(n)d revision", "%(n)d revisions", count) % {"n": count},
-            "first": revisions[0].revision,
-            "last": revisions[-1].revision,
-            "since": when_text(revisions[0].observed_at),
-            "until": when_text(revisions[-1].observed_at),
-            "console": ngettext("%(n)d console change", "%(n)d console changes", console)
-            % {"n": console},
-            "outside": ngettext(
-                "%(n)d change outside the console", "%(n)d changes outside the console", outside
-            )
-            % {"n": outside},
-        },
+        "label": _service_chart_label(revisions, marks),
         "rows": [_revision_row(rev) for rev in revisions],
+    }
+
+
+def _x_at(index: int, step: float) -> float:
+    """Where revision `index` begins on the horizontal axis."""
+    return LEFT + step * index
+
+
+def _panel(
+    revisions: list[ConfigRevision], *, number: int, metric: tuple, step: float
+) -> dict[str, Any]:
+    """One metric's panel: a line per component, ticks at zero, half and the highest value."""
+    attr, title, unit, factor = metric
+    top = TOP + number * (PANEL + GAP)
+    values = {
+        component: [_value(rev.config, component, attr, factor) for rev in revisions]
+        for component in COMPONENT_LABELS
+    }
+    highest = max((v for vs in values.values() for v in vs if v is not None), default=0)
+    ceiling = highest * 1.15 or 1
+
+    def y_at(value: float) -> float:
+        return round(top + PANEL - PANEL * value / ceiling, 1)
+
+    return {
+        "title": f"{title} ({unit})" if unit else str(title),
+        "top": top,
+        "bottom": top + PANEL,
+        "title_y": top + 10,
+        "ticks": _ticks(highest, y_at),
+        "lines": [
+            {
+                "component": component,
+                "label": label,
+                "segments": _segments(values[component], step, y_at),
+            }
+            for component, label in COMPONENT_LABELS.items()
+        ],
+    }
+
+
+def _ticks(highest: float, y_at: Callable[[float], float]) -> list[dict[str, Any]]:
+    """Ticks at zero, half the highest value and the highest (only zero when all are zero)."""
+    return [
+        {"y": y_at(tick), "label": _fmt(tick)}
+        for tick in (0, highest / 2, highest)
+        if highest or tick == 0
+    ]
+
+
+def _segments(values: list[float | None], step: float, y_at: Callable[[float], float]) -> list[str]:
+    """A step line's polylines: a value holds across its revision; a gap where none is known."""
+    segments, points = [], []
+    for index, value in enumerate(values):
+        if value is None:
+            if points:
+                segments.append(" ".join(points))
+            points = []
+            continue
+        y = y_at(value)
+        points += [f"{_x_at(index, step):.1f},{y}", f"{_x_at(index + 1, step):.1f},{y}"]
+    if points:
+        segments.append(" ".join(points))
+    return segments
+
+
+def _columns(revisions: list[ConfigRevision], step: float) -> list[dict[str, Any]]:
+    """A column per revision, its label shown for about eight of them and the last."""
+    count = len(revisions)
+    label_every = max(1, count // 8)
+    return [
+        {
+            "x": round(_x_at(index, step) + step / 2, 1),
+            "label": f"r{rev.revision}",
+            "show_label": index % label_every == 0 or index == count - 1,
+        }
+        for index, rev in enumerate(revisions)
+    ]
+
+
+def _marks(revisions: list[ConfigRevision], step: float) -> list[dict[str, Any]]:
+    """A mark where a change (of the console or outside it) began a revision after the first."""
+    marks = []
+    for index, rev in enumerate(revisions):
+        change = rev.change
+        if change is None or index == 0:
+            continue
+        marks.append(
+            {
+                "x": round(_x_at(index, step), 1),
+                "kind": "outside" if change.is_outside else "console",
+                "title": f"r{rev.revision}: {_source(change, change.author_name)}",
+            }
+        )
+    return marks
+
+
+def _service_chart_label(revisions: list[ConfigRevision], marks: list[dict[str, Any]]) -> str:
+    """The chart's accessible name: its span and how many changes of each kind it marks."""
+    count = len(revisions)
+    console = sum(1 for mark in marks if mark["kind"] == "console")
+    outside = sum(1 for mark in marks if mark["kind"] == "outside")
+    # Three counts in one sentence: each counted phrase takes its own plural form.
+    return _(
+        "CPU, memory and replicas of NiFi, NiFi Registry and ZooKeeper over %(revisions)s, "
+        "r%(first)s to r%(last)s (%(since)s to %(until)s); %(console)s and %(outside)s "
+        "marked."
+    ) % {
+        "revisions": ngettext("%(n)d revision", "%(n)d revisions", count) % {"n": count},
+        "first": revisions[0].revision,
+        "last": revisions[-1].revision,
+        "since": when_text(revisions[0].observed_at),
+        "until": when_text(revisions[-1].observed_at),
+        "console": ngettext("%(n)d console change", "%(n)d console changes", console)
+        % {"n": console},
+        "outside": ngettext(
+            "%(n)d change outside the console", "%(n)d changes outside the console", outside
+        )
+        % {"n": outside},
     }
 
 
@@ -242,57 +277,30 @@ def weekly_chart(weeks: dict[date, Counter]) -> dict[str, Any] | None:
     """Stacked bars of changes per week by outcome, every week of the span shown; None if empty."""
     if not weeks:
         return None
-    last = max(weeks)
-    first = max(min(weeks), last - timedelta(weeks=MAX_WEEKS - 1))
-    starts = []
-    day = first
-    while day <= last:
-        starts.append(day)
-        day += timedelta(weeks=1)
+    starts = _week_starts(weeks)
     totals = [sum(weeks.get(start, Counter()).values()) for start in starts]
     highest = max(totals) or 1
     slot = (WIDTH - BARS_LEFT - RIGHT) / len(starts)
-    bar = max(4.0, min(40.0, slot * 0.7))
     label_every = max(1, len(starts) // 10)
-    bars, rows = [], []
-    for index, start in enumerate(starts):
-        counts = weeks.get(start, Counter())
-        x = BARS_LEFT + slot * index + (slot - bar) / 2
-        base = BARS_TOP + BARS_HEIGHT
-        parts = []
-        for outcome, label in OUTCOMES:
-            n = counts.get(outcome, 0)
-            if not n:
-                continue
-            height = BARS_HEIGHT * n / highest
-            base -= height
-            parts.append(
-                {
-                    "outcome": outcome,
-                    "y": round(base, 1),
-                    "height": round(height, 1),
-                    "title": _("Week of %(week)s: %(count)s %(outcome)s")
-                    % {"week": f"{start:%Y-%m-%d}", "count": n, "outcome": str(label).lower()},
-                }
-            )
-        bars.append(
-            {
-                "x": round(x, 1),
-                "width": round(bar, 1),
-                "centre": round(x + bar / 2, 1),
-                "parts": parts,
-                "label": f"{start:%m-%d}",
-                "show_label": index % label_every == 0 or index == len(starts) - 1,
-            }
+    bars = [
+        _bar(
+            start,
+            weeks.get(start, Counter()),
+            x=BARS_LEFT + slot * index,
+            slot=slot,
+            highest=highest,
+            show_label=index % label_every == 0 or index == len(starts) - 1,
         )
-        rows.append(
-            {
-                "week": f"{start:%Y-%m-%d}",
-                "counts": [counts.get(outcome, 0) for outcome, _label in OUTCOMES],
-                "total": totals[index],
-            }
-        )
-    total = sum(totals)
+        for index, start in enumerate(starts)
+    ]
+    rows = [
+        {
+            "week": f"{start:%Y-%m-%d}",
+            "counts": [weeks.get(start, Counter()).get(outcome, 0) for outcome, _label in OUTCOMES],
+            "total": total,
+        }
+        for start, total in zip(starts, totals, strict=True)
+    ]
     return {
         "width": WIDTH,
         "height": BARS_TOP + BARS_HEIGHT + 30,
@@ -305,15 +313,68 @@ def weekly_chart(weeks: dict[date, Counter]) -> dict[str, Any] | None:
         "bars": bars,
         "rows": rows,
         "outcomes": OUTCOMES,
-        "label": _(
-            "Changes per week by outcome, %(weeks)s from the week of %(first)s to the week of "
-            "%(last)s: %(total)s, at most %(highest)d in one week."
+        "label": _weekly_label(starts, total=sum(totals), highest=highest),
+    }
+
+
+def _week_starts(weeks: dict[date, Counter]) -> list[date]:
+    """Every Monday from the first week shown (at most MAX_WEEKS back) to the newest one."""
+    last = max(weeks)
+    day = max(min(weeks), last - timedelta(weeks=MAX_WEEKS - 1))
+    starts = []
+    while day <= last:
+        starts.append(day)
+        day += timedelta(weeks=1)
+    return starts
+
+
+def _bar(
+    start: date, counts: Counter, *, x: float, slot: float, highest: int, show_label: bool
+) -> dict[str, Any]:
+    """One week's bar in its slot (beginning at `x`): a part per outcome, stacked upwards."""
+    bar = max(4.0, min(40.0, slot * 0.7))
+    left = x + (slot - bar) / 2
+    return {
+        "x": round(left, 1),
+        "width": round(bar, 1),
+        "centre": round(left + bar / 2, 1),
+        "parts": _bar_parts(start, counts, highest=highest),
+        "label": f"{start:%m-%d}",
+        "show_label": show_label,
+    }
+
+
+def _bar_parts(start: date, counts: Counter, *, highest: int) -> list[dict[str, Any]]:
+    """The outcomes of one week with any change, each a part of the bar above the previous."""
+    base = BARS_TOP + BARS_HEIGHT
+    parts = []
+    for outcome, label in OUTCOMES:
+        n = counts.get(outcome, 0)
+        if not n:
+            continue
+        height = BARS_HEIGHT * n / highest
+        base -= height
+        parts.append(
+            {
+                "outcome": outcome,
+                "y": round(base, 1),
+                "height": round(height, 1),
+                "title": _("Week of %(week)s: %(count)s %(outcome)s")
+                % {"week": f"{start:%Y-%m-%d}", "count": n, "outcome": str(label).lower()},
+            }
         )
-        % {
-            "weeks": ngettext("%(n)d week", "%(n)d weeks", len(starts)) % {"n": len(starts)},
-            "first": f"{first:%Y-%m-%d}",
-            "last": f"{last:%Y-%m-%d}",
-            "total": ngettext("%(n)d change", "%(n)d changes", total) % {"n": total},
-            "highest": highest,
-        },
+    return parts
+
+
+def _weekly_label(starts: list[date], *, total: int, highest: int) -> str:
+    """The chart's accessible name: its weeks, how many changes, the most in one week."""
+    return _(
+        "Changes per week by outcome, %(weeks)s from the week of %(first)s to the week of "
+        "%(last)s: %(total)s, at most %(highest)d in one week."
+    ) % {
+        "weeks": ngettext("%(n)d week", "%(n)d weeks", len(starts)) % {"n": len(starts)},
+        "first": f"{starts[0]:%Y-%m-%d}",
+        "last": f"{starts[-1]:%Y-%m-%d}",
+        "total": ngettext("%(n)d change", "%(n)d changes", total) % {"n": total},
+        "highest": highest,
     }

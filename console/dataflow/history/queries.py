@@ -241,6 +241,7 @@ _CSV_FIELDS = (
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_ROWS_PER_CHUNK = 500
+_OUTSIDE = ChangeRequest.Kind.OUTSIDE.value
 
 
 def _cell(value: Any) -> str:
@@ -259,15 +260,7 @@ def history_csv_lines(rows: QuerySet[ChangeRequest], *, zone: TzInfo) -> Iterato
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    statuses = {value: str(label) for value, label in ChangeRequest.Status.choices}
-    kinds = {value: str(label) for value, label in ChangeRequest.Kind.choices}
-    words = {
-        "changed": gettext("changed"),
-        "host alias": gettext("host alias"),
-        "accepted": gettext("202 Accepted"),
-        "modified": gettext("modified"),
-    }
-    outside = ChangeRequest.Kind.OUTSIDE.value
+    words = _CsvWords(zone)
     # The byte order mark makes Excel read the file as UTF-8 (Korean reasons and names).
     writer.writerow([str(label) for label in CSV_HEADER])
     yield "\ufeff" + _taken(buffer)
@@ -276,7 +269,32 @@ def history_csv_lines(rows: QuerySet[ChangeRequest], *, zone: TzInfo) -> Iterato
         .annotate(**{name: Cast(field, TextField()) for name, field in _CSV_AS_TEXT.items()})
         .values_list(*_CSV_FIELDS)
     )
-    for number, (
+    for number, record in enumerate(values.iterator(chunk_size=2000), start=1):
+        writer.writerow(_csv_row(record, words))
+        if number % _CSV_ROWS_PER_CHUNK == 0:
+            yield _taken(buffer)
+    if buffer.tell():
+        yield _taken(buffer)
+
+
+class _CsvWords:
+    """The labels and words of one export, fixed in the language active when it is made."""
+
+    def __init__(self, zone: TzInfo) -> None:
+        self.zone = zone
+        self.statuses = {value: str(label) for value, label in ChangeRequest.Status.choices}
+        self.kinds = {value: str(label) for value, label in ChangeRequest.Kind.choices}
+        self.words = {
+            "changed": gettext("changed"),
+            "host alias": gettext("host alias"),
+            "accepted": gettext("202 Accepted"),
+            "modified": gettext("modified"),
+        }
+
+
+def _csv_row(record: tuple, words: _CsvWords) -> tuple:
+    """One change's CSV cells, from its `_CSV_FIELDS` values."""
+    (
         pk,
         service_name,
         created_text,
@@ -290,42 +308,44 @@ def history_csv_lines(rows: QuerySet[ChangeRequest], *, zone: TzInfo) -> Iterato
         modified_text,
         accepted_text,
         finished_text,
-    ) in enumerate(values.iterator(chunk_size=2000), start=1):
-        error = (json.loads(error_text) if error_text else None) or {}
-        created_at = _moment(created_text)
-        is_outside = kind == outside
-        if error.get("code"):
-            scp = str(error["code"])
-        elif is_outside:
-            scp = f"{words['modified']} {_when(modified_text, zone)}" if modified_text else "—"
-        else:
-            scp = words["accepted"] if accepted_text else "—"
-        took = (
-            int((_moment(finished_text) - created_at).total_seconds())
-            if finished_text and not is_outside
-            else ""
-        )
-        diff = (json.loads(diff_text) if diff_text else None) or ()
-        writer.writerow(
-            (
-                pk,  # digits, and the time below, never start like a formula
-                _cell(service_name),
-                _when(created_at, zone),
-                _cell(author_name),
-                kinds.get(kind, kind),
-                _cell(reason),
-                _cell(ticket),
-                _cell("; ".join(_entry_text(entry, words) for entry in diff)),
-                statuses.get(status, status),
-                _cell(scp),
-                _cell(error.get("global_request_id", "")),
-                _cell(took),
-            )
-        )
-        if number % _CSV_ROWS_PER_CHUNK == 0:
-            yield _taken(buffer)
-    if buffer.tell():
-        yield _taken(buffer)
+    ) = record
+    error = (json.loads(error_text) if error_text else None) or {}
+    created_at = _moment(created_text)
+    is_outside = kind == _OUTSIDE
+    diff = (json.loads(diff_text) if diff_text else None) or ()
+    return (
+        pk,  # digits, and the time below, never start like a formula
+        _cell(service_name),
+        _when(created_at, words.zone),
+        _cell(author_name),
+        words.kinds.get(kind, kind),
+        _cell(reason),
+        _cell(ticket),
+        _cell("; ".join(_entry_text(entry, words.words) for entry in diff)),
+        words.statuses.get(status, status),
+        _cell(_scp_text(error, is_outside, modified_text, accepted_text, words)),
+        _cell(error.get("global_request_id", "")),
+        _cell(_took(created_at, finished_text) if finished_text and not is_outside else ""),
+    )
+
+
+def _scp_text(
+    error: dict, is_outside: bool, modified_text: str, accepted_text: str, words: _CsvWords
+) -> str:
+    """What SCP said: its error code, when it modified the service (outside the console), or
+    that it accepted the change."""
+    if error.get("code"):
+        return str(error["code"])
+    if is_outside:
+        if not modified_text:
+            return "—"
+        return f"{words.words['modified']} {_when(modified_text, words.zone)}"
+    return words.words["accepted"] if accepted_text else "—"
+
+
+def _took(created_at: datetime, finished_text: str) -> int:
+    """Whole seconds from the change's start to its end, never rounded up."""
+    return int((_moment(finished_text) - created_at).total_seconds())
 
 
 def _moment(value: str | datetime) -> datetime:

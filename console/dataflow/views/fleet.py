@@ -27,23 +27,22 @@ from console.dataflow.changes.replan import (
     approval_replan,
     change_send_back,
 )
-from console.dataflow.fleet.lifecycle import fleet_actions, fleet_may_run, fleet_may_steer
-from console.dataflow.fleet.pipeline import (
+from console.dataflow.fleet.actions import (
     fleet_approve,
     fleet_cancel,
-    fleet_preview,
     fleet_reject,
     fleet_resume,
     fleet_submit,
-    services_select,
 )
+from console.dataflow.fleet.lifecycle import fleet_actions, fleet_may_run, fleet_may_steer
+from console.dataflow.fleet.plan import Preview, fleet_preview, services_select
 from console.dataflow.forms.fleet import (
     ChangeDecisionForm,
     DecisionForm,
     FleetConfirmForm,
     FleetForm,
 )
-from console.dataflow.models import ChangeRequest, FleetChange, Service
+from console.dataflow.models import ChangeRequest, FleetChange, FleetMember, Service
 
 APPROVE_PERM = "dataflow.approve_change"
 
@@ -73,9 +72,18 @@ def _get_fleet_to_steer(request: HttpRequest, pk: int) -> FleetChange:
 
 
 def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
+    """A change the person may see (every role sees changes), or 403/404."""
     if not request.user.has_perm("dataflow.view_changerequest"):
         raise PermissionDenied(_("Your role may not see changes."))
     return get_object_or_404(ChangeRequest.objects.select_related("service"), pk=pk)
+
+
+def _approver_only(request: HttpRequest, author_id: int | None) -> None:
+    """403 unless the person may decide on this author's change (an approver, not its author)."""
+    try:
+        approver_check(user=request.user, author_id=author_id)
+    except ApprovalRefused as exc:
+        raise PermissionDenied(str(exc)) from None
 
 
 # --- Fleet changes ------------------------------------------------------------------------
@@ -85,48 +93,71 @@ def _get_change_for_user(request: HttpRequest, pk: int) -> ChangeRequest:
 def fleet_new(request: HttpRequest) -> HttpResponse:
     """Pick services and an edit; preview every service's diff; confirm with ticket and reason."""
     _fleet_runner(request)
-    preview = confirm = None
-    moved = False
-    if request.method == "POST":
-        form = FleetForm(request.POST)
-        if form.is_valid():
-            preview = fleet_preview(services=services_select(**form.selection()), edit=form.edit())
-            if "confirm" in request.POST:
-                confirm = FleetConfirmForm(request.POST)
-                if confirm.is_valid():
-                    if confirm.cleaned_data["token"] != preview.token:
-                        moved = True  # a service changed (or joined, or left) since preview
-                    else:
-                        try:
-                            fleet = fleet_submit(
-                                preview=preview,
-                                author=request.user,
-                                ticket=confirm.cleaned_data["ticket"],
-                                reason=confirm.cleaned_data["reason"],
-                                wave_size=form.cleaned_data["wave_size"],
-                            )
-                        except ChangeRefused as exc:
-                            confirm.add_error(None, str(exc))
-                        else:
-                            messages.success(
-                                request,
-                                _("Fleet change #%(number)s is confirmed.") % {"number": fleet.pk},
-                            )
-                            return redirect(fleet)
-            if confirm is None or moved:
-                confirm = FleetConfirmForm(
-                    initial={
-                        "token": preview.token,
-                        "ticket": request.POST.get("ticket", ""),
-                        "reason": request.POST.get("reason", ""),
-                    }
-                )
-    else:
-        # The service list's filters carry over ("q" is its name search).
-        initial = {k: v for k, v in request.GET.items() if k in FleetForm.base_fields}
-        if request.GET.get("q") and "name" not in initial:
-            initial["name"] = request.GET["q"]
-        form = FleetForm(initial=initial)
+    if request.method != "POST":
+        return _fleet_new_page(request, FleetForm(initial=_fleet_filters_carried(request)))
+    form = FleetForm(request.POST)
+    if not form.is_valid():
+        return _fleet_new_page(request, form)
+    preview = fleet_preview(services=services_select(**form.selection()), edit=form.edit())
+    if "confirm" not in request.POST:
+        return _fleet_new_page(
+            request, form, preview=preview, confirm=_confirm_form_fresh(request, preview)
+        )
+    return _fleet_confirm(request, form, preview)
+
+
+def _fleet_confirm(request: HttpRequest, form: FleetForm, preview: Preview) -> HttpResponse:
+    """Submit the previewed fleet change: to its page, or back to the preview saying why not."""
+    confirm = FleetConfirmForm(request.POST)
+    if not confirm.is_valid():
+        return _fleet_new_page(request, form, preview=preview, confirm=confirm)
+    if confirm.cleaned_data["token"] != preview.token:
+        # A service changed (or joined, or left) since preview.
+        fresh = _confirm_form_fresh(request, preview)
+        return _fleet_new_page(request, form, preview=preview, confirm=fresh, moved=True)
+    try:
+        fleet = fleet_submit(
+            preview=preview,
+            author=request.user,
+            ticket=confirm.cleaned_data["ticket"],
+            reason=confirm.cleaned_data["reason"],
+            wave_size=form.cleaned_data["wave_size"],
+        )
+    except ChangeRefused as exc:
+        confirm.add_error(None, str(exc))
+        return _fleet_new_page(request, form, preview=preview, confirm=confirm)
+    messages.success(request, _("Fleet change #%(number)s is confirmed.") % {"number": fleet.pk})
+    return redirect(fleet)
+
+
+def _fleet_filters_carried(request: HttpRequest) -> dict[str, str]:
+    """The service list's filters carry over ("q" is its name search)."""
+    initial = {k: v for k, v in request.GET.items() if k in FleetForm.base_fields}
+    if request.GET.get("q") and "name" not in initial:
+        initial["name"] = request.GET["q"]
+    return initial
+
+
+def _confirm_form_fresh(request: HttpRequest, preview: Preview) -> FleetConfirmForm:
+    """The confirm form for this preview, keeping the ticket and reason already written."""
+    return FleetConfirmForm(
+        initial={
+            "token": preview.token,
+            "ticket": request.POST.get("ticket", ""),
+            "reason": request.POST.get("reason", ""),
+        }
+    )
+
+
+def _fleet_new_page(
+    request: HttpRequest,
+    form: FleetForm,
+    *,
+    preview: Preview | None = None,
+    confirm: FleetConfirmForm | None = None,
+    moved: bool = False,
+) -> HttpResponse:
+    """The fleet change form, with its preview and confirm once there is one."""
     return render(
         request,
         "dataflow/fleet_new.html",
@@ -143,27 +174,36 @@ def fleet_list(request: HttpRequest) -> HttpResponse:
 
 
 def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
+    """What the fleet page and its live fragment show."""
     members = list(fleet.members.select_related("service", "change"))
     running = [m for m in members if m.state != m.State.EXCLUDED]
-    counts: dict[str, int] = {}
-    for member in running:
-        key = member.change.get_status_display() if member.change else member.get_state_display()
-        counts[key] = counts.get(key, 0) + 1
-    user = request.user
-    # A stopped fleet changes only when a person acts, unless changes of it are still under
-    # way: the page stops refreshing then, so its buttons never move under the pointer.
-    under_way = any(m.change is not None and not m.change.is_final for m in running)
-    live = not fleet.is_final and (fleet.status != FleetChange.Status.STOPPED or under_way)
     return {
         "fleet": fleet,
-        "live": live,
+        "live": _fleet_live(fleet, running),
         "members": running,
         "excluded": [m for m in members if m.state == m.State.EXCLUDED],
-        "counts": counts,
-        "actions": fleet_actions(fleet, user),
+        "counts": _member_counts(running),
+        "actions": fleet_actions(fleet, request.user),
         "events": fleet.events.all(),
         "decision_form": DecisionForm(),
     }
+
+
+def _member_counts(members: list[FleetMember]) -> dict[str, int]:
+    """How many members are in each status: their change's, or their own before one."""
+    counts: dict[str, int] = {}
+    for member in members:
+        key = member.change.get_status_display() if member.change else member.get_state_display()
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _fleet_live(fleet: FleetChange, members: list[FleetMember]) -> bool:
+    """True while the page should refresh itself."""
+    # A stopped fleet changes only when a person acts, unless changes of it are still under
+    # way: the page stops refreshing then, so its buttons never move under the pointer.
+    under_way = any(m.change is not None and not m.change.is_final for m in members)
+    return not fleet.is_final and (fleet.status != FleetChange.Status.STOPPED or under_way)
 
 
 @require_GET
@@ -211,10 +251,7 @@ def fleet_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
 def fleet_decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Approve or reject a whole fleet change (approvers other than its author)."""
     fleet = _get_fleet_for_user(request, pk)
-    try:
-        approver_check(user=request.user, author_id=fleet.author_id)
-    except ApprovalRefused as exc:
-        raise PermissionDenied(str(exc)) from None
+    _approver_only(request, fleet.author_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         context = _fleet_context(request, fleet)
@@ -262,33 +299,45 @@ def change_decide(request: HttpRequest, pk: int) -> HttpResponse:
     changed meanwhile, kept, and conflicts the approver decides explicitly.
     """
     change = _get_change_for_user(request, pk)
-    try:
-        approver_check(user=request.user, author_id=change.author_id)
-    except ApprovalRefused as exc:
-        raise PermissionDenied(str(exc)) from None
+    _approver_only(request, change.author_id)
     form = ChangeDecisionForm(request.POST or None)
     if change.status != ChangeRequest.Status.AWAITING_APPROVAL:
         messages.info(
             request, _("Change #%(number)s does not await approval.") % {"number": change.pk}
         )
         return redirect(change)
-    status, read_error = 200, ""
-    if request.method == "POST" and form.is_valid():
-        try:
-            return _decided(request, change, form.cleaned_data)
-        except ApprovalUnchecked as exc:
-            status, read_error = 503, str(exc)
-        except ApprovalRefused as exc:  # a conflict not decided, or SCP moved since the page
-            messages.warning(request, str(exc))
-            status = 409
-            form = ChangeDecisionForm(initial={"comment": form.cleaned_data["comment"]})
-    elif request.method == "POST":
-        status = 400
-    else:
-        try:
-            approval_read(service=change.service)
-        except ApprovalUnchecked as exc:
-            read_error = str(exc)
+    if request.method != "POST":
+        return _decide_page(request, change, form, read_error=_approval_read_problem(change))
+    if not form.is_valid():
+        return _decide_page(request, change, form, status=400)
+    try:
+        return _decided(request, change, form.cleaned_data)
+    except ApprovalUnchecked as exc:
+        return _decide_page(request, change, form, status=503, read_error=str(exc))
+    except ApprovalRefused as exc:  # a conflict not decided, or SCP moved since the page
+        messages.warning(request, str(exc))
+        form = ChangeDecisionForm(initial={"comment": form.cleaned_data["comment"]})
+        return _decide_page(request, change, form, status=409)
+
+
+def _approval_read_problem(change: ChangeRequest) -> str:
+    """Read the service from SCP for the approver's page; why it could not be, or ""."""
+    try:
+        approval_read(service=change.service)
+    except ApprovalUnchecked as exc:
+        return str(exc)
+    return ""
+
+
+def _decide_page(
+    request: HttpRequest,
+    change: ChangeRequest,
+    form: ChangeDecisionForm,
+    *,
+    status: int = 200,
+    read_error: str = "",
+) -> HttpResponse:
+    """The approver's page: the change re-planned on the service as the console holds it now."""
     replan = approval_replan(change=change, service=Service.objects.get(pk=change.service_id))
     return render(
         request,

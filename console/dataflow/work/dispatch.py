@@ -60,7 +60,7 @@ def sync_runs_dispatch(*, now=None) -> int:
 def changes_sweep() -> dict[str, int]:
     """Celery beat's backstop: the dispatcher's round without a worker identity, and a step
     for every running fleet change (idempotent)."""
-    from console.dataflow.fleet.pipeline import fleet_advance_dispatch
+    from console.dataflow.fleet.waves import fleet_advance_dispatch
     from console.dataflow.models import FleetChange
 
     counts = dispatcher_tick(identity=None, busy=set())

@@ -170,7 +170,7 @@ class Control:
             modified_by=modified_by,
             now=self.simulator.clock(),
         )
-        return Response(200, self.simulator.detail_body(service))
+        return Response(200, self.simulator.endpoints.detail_body(service))
 
     def _control_service_create(self, body: Any) -> Response:
         """Create a service from partial fields; defaults fill the rest."""
@@ -183,7 +183,7 @@ class Control:
             return control_error(400, errors)
         record = self._create_record(meta, fields, service_id)
         self.store.service_add(record)
-        return Response(201, self.simulator.detail_body(record))
+        return Response(201, self.simulator.endpoints.detail_body(record))
 
     def _create_errors(
         self, meta: dict[str, Any], fields: dict[str, Any], service_id: Any

@@ -6,9 +6,10 @@ import html
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from console.scp.redact import redact_text
 
@@ -252,83 +253,134 @@ def _is_edge_page(text: str) -> bool:
 def _error_from_response(status: int, text: str, *, by_id: bool, method: str) -> ScpError:
     """The typed error by status and envelope, before any Retry-After is applied."""
     envelope = _parse_envelope(text)
-    method = method.upper()
     # A detail may quote a rejected value, such as a password that broke the rules.
     details = tuple(redact_text(item) for item in envelope.details)
-    common: dict[str, Any] = {
-        "status": status,
-        "code": envelope.code,
-        "details": details,
-        "global_request_id": envelope.request_id,
-        "raw_text": text,
-    }
-    detail = "; ".join(details)
-    lowered = (text or "").lower()
+    answer = _Answer(status, text, envelope, "; ".join(details), by_id)
+    kind, message = _error_kind(answer)
+    return kind(
+        message,
+        status=status,
+        code=envelope.code,
+        details=details,
+        global_request_id=envelope.request_id,
+        raw_text=text,
+    )
 
+
+class _Answer(NamedTuple):
+    """An error answer as the wording of its error reads it."""
+
+    status: int
+    text: str
+    envelope: _Envelope
+    detail: str
+    by_id: bool
+
+
+# (kind, message): an empty message stands for the kind's default message.
+_Kind = tuple[type[ScpError], str]
+
+
+def _error_kind(answer: _Answer) -> _Kind:
+    """Which error an answer is, and its message, by status (and text where SCP's differ)."""
+    status = answer.status
     if 300 <= status < 400:
-        return ScpNotFound(
+        return (
+            ScpNotFound,
             f"SCP answered with a redirect (HTTP {status}): the connection's base URL is "
             "probably wrong (check http versus https and the host name).",
-            **common,
         )
-    if status == 400:
-        if by_id:
-            # SCP answers an unknown or malformed id with 400 too, but so it does bad values and
-            # a second PUT during UPDATING: its own code and detail say which, never our guess.
-            return ScpInvalidInput(
-                f"SCP refused the request for this service{_quoted(envelope.code, detail)}",
-                **common,
-            )
-        return ScpInvalidInput(
-            f"SCP rejected the values sent{_tail(detail)} Correct them and try again.", **common
-        )
-    if status == 401:
-        if any(marker in lowered for marker in _NOT_ENABLED_MARKERS):
-            return ScpNotEnabled(**common)
-        return ScpBadCredentials(**common)
-    if status == 403:
-        # Live calls show 403 for ids of another project as well as for missing permissions.
-        return ScpForbidden(
-            f"SCP denied access{_quoted(envelope.code, detail)} The access key may lack the "
-            "permission, or the service belongs to another project: ask the SCP account "
-            "administrator.",
-            **common,
-        )
-    if status == 404:
-        if envelope.kind == "service":
-            return ScpNotFound(f"SCP found nothing at this address{_tail(detail)}", **common)
-        return ScpNotFound(
-            "SCP's gateway does not know this address: the connection's base URL may be wrong, "
-            "or the request went out unsigned.",
-            **common,
-        )
-    if status == 406:
-        return ScpVersionNotSupported(**common)
-    if status == 429 or (status == 417 and _is_edge_page(text)):
+    if status in _KIND_BY_STATUS:
+        return _KIND_BY_STATUS[status](answer)
+    if status == 429 or (status == 417 and _is_edge_page(answer.text)):
         # Seen live: past roughly 80 requests a minute SCP's edge firewall answers 417 with an
         # HTML "Request Rejected" page (SCP_API.md §8). The request never reached SCP.
-        return ScpThrottled(
+        return (
+            ScpThrottled,
             f"SCP is throttling requests (HTTP {status}{' from its edge' if status == 417 else ''}"
             "): the console waits and tries again.",
-            **common,
         )
     if status == 408 or status >= 500:
-        if envelope.code == "ContactAdminForAssistance":
-            message = (
-                f"SCP failed to process the request (HTTP {status}): try again later; if it "
-                "keeps failing, contact SCP support quoting the global request id."
-            )
-        else:
-            message = f"SCP is unavailable right now (HTTP {status}): try again in a few minutes."
-        return ScpUnavailable(message, **common)
+        return ScpUnavailable, _unavailable_message(status, answer.envelope.code)
     if 400 <= status < 500:
-        return ScpInvalidInput(
-            f"SCP refused the request (HTTP {status}){_tail(detail)} Correct it and try again.",
-            **common,
+        return (
+            ScpInvalidInput,
+            f"SCP refused the request (HTTP {status}){_tail(answer.detail)} Correct it and try "
+            "again.",
         )
-    return ScpBadResponse(
-        f"SCP answered with an unexpected status (HTTP {status}): try again later.", **common
+    return (
+        ScpBadResponse,
+        f"SCP answered with an unexpected status (HTTP {status}): try again later.",
     )
+
+
+def _bad_request(answer: _Answer) -> _Kind:
+    """400: the values, or (for a call on one service) whatever SCP's own code says."""
+    if answer.by_id:
+        said = _quoted(answer.envelope.code, answer.detail)
+        # SCP answers an unknown or malformed id with 400 too, but so it does bad values and
+        # a second PUT during UPDATING: its own code and detail say which, never our guess.
+        return (
+            ScpInvalidInput,
+            f"SCP refused the request for this service{said}",
+        )
+    return (
+        ScpInvalidInput,
+        f"SCP rejected the values sent{_tail(answer.detail)} Correct them and try again.",
+    )
+
+
+def _unauthorized(answer: _Answer) -> _Kind:
+    """401: Data Flow not enabled for the account, or a refused signature."""
+    lowered = (answer.text or "").lower()
+    if any(marker in lowered for marker in _NOT_ENABLED_MARKERS):
+        return ScpNotEnabled, ""
+    return ScpBadCredentials, ""
+
+
+def _forbidden(answer: _Answer) -> _Kind:
+    """403: a missing permission or another project's service."""
+    # Live calls show 403 for ids of another project as well as for missing permissions.
+    return (
+        ScpForbidden,
+        f"SCP denied access{_quoted(answer.envelope.code, answer.detail)} The access key may "
+        "lack the permission, or the service belongs to another project: ask the SCP account "
+        "administrator.",
+    )
+
+
+def _not_found(answer: _Answer) -> _Kind:
+    """404: from the service itself, or from the gateway that knows no such address."""
+    if answer.envelope.kind == "service":
+        return ScpNotFound, f"SCP found nothing at this address{_tail(answer.detail)}"
+    return (
+        ScpNotFound,
+        "SCP's gateway does not know this address: the connection's base URL may be wrong, "
+        "or the request went out unsigned.",
+    )
+
+
+def _not_acceptable(answer: _Answer) -> _Kind:
+    """406: SCP does not serve the API version asked for."""
+    return ScpVersionNotSupported, ""
+
+
+_KIND_BY_STATUS: dict[int, Callable[[_Answer], _Kind]] = {
+    400: _bad_request,
+    401: _unauthorized,
+    403: _forbidden,
+    404: _not_found,
+    406: _not_acceptable,
+}
+
+
+def _unavailable_message(status: int, code: str) -> str:
+    if code == "ContactAdminForAssistance":
+        return (
+            f"SCP failed to process the request (HTTP {status}): try again later; if it "
+            "keeps failing, contact SCP support quoting the global request id."
+        )
+    return f"SCP is unavailable right now (HTTP {status}): try again in a few minutes."
 
 
 class _Envelope:
@@ -346,29 +398,35 @@ class _Envelope:
 
 
 def _parse_envelope(text: str) -> _Envelope:
+    """What an error body says: SCP's `errors` list, the gateway's envelope, or plain text."""
     try:
         data = json.loads(text) if text else None
     except ValueError:
         data = None
     if isinstance(data, dict):
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            return _service_envelope([item for item in errors if isinstance(item, dict)])
-        if "error" in data and "status" in data:
-            # The gateway's envelope: {"timestamp", "path", "status", "error", "requestId"}.
-            return _Envelope(
-                "gateway",
-                code=_text(data.get("error")),
-                details=_non_empty(data.get("message"), data.get("path")),
-                request_id=_text(data.get("requestId") or data.get("request_id")),
-            )
-        return _Envelope(
-            "other",
-            code=_text(data.get("code")),
-            details=_non_empty(data.get("detail"), data.get("message"), data.get("error")),
-            request_id=_text(data.get("global_request_id") or data.get("requestId")),
-        )
+        return _object_envelope(data)
     return _Envelope("other", details=_non_empty(_plain_text(text or "")))
+
+
+def _object_envelope(data: dict[str, Any]) -> _Envelope:
+    """The envelope of a JSON object body, by which of SCP's shapes it has."""
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors:
+        return _service_envelope([item for item in errors if isinstance(item, dict)])
+    if "error" in data and "status" in data:
+        # The gateway's envelope: {"timestamp", "path", "status", "error", "requestId"}.
+        return _Envelope(
+            "gateway",
+            code=_text(data.get("error")),
+            details=_non_empty(data.get("message"), data.get("path")),
+            request_id=_text(data.get("requestId") or data.get("request_id")),
+        )
+    return _Envelope(
+        "other",
+        code=_text(data.get("code")),
+        details=_non_empty(data.get("detail"), data.get("message"), data.get("error")),
+        request_id=_text(data.get("global_request_id") or data.get("requestId")),
+    )
 
 
 def _service_envelope(errors: list[dict[str, Any]]) -> _Envelope:

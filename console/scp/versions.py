@@ -74,6 +74,21 @@ def parse_api_versions(data: Any, *, product: str = PRODUCT) -> tuple[ApiVersion
             f"SCP answered the version list with {type(data).__name__} instead of a JSON "
             "object: try again later."
         )
+    items = _version_items(data)
+    versions = tuple(
+        version
+        for version in (_parse_entry(item, product=product) for item in items)
+        if version is not None
+    )
+    if not versions:
+        raise ScpBadResponse(
+            "SCP answered the version list without any version it names: try again later."
+        )
+    return versions
+
+
+def _version_items(data: dict[str, Any]) -> list[Any]:
+    """The raw entries of the version list, in whichever shape the root sent them."""
     items = data.get("versions")
     if isinstance(items, dict) and isinstance(items.get("values"), list):
         # Guess: some version lists nest the entries one level deeper ({"versions": {"values"}}).
@@ -85,16 +100,7 @@ def parse_api_versions(data: Any, *, product: str = PRODUCT) -> tuple[ApiVersion
         raise ScpBadResponse(
             "SCP answered the version list without a 'versions' list: try again later."
         )
-    versions = tuple(
-        version
-        for version in (_parse_entry(item, product=product) for item in items)
-        if version is not None
-    )
-    if not versions:
-        raise ScpBadResponse(
-            "SCP answered the version list without any version it names: try again later."
-        )
-    return versions
+    return items
 
 
 def version_standing(

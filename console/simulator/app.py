@@ -1,7 +1,8 @@
-"""The simulated SCP Data Flow API: one routing table, the endpoints, faults and the request log.
+"""The simulated SCP Data Flow API: one routing table, gateway faults and the request log.
 
-`Simulator.handle` turns one raw request into one response. Signing lives in `auth`, envelopes
-in `messages`, the control endpoints in `control` and HTTP in `wire`.
+`Simulator.handle` turns one raw request into one response. The /v1 endpoints live in
+`endpoints`, signing in `auth`, envelopes in `messages`, the control endpoints in `control` and
+HTTP in `wire`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
-from console.simulator import rules
 from console.simulator.auth import authenticate
 from console.simulator.control import Control
 from console.simulator.edge import DEFAULT_WINDOW, EDGE_STATUS, EdgeLimiter, edge_page
+from console.simulator.endpoints import Endpoints
 from console.simulator.faults import FaultBoard
 from console.simulator.messages import (
     ApiError,
@@ -28,31 +29,13 @@ from console.simulator.messages import (
     body_for_log,
     contact_admin,
     gateway_error,
-    json_parse,
-    validation_error,
 )
-from console.simulator.state import BUSY_STATES, STATES, Store, iso_ms
+from console.simulator.state import Store, iso_ms
 from console.simulator.versions import VersionBoard
 
 logger = logging.getLogger("console.simulator")
 
-LIST_MAX_SIZE = 1000
-IGNORED_SIZE = 10
 REQUEST_LOG_LIMIT = 2000
-LIST_FIELDS = (
-    "data_flow_service_id",
-    "data_flow_service_name",
-    "data_flow_id",
-    "data_flow_name",
-    "cluster_id",
-    "cluster_name",
-    "state",
-    "version",
-    "created_by",
-    "created_dt",
-    "modified_dt",
-)
-
 # The routing table of the /v1 API: (method, path pattern, endpoint). The group is the id in the
 # path (percent-decoded before use); endpoints marked by-id are the ones faults can target.
 _ID = r"([^/]+)"
@@ -64,7 +47,6 @@ ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(rf"/v1/data-flow-services/{_ID}/validate-resources"), "validate"),
 )
 _BY_SERVICE_ID = ("detail", "update", "validate")
-_WHOLE = re.compile(r"[0-9]{1,9}")
 
 
 class Simulator:
@@ -97,6 +79,7 @@ class Simulator:
         self.faults = FaultBoard()
         self.edge = EdgeLimiter()
         self.versions = VersionBoard(clock=clock)
+        self.endpoints = Endpoints(self)
         self.control = Control(self)
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._log_lock = threading.Lock()
@@ -133,7 +116,7 @@ class Simulator:
             "method": request.method,
             "url": "http://" + host + request.target,
             "path": request.path,
-            "query": {key: values[-1] for key, values in self._query(request).items()},
+            "query": request.params,
             "headers": dict(request.headers),
             "body": body_for_log(request.body),
             "status": response.status,
@@ -212,11 +195,11 @@ class Simulator:
             return error.response(), error.verdict, False
 
         handler = {
-            "list": self._list,
-            "detail": self._detail,
-            "update": self._update,
-            "validate": self._validate_resources,
-            "sub_versions": self._sub_versions,
+            "list": self.endpoints.list_services,
+            "detail": self.endpoints.detail,
+            "update": self.endpoints.update,
+            "validate": self.endpoints.validate_resources,
+            "sub_versions": self.endpoints.sub_versions,
         }[route[0]]
         try:
             with self.store.lock:
@@ -258,255 +241,6 @@ class Simulator:
             now=self.clock(),
         )
 
-    @staticmethod
-    def _query(request: Request) -> dict[str, list[str]]:
-        """The decoded query parameters (UTF-8 percent-encoding, as SCP decodes it)."""
-        return parse_qs(request.query, keep_blank_values=True)
-
-    def _service(self, service_id: str) -> dict[str, Any]:
-        """The service with this opaque id; SCP answers an unknown id with 400, not 404."""
-        service = self.store.services.get(service_id)
-        if service is None:
-            raise validation_error(
-                [f"data_flow_service_id: no data flow service {service_id}"], "unknown service"
-            )
-        return service
-
-    def _body(self, request: Request) -> Any:
-        """The request body as JSON; anything else is SCP's 400."""
-        try:
-            return json_parse(request.body)
-        except ValueError as exc:
-            raise validation_error([f"body: not valid JSON ({exc})"], "invalid json") from None
-
-    def _list(self, request: Request, _: str) -> Response:
-        """`GET /v1/data-flow-services`: filtered, sorted, paged list items."""
-        params = {key: values[-1] for key, values in self._query(request).items()}
-        errors: list[str] = []
-        page = _whole(params.get("page", "0"), "page", 0, None, errors)
-        size = _whole(params.get("size", "20"), "size", 1, LIST_MAX_SIZE, errors)
-        sort_field, _, direction = params.get("sort", "created_dt:desc").partition(":")
-        direction = direction.lower() or "asc"
-        if sort_field not in LIST_FIELDS or direction not in ("asc", "desc"):
-            errors.append(
-                f"sort: must be field:asc or field:desc with a field of {', '.join(LIST_FIELDS)}; "
-                f"got {params.get('sort')!r}"
-            )
-        state = params.get("state", "").strip().upper()
-        if state and state not in STATES:
-            errors.append(f"state: must be one of {', '.join(STATES)}; got {params['state']!r}")
-        if errors:
-            raise validation_error(errors, "invalid list parameters")
-
-        items = [self._list_item(service) for service in self.store.services.values()]
-        name = params.get("data_flow_service_name", "").casefold()
-        flow_name = params.get("data_flow_name", "")
-        created_by = params.get("created_by", "")
-        items = [
-            item
-            for item in items
-            if (not state or item["state"] == state)
-            and (not name or name in item["data_flow_service_name"].casefold())
-            and (not flow_name or item["data_flow_name"] == flow_name)
-            and (not created_by or item["created_by"] == created_by)
-        ]
-        items.sort(key=lambda item: item["data_flow_service_id"])
-        items.sort(key=lambda item: item[sort_field], reverse=direction == "desc")
-        if self.faults.value("ignore_size", service_id=None, default=False):
-            # Some SCP list endpoints ignore `size`; clients must page until total_count.
-            size = IGNORED_SIZE
-        start = page * size
-        body: dict[str, Any] = {"contents": items[start : start + size]}
-        # The Data Flow list's total field was not found documented: SCP v2 lists mostly say
-        # `count`, a few `total_count` (Samsung's SDK models, SCP_API.md §8). Switchable.
-        total_field = self.faults.value("list_total", service_id=None, default="total_count")
-        if total_field != "none":
-            body[total_field] = len(items)
-        return Response(200, body)
-
-    def _list_item(self, service: dict[str, Any]) -> dict[str, Any]:
-        """A service as the list shows it."""
-        flow = self.store.data_flow_for(service)
-        return {
-            "data_flow_service_id": service["data_flow_service_id"],
-            "data_flow_service_name": service["data_flow_service_name"],
-            "data_flow_id": flow["data_flow_id"],
-            "data_flow_name": flow["data_flow_name"],
-            "cluster_id": flow["cluster_id"],
-            "cluster_name": flow["cluster_name"],
-            "state": service["state"],
-            "version": service["config"]["service_workload"]["nifi"]["version"],
-            "created_by": service["created_by"],
-            "created_dt": service["created_dt"],
-            "modified_dt": service["modified_dt"],
-        }
-
-    def _detail(self, request: Request, service_id: str) -> Response:
-        """`GET /v1/data-flow-services/{id}`: the live configuration, never the password."""
-        return Response(200, self.detail_body(self._service(service_id)))
-
-    def detail_body(self, service: dict[str, Any]) -> dict[str, Any]:
-        """The detail of a service: typed ports, workloads as an object, plus `account_id`."""
-        body = self._service_body(service, service["config"], state=service["state"])
-        body["account_id"] = service["config"]["account_id"]
-        if service.get("modified_by"):
-            # Guess: not in SCP's documented detail; shown after a change in SCP's own console.
-            body["modified_by"] = service["modified_by"]
-        return body
-
-    def _service_body(
-        self, service: dict[str, Any], config: dict[str, Any], *, state: str
-    ) -> dict[str, Any]:
-        """The fields of `DataFlowServiceUpdateResponse` for `service` showing `config`."""
-        flow = self.store.data_flow_for(service)
-        name = service["data_flow_service_name"]
-        host = f"{name}.{config['domain']}.dataflow.test"
-        workload = config["service_workload"]
-        return {
-            "account": {"account_id": config["account_id"], "account_password": ""},
-            "cluster_id": flow["cluster_id"],
-            "cluster_name": flow["cluster_name"],
-            "cluster_permission": {},
-            "cluster_request_failed": service["cluster_request_failed"],
-            "created_dt": service["created_dt"],
-            "data_flow_id": flow["data_flow_id"],
-            "data_flow_name": flow["data_flow_name"],
-            "data_flow_service_id": service["data_flow_service_id"],
-            "data_flow_service_name": name,
-            "description": config["description"],
-            "domain": config["domain"],
-            "host_alias": copy.deepcopy(config["host_alias"]),
-            "host_file_registry": "",
-            "hosts_file": rules.hosts_file_render(config["host_alias"]),
-            "http_port": service["http_port"],
-            "https_port": service["https_port"],
-            "image_id": service["image_id"],
-            "ingress_class_name": service["ingress_class_name"],
-            "instance_id": service["instance_id"],
-            "modified_dt": service["modified_dt"],
-            "namespace_name": service["namespace_name"],
-            "node_selector": config["node_selector"],
-            "service_workload": copy.deepcopy(workload),
-            "state": state,
-            "storage_class_name": service["storage_class_name"],
-            "version": workload["nifi"]["version"],
-            "web_url_nifi": f"https://{host}/nifi/",
-            "web_url_registry": f"https://{host}/nifi-registry/",
-        }
-
-    def _guess_rules(self) -> bool:
-        """Whether the rules that are only guesses apply (off unless switched on)."""
-        return bool(self.faults.value("guess_rules", service_id=None, default=False))
-
-    def _update(self, request: Request, service_id: str) -> Response:
-        """`PUT /v1/data-flow-services/{id}`: validate, accept as pending, answer 202."""
-        service = self._service(service_id)
-        body = self._body(request)
-        errors = rules.update_validate(
-            body,
-            held=service["config"],
-            allowed_versions=self.store.allowed_versions(service),
-            guess_rules=self._guess_rules(),
-        )
-        if errors:
-            raise validation_error(errors)
-        # Guess: during the start window the service looks idle (its old state), so a PUT then
-        # is accepted and replaces the update that has not started; SCP may do otherwise.
-        if service["state"] in BUSY_STATES:
-            raise validation_error(
-                [f"service is being updated (state {service['state']}); try again when it is done"],
-                "service busy",
-            )
-        config = rules.update_merge(service["config"], body)
-        delay = self.faults.value("update_delay", service_id=service_id, default=None)
-        start = self.faults.value("start_delay", service_id=service_id, default=None)
-        outcome = self.faults.value("update_outcome", service_id=service_id, default="succeed")
-        self.store.update_accept(
-            service_id,
-            config=config,
-            outcome=outcome,
-            delay=self.update_delay if delay is None else float(delay),
-            start_delay=self.start_delay if start is None else float(start),
-            now=self.clock(),
-        )
-        # Guess: the 202 carries the state a GET would show at this moment (the old one during a
-        # start delay) with the requested configuration.
-        answer = self._service_body(service, config, state=service["state"])
-        # The quirks of SCP's documented 202 example, which clients must tolerate.
-        answer["service_workload"] = ""
-        answer["http_port"] = str(service["http_port"])
-        answer["https_port"] = str(service["https_port"])
-        sent_password = body.get("account", {}).get("account_password")
-        answer["account"]["account_password"] = sent_password or ""
-        return Response(202, answer)
-
-    def _validate_resources(self, request: Request, service_id: str) -> Response:
-        """`POST .../validate-resources`: the pre-check, answered as the `precheck` switch says."""
-        service = self._service(service_id)
-        body = self._body(request)
-        if not isinstance(body, dict):
-            raise validation_error(["body: must be a JSON object"])
-        errors = [f"{key}: unknown field" for key in body if key != "service_workload"]
-        if "service_workload" not in body:
-            errors.append("service_workload: required")
-        else:
-            errors += rules.workload_errors(
-                body["service_workload"],
-                held=service["config"]["service_workload"],
-                allowed_versions=self.store.allowed_versions(service),
-                guess_rules=self._guess_rules(),
-            )
-        if errors:
-            raise validation_error(errors)
-        mode = self.faults.value("precheck", service_id=service_id, default="documented")
-        if mode == "documented":
-            # The only answer SCP documents; what its fields mean is not documented.
-            return Response(200, {"cpu": "CPU", "err_code": "", "memory": "Memory", "result": ""})
-        if mode == "no":
-            # Guess: the shape of a clear "no".
-            return Response(
-                200,
-                {
-                    "cpu": "CPU",
-                    "err_code": "NotEnoughResource",
-                    "memory": "Memory",
-                    "result": "false",
-                },
-            )
-        if mode == "yes":
-            # Guess: the shape of a clear "yes".
-            return Response(
-                200, {"cpu": "CPU", "err_code": "", "memory": "Memory", "result": "true"}
-            )
-        # Guess: SCP compares the requested workload with the cluster's capacity. Other tenants
-        # are not modelled, so that the answer depends on the request alone.
-        workload = rules.workload_merge(
-            service["config"]["service_workload"], body["service_workload"]
-        )
-        cpu = sum(int(c["cpu"]) * int(c["replica"]) for c in workload.values())
-        memory = sum(int(c["memory"]) * int(c["replica"]) for c in workload.values())
-        capacity = self.store.data_flow_for(service)["capacity"]
-        fits = cpu <= capacity["cpu"] and memory <= capacity["memory"]
-        return Response(
-            200,
-            {
-                "result": fits,
-                "err_code": "" if fits else "InsufficientResources",
-                "cpu": str(capacity["cpu"]),
-                "memory": str(capacity["memory"]),
-            },
-        )
-
-    def _sub_versions(self, request: Request, data_flow_id: str) -> Response:
-        """`GET .../data-flows/{id}/sub-versions`: the versions a data flow offers."""
-        flow = self.store.data_flows.get(data_flow_id)
-        if flow is None:
-            raise validation_error(
-                [f"data_flow_id: no data flow {data_flow_id!r}"], "unknown data flow"
-            )
-        count = sum(1 for s in self.store.services.values() if s["data_flow_id"] == data_flow_id)
-        return Response(200, {"data_flow_service_count": count, "versions": dict(flow["versions"])})
-
 
 def _route(method: str, path: str) -> tuple[str, str] | None:
     """(endpoint, id from the path, percent-decoded) for a known API call, else None."""
@@ -515,12 +249,3 @@ def _route(method: str, path: str) -> tuple[str, str] | None:
         if match and method == route_method:
             return endpoint, unquote(match.group(1))
     return None
-
-
-def _whole(raw: str, name: str, low: int, high: int | None, errors: list[str]) -> int:
-    """A whole-number query parameter within [low, high]; records an error and returns 0 if not."""
-    if _WHOLE.fullmatch(raw) and int(raw) >= low and (high is None or int(raw) <= high):
-        return int(raw)
-    upper = f" and at most {high}" if high is not None else ""
-    errors.append(f"{name}: must be a whole number of at least {low}{upper}; got {raw!r}")
-    return 0

@@ -36,23 +36,45 @@ def authenticate(
     if not (access_key and signature and timestamp):
         # SCP's gateway answers an unauthenticated call as if the path did not exist.
         return Response(404, gateway_error(404, request.path)), "missing auth headers"
-
-    def refuse(reason: str) -> tuple[Response, str]:
-        """SCP's 401 for a signing fault, with the reason as detail and verdict."""
+    reason = _signing_fault(
+        request,
+        access_key=access_key,
+        signature=signature,
+        timestamp=timestamp,
+        credentials=credentials,
+        now=now,
+    )
+    if reason:
+        # SCP's 401 for a signing fault, with the reason as detail and verdict.
         return ApiError(401, "HmacValidFail", reason, reason).response(), reason
+    if access_key in not_enabled:
+        detail = "rejected by gateway: data-flow is not enabled for this account in this region"
+        return ApiError(401, "Unauthorized", detail, "").response(), "rejected by gateway"
+    return None
 
+
+def _signing_fault(
+    request: Request,
+    *,
+    access_key: str,
+    signature: str,
+    timestamp: str,
+    credentials: Mapping[str, str],
+    now: float,
+) -> str:
+    """Why the signature headers do not prove the call ("" when they do)."""
     if request.header("Scp-ClientType") != CLIENT_TYPE:
-        return refuse("wrong client type")
+        return "wrong client type"
     if not (timestamp.isascii() and timestamp.isdigit()):
-        return refuse("invalid timestamp")
+        return "invalid timestamp"
     if abs(now * 1000 - int(timestamp)) > TIMESTAMP_TOLERANCE_MS:
-        return refuse("stale timestamp")
+        return "stale timestamp"
     secret_key = credentials.get(access_key)
     if secret_key is None:
-        return refuse("unknown access key")
+        return "unknown access key"
     host = request.header("Host")
     if not host:
-        return refuse("missing host header")
+        return "missing host header"
     # http.server decoded the request line as latin-1: encoding it back gives the exact bytes.
     url = b"http://" + host.encode("latin-1") + request.target.encode("latin-1")
     expected = signature_compute(
@@ -63,8 +85,5 @@ def authenticate(
         access_key=access_key,
     )
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("latin-1")):
-        return refuse("signature mismatch")
-    if access_key in not_enabled:
-        detail = "rejected by gateway: data-flow is not enabled for this account in this region"
-        return ApiError(401, "Unauthorized", detail, "").response(), "rejected by gateway"
-    return None
+        return "signature mismatch"
+    return ""

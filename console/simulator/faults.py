@@ -4,6 +4,7 @@ lost answers, the pre-check's answer and the guess rules; global or by id."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from console.simulator.state import OUTCOMES
@@ -32,52 +33,86 @@ def faults_parse(body: Any) -> tuple[str | None, dict[str, Any], list[str]]:
     for key, value in body.items():
         if key == "service_id":
             continue
-        # bool is an int in Python, and True seconds or True failures would be a typo.
-        is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if key in _NUMBERS:
-            if not is_number or value < 0:
-                errors.append(f"{key}: must be a number of seconds >= 0")
-        elif key in _COUNTS:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                errors.append(f"{key}: must be a whole number >= 0")
-        elif key == "fail_status":
-            if value not in FAIL_STATUSES or isinstance(value, bool):
-                errors.append(f"fail_status: must be one of {', '.join(map(str, FAIL_STATUSES))}")
-        elif key == "list_total":
-            if value not in LIST_TOTALS:
-                errors.append(f"list_total: must be one of {', '.join(LIST_TOTALS)}")
-            elif service_id is not None:
-                errors.append("list_total: applies to every call; set it without service_id")
-        elif key == "fail_method":
-            if value not in FAIL_METHODS:
-                errors.append(f"fail_method: must be one of {', '.join(FAIL_METHODS)}")
-        elif key == "update_outcome":
-            if value not in OUTCOMES:
-                errors.append(f"update_outcome: must be one of {', '.join(OUTCOMES)}")
-        elif key == "edge_limit":
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 1
-            ):
-                errors.append("edge_limit: must be a whole number >= 1, or null for none")
-            elif service_id is not None:
-                errors.append("edge_limit: applies to every call; set it without service_id")
-        elif key in ("ignore_size", "guess_rules"):
-            if not isinstance(value, bool):
-                errors.append(f"{key}: must be true or false")
-            elif service_id is not None and key == "guess_rules":
-                errors.append("guess_rules: applies to every service; set it without service_id")
-        elif key == "precheck":
-            if value not in PRECHECK_MODES:
-                errors.append(f"precheck: must be one of {', '.join(PRECHECK_MODES)}")
-        else:
+        if key not in _CHECKS:
             errors.append(f"{key}: unknown switch")
             continue
-        if key == "edge_window" and service_id is not None:
-            errors.append("edge_window: applies to every call; set it without service_id")
+        errors.extend(_switch_errors(key, value, scoped=service_id is not None))
         switches[key] = value
     if "hang" in switches and "hang_next" not in switches:
         switches["hang_next"] = 1
     return service_id, switches, errors
+
+
+def _switch_errors(key: str, value: Any, *, scoped: bool) -> list[str]:
+    """What is wrong with one switch's value, and with setting it for one service only."""
+    problem = _CHECKS[key](key, value)
+    errors = [problem] if problem else []
+    # edge_window's scope is told even next to a bad value; the others' only for a good one.
+    if scoped and key in _GLOBAL_ONLY and (not errors or key == "edge_window"):
+        errors.append(f"{key}: {_GLOBAL_ONLY[key]}; set it without service_id")
+    return errors
+
+
+def _whole(value: Any) -> bool:
+    # bool is an int in Python, and True seconds or True failures would be a typo.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seconds(key: str, value: Any) -> str | None:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not is_number or value < 0:
+        return f"{key}: must be a number of seconds >= 0"
+    return None
+
+
+def _count(key: str, value: Any) -> str | None:
+    if not _whole(value) or value < 0:
+        return f"{key}: must be a whole number >= 0"
+    return None
+
+
+def _edge_limit(key: str, value: Any) -> str | None:
+    if value is not None and (not _whole(value) or value < 1):
+        return "edge_limit: must be a whole number >= 1, or null for none"
+    return None
+
+
+def _flag(key: str, value: Any) -> str | None:
+    if not isinstance(value, bool):
+        return f"{key}: must be true or false"
+    return None
+
+
+def _one_of(options: tuple[Any, ...]) -> Callable[[str, Any], str | None]:
+    """A check that the value is one of `options` (never a bool standing for 1 or 0)."""
+
+    def check(key: str, value: Any) -> str | None:
+        if value in options and not isinstance(value, bool):
+            return None
+        return f"{key}: must be one of {', '.join(map(str, options))}"
+
+    return check
+
+
+_CHECKS: dict[str, Callable[[str, Any], str | None]] = {
+    **dict.fromkeys(_NUMBERS, _seconds),
+    **dict.fromkeys(_COUNTS, _count),
+    "fail_status": _one_of(FAIL_STATUSES),
+    "list_total": _one_of(LIST_TOTALS),
+    "fail_method": _one_of(FAIL_METHODS),
+    "update_outcome": _one_of(OUTCOMES),
+    "edge_limit": _edge_limit,
+    "ignore_size": _flag,
+    "guess_rules": _flag,
+    "precheck": _one_of(PRECHECK_MODES),
+}
+# Switches that hold for every call (or service), never for one service's calls.
+_GLOBAL_ONLY = {
+    "list_total": "applies to every call",
+    "edge_limit": "applies to every call",
+    "guess_rules": "applies to every service",
+    "edge_window": "applies to every call",
+}
 
 
 class FaultBoard:

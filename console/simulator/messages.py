@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
 
 CONTACT_ADMIN_DETAIL = (
     "There was a problem processing your request.\nContact us through Support Center > Contact Us."
@@ -32,6 +33,13 @@ class Request:
     def query(self) -> str:
         """The raw query string, "" when there is none."""
         return self.target.partition("?")[2]
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The decoded query parameters, the last value of each (UTF-8, as SCP decodes them)."""
+        return {
+            key: values[-1] for key, values in parse_qs(self.query, keep_blank_values=True).items()
+        }
 
     def header(self, name: str) -> str | None:
         """A header's value, found case-insensitively as HTTP says."""

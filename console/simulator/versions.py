@@ -57,28 +57,40 @@ def versions_parse(body: Any) -> tuple[list[dict[str, str]], list[str]]:
         if not isinstance(item, dict):
             errors.append(f"{where}: must be an object with id and status")
             continue
-        errors += _unknown_fields(where, item)
-        version_id, status = item.get("id"), item.get("status")
-        if not isinstance(version_id, str) or not _ID.fullmatch(version_id):
-            errors.append(
-                f"{where}.id: must look like v1.1 (v, digits, '.', digits); got {version_id!r}"
-            )
-        if status not in STATUSES:
-            errors.append(f"{where}.status: must be one of {', '.join(STATUSES)}; got {status!r}")
-        if "not_before" in item and not _is_date(item["not_before"]):
-            errors.append(
-                f"{where}.not_before: must be a date YYYY-MM-DD (the last supported day); "
-                f"got {item['not_before']!r}"
-            )
+        errors += _entry_errors(where, item)
         entries.append({key: item[key] for key in _FIELDS if key in item})
+    errors += _list_errors(entries)
+    return entries, errors
+
+
+def _entry_errors(where: str, item: dict[str, Any]) -> list[str]:
+    """What is wrong with one entry of the list: its fields, id, status and last day."""
+    errors = _unknown_fields(where, item)
+    version_id, status = item.get("id"), item.get("status")
+    if not isinstance(version_id, str) or not _ID.fullmatch(version_id):
+        errors.append(
+            f"{where}.id: must look like v1.1 (v, digits, '.', digits); got {version_id!r}"
+        )
+    if status not in STATUSES:
+        errors.append(f"{where}.status: must be one of {', '.join(STATUSES)}; got {status!r}")
+    if "not_before" in item and not _is_date(item["not_before"]):
+        errors.append(
+            f"{where}.not_before: must be a date YYYY-MM-DD (the last supported day); "
+            f"got {item['not_before']!r}"
+        )
+    return errors
+
+
+def _list_errors(entries: list[dict[str, str]]) -> list[str]:
+    """What is wrong with the list as a whole: an id twice, or more than one CURRENT."""
     ids = [entry.get("id") for entry in entries]
-    errors += [
+    errors = [
         f"versions: {vid} is listed twice"
         for vid in sorted({i for i in ids if ids.count(i) > 1 and isinstance(i, str)})
     ]
     if sum(1 for entry in entries if entry.get("status") == "CURRENT") > 1:
         errors.append("versions: at most one version can be CURRENT")
-    return entries, errors
+    return errors
 
 
 def _unknown_fields(where: str, item: dict[str, Any]) -> list[str]:
@@ -151,11 +163,9 @@ class VersionBoard:
         today = self.today()
         callable_ids = [entry["id"] for entry in versions if _callable(entry, today)]
         if header is None:
-            if any(e["status"] == "CURRENT" and e["id"] in callable_ids for e in versions):
-                return ""
-            return "no Scp-Api-Version header and no CURRENT version to fall back on"
+            return _no_header_refusal(versions, callable_ids)
         match = _HEADER.fullmatch(header)
-        offered = ", ".join(f"{HEADER_PRODUCT} {vid[1:]}" for vid in callable_ids) or "none"
+        offered = _offered(callable_ids)
         if match is None:
             return f"unsupported Scp-Api-Version {header!r}; use one of {offered}"
         wanted = "v" + match.group(1)
@@ -163,6 +173,18 @@ class VersionBoard:
         if entry is not None and entry["id"] in callable_ids:
             return ""
         return f"Scp-Api-Version {header!r} {_refusal(entry)}; use one of {offered}"
+
+
+def _no_header_refusal(versions: list[dict[str, str]], callable_ids: list[str]) -> str:
+    """Why a call without the header is refused: no callable CURRENT version; "" if there is."""
+    if any(e["status"] == "CURRENT" and e["id"] in callable_ids for e in versions):
+        return ""
+    return "no Scp-Api-Version header and no CURRENT version to fall back on"
+
+
+def _offered(callable_ids: list[str]) -> str:
+    """The header values a refusal suggests instead: `data-flow 1.0, data-flow 1.1`."""
+    return ", ".join(f"{HEADER_PRODUCT} {vid[1:]}" for vid in callable_ids) or "none"
 
 
 def _callable(entry: dict[str, str], today: date) -> bool:

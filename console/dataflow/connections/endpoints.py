@@ -14,7 +14,7 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 
-from console.scp.client import request_host
+from console.scp.transport import request_host
 
 
 def _(message: str) -> str:

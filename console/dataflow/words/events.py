@@ -53,10 +53,18 @@ def said_text(value: Any) -> str:
         for name, param in value.get("p", {}).items()
     }
     template = str(value["t"])
+    return _filled(template, _translated(value, template, params), params)
+
+
+def _translated(value: Said, template: str, params: dict[str, Any]) -> str:
+    """The template in the active language, in the plural form its count asks for."""
     if "pl" in value:
-        text = ngettext(template, str(value["pl"]), int(params.get(value["n"]) or 0))
-    else:
-        text = gettext(template) if template else ""
+        return ngettext(template, str(value["pl"]), int(params.get(value["n"]) or 0))
+    return gettext(template) if template else ""
+
+
+def _filled(template: str, text: str, params: dict[str, Any]) -> str:
+    """The translated text with its parameters; the English template when they do not fit."""
     try:
         return text % params if params else text
     except (KeyError, TypeError, ValueError):

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.changes.configdiff import config_diff
@@ -33,8 +34,7 @@ from console.dataflow.inventory.revisions import (
 )
 from console.dataflow.models import ChangeRequest, Service
 from console.dataflow.people.timezones import TimeZoneForm, time_zone_save
-
-GONE = "SCP no longer lists this service, so it cannot be changed from here; its history stays."
+from console.dataflow.views.edits import GONE
 
 
 def _service_for_history(request: HttpRequest, pk: int) -> Service:
@@ -188,17 +188,22 @@ def service_revert(request: HttpRequest, pk: int) -> HttpResponse:
         opened_revision=service.config_revision,
         opened_config=service.config,
         desired=revert_desired(service.config, old),
-        reason=f"Revert to revision {revision}.",
+        reason=_("Revert to revision %(revision)s.") % {"revision": revision},
     )
     if proposal.draft is None:
         messages.info(
-            request, f"The current configuration already holds revision {revision}'s values."
+            request,
+            _("The current configuration already holds revision %(revision)s's values.")
+            % {"revision": revision},
         )
         return redirect("dataflow:service-revisions", pk=service.pk)
     messages.info(
         request,
-        f"Review the fields that go back to revision {revision}. A password is never "
-        "restored: edit the configuration to set one.",
+        _(
+            "Review the fields that go back to revision %(revision)s. A password is never "
+            "restored: edit the configuration to set one."
+        )
+        % {"revision": revision},
     )
     return redirect("dataflow:change-review", pk=service.pk, draft_id=proposal.draft.id)
 
@@ -216,7 +221,10 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         time_zone_save(request=request, name=form.cleaned_data["time_zone"])
-        messages.success(request, f"Dates are now shown in {timezone.get_current_timezone_name()}.")
+        messages.success(
+            request,
+            _("Dates are now shown in %(zone)s.") % {"zone": timezone.get_current_timezone_name()},
+        )
         return redirect("dataflow:preferences")
     return render(
         request,

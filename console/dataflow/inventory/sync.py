@@ -30,7 +30,7 @@ from django.utils.translation import ngettext
 from console.dataflow.connections.budget import budget_read
 from console.dataflow.connections.clients import ConnectionUnavailable, connection_names
 from console.dataflow.connections.scpcheck import connection_versions_refresh
-from console.dataflow.inventory.fetching import DetailBatch, connection_fetch
+from console.dataflow.inventory.fetching import DetailBatch, FetchDone, connection_fetch
 from console.dataflow.inventory.listing import client_pool_for
 from console.dataflow.inventory.storing import batch_write, services_mark_gone
 from console.dataflow.models import Preference, Service, SyncRun
@@ -81,16 +81,37 @@ def _sync_connections(names: list[str], *, deadline: float | None = None) -> _Ou
     A connection paced by SCP's request limit past `deadline` (epoch seconds) stops reading
     details and reports how many it did not reach; that is no failure.
     """
-    concurrency = max(1, settings.SCP_SYNC_CONCURRENCY)
-    batch_size = max(1, settings.SCP_SYNC_BATCH_SIZE)
     out: queue.Queue = queue.Queue()
     outcome = _Outcome()
+    threads = _fetches_start(names, deadline=deadline, out=out, errors=outcome.errors)
+    pending = len(threads)
+    while pending:
+        item = out.get()
+        if isinstance(item, DetailBatch):
+            outcome.changed += batch_write(item)
+            outcome.seen += len(item.details)
+            continue
+        pending -= 1
+        _fetch_ended(item, outcome)
+    for thread in threads:
+        thread.join()
+    # Keep the order of the connections in the messages, whatever order they ended in.
+    outcome.errors.sort(key=lambda line: names.index(line.split(":", 1)[0]) if ":" in line else 0)
+    return outcome
+
+
+def _fetches_start(
+    names: list[str], *, deadline: float | None, out: queue.Queue, errors: list[str]
+) -> list[threading.Thread]:
+    """Start one fetch thread per usable connection; an unusable one goes to `errors`."""
+    concurrency = max(1, settings.SCP_SYNC_CONCURRENCY)
+    batch_size = max(1, settings.SCP_SYNC_BATCH_SIZE)
     threads = []
     for name in names:
         try:
             pool = client_pool_for(name, concurrency + 1, deadline)
         except ConnectionUnavailable as exc:
-            outcome.errors.append(f"{name}: {exc}")
+            errors.append(f"{name}: {exc}")
             continue
         thread = threading.Thread(
             target=connection_fetch,
@@ -100,28 +121,20 @@ def _sync_connections(names: list[str], *, deadline: float | None = None) -> _Ou
         )
         thread.start()
         threads.append(thread)
-    pending = len(threads)
-    while pending:
-        item = out.get()
-        if isinstance(item, DetailBatch):
-            outcome.changed += batch_write(item)
-            outcome.seen += len(item.details)
-            continue
-        pending -= 1
-        outcome.throttled += item.throttled
-        outcome.paced_seconds += item.paced_seconds
-        if item.error:
-            outcome.errors.append(_sync_error_text(item.name, item.exc))
-            continue
-        outcome.listed += len(item.listed_ids)
-        outcome.unreached += item.unreached
-        services_mark_gone(name=item.name, listed_ids=item.listed_ids)
-        connection_versions_refresh(name=item.name)
-    for thread in threads:
-        thread.join()
-    # Keep the order of the connections in the messages, whatever order they ended in.
-    outcome.errors.sort(key=lambda line: names.index(line.split(":", 1)[0]) if ":" in line else 0)
-    return outcome
+    return threads
+
+
+def _fetch_ended(done: FetchDone, outcome: _Outcome) -> None:
+    """Count a connection's ended fetch; after a complete list, mark what it no longer holds."""
+    outcome.throttled += done.throttled
+    outcome.paced_seconds += done.paced_seconds
+    if done.error:
+        outcome.errors.append(_sync_error_text(done.name, done.exc))
+        return
+    outcome.listed += len(done.listed_ids)
+    outcome.unreached += done.unreached
+    services_mark_gone(name=done.name, listed_ids=done.listed_ids)
+    connection_versions_refresh(name=done.name)
 
 
 def _sync_error_text(name: str, exc: BaseException | None) -> str:

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
-from console.dataflow.connections.scpcheck import VersionWarning, version_warning
+from console.dataflow.connections.scpfindings import VersionWarning, version_warning
 from console.dataflow.models import DEFAULT_CONNECTION, ConnectionStatus
 from console.dataflow.people.roles import abilities_for
 from console.scp.versions import SUPPORT_WARNING_DAYS

@@ -8,14 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from console.dataflow.connections.budget import (
-    BudgetState,
-    ConnectionPacer,
-    SqliteBudgetStore,
-    budget_read,
-    budget_take,
-    budget_throttled,
-)
+from console.dataflow.connections.budget import ConnectionPacer, SqliteBudgetStore, budget_read
+from console.dataflow.connections.budgetrate import BudgetState, budget_take, budget_throttled
 from console.scp import ScpThrottled
 
 LIMITS = {"max_rate": 600.0, "floor": 6.0}

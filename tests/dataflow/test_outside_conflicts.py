@@ -27,8 +27,10 @@ from console.dataflow.changes.replan import (
     change_send_back,
 )
 from console.dataflow.connections.clients import scp_client_for
+from console.dataflow.inventory.fetching import DetailBatch as _Batch
 from console.dataflow.inventory.revisions import detail_is_stale
-from console.dataflow.inventory.sync import _Batch, _write_batch, services_sync
+from console.dataflow.inventory.storing import batch_write as _write_batch
+from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, ConfigRevision, Service
 from console.scp import ServiceConfig
 from tests.dataflow.helpers import add_alias, puts, submit_edit

@@ -42,8 +42,6 @@ def scp_client_for(
     The URL is checked here as well as in the admin form: rows written before the rule, or
     SCP_OPENAPI_URL, must not send a signed request to a metadata or plain-http address.
     """
-    if language is None:
-        language = "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
     timeouts = {
         "connect_timeout": settings.SCP_CONNECT_TIMEOUT,
         "read_timeout": settings.SCP_READ_TIMEOUT,
@@ -51,24 +49,38 @@ def scp_client_for(
         # Checked again as each request leaves: a name may resolve elsewhere by then.
         "address_check": scp_send_problem,
     }
-    if name == DEFAULT_CONNECTION:
-        if not (settings.SCP_ACCESS_KEY and settings.SCP_SECRET_KEY):
-            raise ConnectionUnavailable(
-                _("The default SCP connection has no keys: set SCP_ACCESS_KEY and SCP_SECRET_KEY.")
-            )
-        problem = scp_url_problem(settings.SCP_OPENAPI_URL)
-        if problem:
-            raise ConnectionUnavailable(
-                _("SCP_OPENAPI_URL cannot be used: %(problem)s") % {"problem": problem}
-            )
-        return ScpClient(
-            base_url=settings.SCP_OPENAPI_URL,
-            access_key=settings.SCP_ACCESS_KEY,
-            secret_key=settings.SCP_SECRET_KEY,
-            api_version=settings.SCP_API_VERSION,
-            language=language,
-            **timeouts,
+    where = _default_endpoint() if name == DEFAULT_CONNECTION else _row_endpoint(name)
+    if language is None:
+        language = _active_language()
+    return ScpClient(**where, language=language, **timeouts)
+
+
+def _active_language() -> str:
+    """The language SCP answers in: Korean when the active language is, else English."""
+    return "ko-KR" if (translation.get_language() or "").startswith("ko") else "en-US"
+
+
+def _default_endpoint() -> dict[str, str]:
+    """Where `default` sends and the keys it signs with, from the SCP_* settings."""
+    if not (settings.SCP_ACCESS_KEY and settings.SCP_SECRET_KEY):
+        raise ConnectionUnavailable(
+            _("The default SCP connection has no keys: set SCP_ACCESS_KEY and SCP_SECRET_KEY.")
         )
+    problem = scp_url_problem(settings.SCP_OPENAPI_URL)
+    if problem:
+        raise ConnectionUnavailable(
+            _("SCP_OPENAPI_URL cannot be used: %(problem)s") % {"problem": problem}
+        )
+    return {
+        "base_url": settings.SCP_OPENAPI_URL,
+        "access_key": settings.SCP_ACCESS_KEY,
+        "secret_key": settings.SCP_SECRET_KEY,
+        "api_version": settings.SCP_API_VERSION,
+    }
+
+
+def _row_endpoint(name: str) -> dict[str, str]:
+    """Where the enabled connection `name` sends and the keys it signs with, from its row."""
     row = ScpConnection.objects.filter(name=name, enabled=True).first()
     if row is None:
         raise ConnectionUnavailable(
@@ -80,11 +92,9 @@ def scp_client_for(
             _("The SCP connection '%(name)s' cannot be used: %(problem)s")
             % {"name": name, "problem": problem}
         )
-    return ScpClient(
-        base_url=row.base_url,
-        access_key=row.access_key,
-        secret_key=row.get_secret_key(),
-        api_version=row.api_version,
-        language=language,
-        **timeouts,
-    )
+    return {
+        "base_url": row.base_url,
+        "access_key": row.access_key,
+        "secret_key": row.get_secret_key(),
+        "api_version": row.api_version,
+    }

@@ -95,16 +95,25 @@ def scp_url_problem(url: str) -> str | None:
     except ValueError:
         return _("%(url)s is not a URL; use https://host[:port].") % {"url": repr(url)}
     scheme = parts.scheme.lower()
-    if scheme not in {"http", "https"}:
-        if not scheme:
-            return _(
-                "Use an https:// URL (got no scheme in %(url)s); SCP's OpenAPI is served over "
-                "https."
-            ) % {"url": repr(url)}
+    return _scheme_problem(scheme, url) or _host_problem(url, host=host, scheme=scheme)
+
+
+def _scheme_problem(scheme: str, url: str) -> str | None:
+    """Why `scheme` (lower case) is not one the console sends to; None for http and https."""
+    if scheme in {"http", "https"}:
+        return None
+    if not scheme:
         return _(
-            "Use an https:// URL (got %(scheme)s scheme in %(url)s); SCP's OpenAPI is served "
-            "over https."
-        ) % {"scheme": scheme, "url": repr(url)}
+            "Use an https:// URL (got no scheme in %(url)s); SCP's OpenAPI is served over https."
+        ) % {"url": repr(url)}
+    return _(
+        "Use an https:// URL (got %(scheme)s scheme in %(url)s); SCP's OpenAPI is served "
+        "over https."
+    ) % {"scheme": scheme, "url": repr(url)}
+
+
+def _host_problem(url: str, *, host: str, scheme: str) -> str | None:
+    """Why the host of an http(s) `url` must not be sent to; None if it may."""
     if not host:
         return _("%(url)s has no host; use https://host[:port].") % {"url": repr(url)}
     if _host_as_sent(url) != host:
@@ -112,6 +121,12 @@ def scp_url_problem(url: str) -> str | None:
             "%(url)s is read as another host by the HTTP library that would send the request; "
             "write https://host[:port]."
         ) % {"url": repr(url)}
+    return _address_problem(host, scheme=scheme)
+
+
+def _address_problem(host: str, *, scheme: str) -> str | None:
+    """Why `host` must not be sent to over `scheme`: metadata, link-local, or plain http away
+    from this machine; None if it may."""
     address = _literal_address(host)
     if host in METADATA_HOSTS or address in METADATA_ADDRESSES:
         return _(

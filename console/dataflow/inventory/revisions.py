@@ -88,11 +88,21 @@ def field_explainer(path: str, value: Any, candidates: list[ChangeRequest]) -> C
     differently, and the change ends "Applied with differences". Any other value is outside,
     even on a field a console change touched before.
     """
-    asking = [c for c in candidates if path in {e.get("field") for e in c.diff or ()}]
-    exact = [c for c in asking if field_value(c.desired_config or {}, path) == value]
+    asking = [change for change in candidates if _asks_for(change, path)]
+    exact = [change for change in asking if _asked_value(change, path) == value]
     if exact:
         return exact[-1]
-    return next((c for c in reversed(asking) if _under_way(c)), None)
+    return next((change for change in reversed(asking) if _under_way(change)), None)
+
+
+def _asks_for(change: ChangeRequest, path: str) -> bool:
+    """Whether `change`'s diff names the field `path`."""
+    return path in {entry.get("field") for entry in change.diff or ()}
+
+
+def _asked_value(change: ChangeRequest, path: str) -> Any:
+    """The value `change` asked for `path` to hold."""
+    return field_value(change.desired_config or {}, path)
 
 
 def revision_record(
@@ -109,24 +119,10 @@ def revision_record(
     observed, explain the fields `field_explainer` gives them; every other moved field was
     changed outside the console.
     """
-    since = (
-        ConfigRevision.objects.filter(service=service, revision=previous_revision)
-        .values_list("observed_at", flat=True)
-        .first()
-    )
-    candidates = _console_candidates(service, since)
+    candidates = _console_candidates(service, _observed_at(service, previous_revision))
     entries = config_diff(previous_config, config)
-    explainers = {
-        entry["field"]: field_explainer(
-            entry["field"], field_value(config, entry["field"]), candidates
-        )
-        for entry in entries
-    }
+    explainers = _field_explainers(entries, config, candidates)
     outside = [entry for entry in entries if explainers[entry["field"]] is None]
-    ours = [change for change in explainers.values() if change is not None]
-    if not entries:
-        ours = candidates  # nothing a person would call a change moved (e.g. the aliases' order)
-    explained_by: ChangeRequest | None = None
     if outside:
         explained_by = outside_change_record(
             service=service,
@@ -136,16 +132,54 @@ def revision_record(
             entries=outside,
             detail=detail,
         )
-    elif ours:
-        explained_by = next((c for c in ours if c.status in IN_FLIGHT), ours[-1])
+    elif entries:
+        explained_by = _explaining_change([c for c in explainers.values() if c is not None])
+    else:
+        # Nothing a person would call a change moved (e.g. the aliases' order).
+        explained_by = _explaining_change(candidates)
+    return _revision_store(service=service, config=config, change=explained_by)
+
+
+def _observed_at(service: Service, revision: int) -> datetime | None:
+    """When `revision` of `service` was observed (None: not on record)."""
+    return (
+        ConfigRevision.objects.filter(service=service, revision=revision)
+        .values_list("observed_at", flat=True)
+        .first()
+    )
+
+
+def _revision_store(
+    *, service: Service, config: dict[str, Any], change: ChangeRequest | None
+) -> ConfigRevision:
+    """The service's current revision on record, put down to `change` unless it already is."""
     revision, created = ConfigRevision.objects.get_or_create(
         service=service,
         revision=service.config_revision,
-        defaults={"config": config, "change": explained_by},
+        defaults={"config": config, "change": change},
     )
-    if not created and revision.change_id is None and explained_by is not None:
-        ConfigRevision.objects.filter(pk=revision.pk).update(change=explained_by)
+    if not created and revision.change_id is None and change is not None:
+        ConfigRevision.objects.filter(pk=revision.pk).update(change=change)
     return revision
+
+
+def _field_explainers(
+    entries: list[dict[str, Any]], config: dict[str, Any], candidates: list[ChangeRequest]
+) -> dict[str, ChangeRequest | None]:
+    """Each moved field's explaining console change (None: changed outside the console)."""
+    return {
+        entry["field"]: field_explainer(
+            entry["field"], field_value(config, entry["field"]), candidates
+        )
+        for entry in entries
+    }
+
+
+def _explaining_change(ours: list[ChangeRequest]) -> ChangeRequest | None:
+    """The change a revision is put down to: the first one still in flight, else the last."""
+    if not ours:
+        return None
+    return next((change for change in ours if change.status in IN_FLIGHT), ours[-1])
 
 
 def outside_change_record(

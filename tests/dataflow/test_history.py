@@ -227,6 +227,10 @@ def test_csv_has_a_header_and_one_row_per_change(lead, changes):
         "SCP",
         "Global request id",
         "Took (seconds)",
+        "Decision",
+        "Decided by",
+        "Decided at",
+        "Decision comment",
     ]
     assert [int(r[0]) for r in rows] == ids(
         changes, "archive-ok", "iot-different", "iot-cancelled", "sales-failed", "sales-ok"
@@ -239,7 +243,23 @@ def test_csv_has_a_header_and_one_row_per_change(lead, changes):
     assert failed[5] == "Try NiFi 9.9.9"
     assert failed[8] == "Failed"
     assert failed[7].startswith("Description: ")
-    assert failed[9:] == ["ValidationError", "req-0123abcd", "3"]
+    assert failed[9:] == ["ValidationError", "req-0123abcd", "3", "", "", "", ""]
+
+
+def test_the_csv_says_who_approved_or_rejected_and_why(lead, changes):
+    from datetime import UTC, datetime
+
+    ChangeRequest.objects.filter(pk=changes["sales-ok"].pk).update(
+        decision="approved",
+        decided_by_name="leo",
+        decided_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+        decision_comment="=looks fine",
+    )
+
+    _, *rows = csv_rows(lead.get(HISTORY, {"format": "csv"}))
+
+    approved = next(r for r in rows if int(r[0]) == changes["sales-ok"].pk)
+    assert approved[12:] == ["Approved", "leo", "2026-01-05 09:00:00 UTC", "'=looks fine"]
 
 
 def test_csv_follows_the_filters(lead, changes):

@@ -458,6 +458,8 @@ def test_the_history_page_draws_changes_per_week_by_outcome(sales, lead):
     assert re.search(r'role="img" aria-label="Changes per week by outcome, 1 week', html)
     assert 'data-outcome="outside"' in html
     assert 'data-testid="weekly-chart-table"' in html
+    table = html[html.index('data-testid="weekly-chart-table"') :]
+    assert '<th scope="col">Rejected</th>' in table[: table.index("</thead>")]
     assert " style=" not in html
 
 

@@ -250,6 +250,7 @@ OUTCOMES = [
     ("different", gettext_lazy("Applied with differences")),
     ("failed", gettext_lazy("Failed")),
     ("cancelled", gettext_lazy("Cancelled")),
+    ("rejected", gettext_lazy("Rejected")),
     ("outside", gettext_lazy("Changed outside the console")),
     ("in_flight", gettext_lazy("In flight")),
 ]

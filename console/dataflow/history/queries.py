@@ -213,6 +213,10 @@ CSV_HEADER = [
     gettext_lazy("SCP"),
     gettext_lazy("Global request id"),
     gettext_lazy("Took (seconds)"),
+    gettext_lazy("Decision"),
+    gettext_lazy("Decided by"),
+    gettext_lazy("Decided at"),
+    gettext_lazy("Decision comment"),
 ]
 # Dates and JSON come as text, parsed here: Django's converters per value were half the
 # export's time (see _moment for the formats).
@@ -223,6 +227,7 @@ _CSV_AS_TEXT = {
     "modified_text": "scp_modified_at",
     "accepted_text": "accepted_at",
     "finished_text": "finished_at",
+    "decided_text": "decided_at",
 }
 _CSV_FIELDS = (
     "pk",
@@ -238,6 +243,10 @@ _CSV_FIELDS = (
     "modified_text",
     "accepted_text",
     "finished_text",
+    "decision",
+    "decided_by_name",
+    "decided_text",
+    "decision_comment",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_ROWS_PER_CHUNK = 500
@@ -290,6 +299,7 @@ class _CsvWords:
             "accepted": gettext("202 Accepted"),
             "modified": gettext("modified"),
         }
+        self.decisions = {"approved": gettext("Approved"), "rejected": gettext("Rejected")}
 
 
 def _csv_row(record: tuple, words: _CsvWords) -> tuple:
@@ -308,6 +318,7 @@ def _csv_row(record: tuple, words: _CsvWords) -> tuple:
         modified_text,
         accepted_text,
         finished_text,
+        *decision,
     ) = record
     error = (json.loads(error_text) if error_text else None) or {}
     created_at = _moment(created_text)
@@ -326,7 +337,18 @@ def _csv_row(record: tuple, words: _CsvWords) -> tuple:
         _cell(_scp_text(error, is_outside, modified_text, accepted_text, words)),
         _cell(error.get("global_request_id", "")),
         _cell(_took(created_at, finished_text) if finished_text and not is_outside else ""),
+        *_decision_cells(*decision, words),
     )
+
+
+def _decision_cells(
+    decision: str, by: str, at_text: str | None, comment: str, words: _CsvWords
+) -> tuple[str, str, str, str]:
+    """Four eyes: approved or rejected, by whom, when and why; empty cells without a decision."""
+    if not decision:
+        return ("", "", "", "")
+    when = _when(at_text, words.zone) if at_text else ""
+    return (words.decisions.get(decision, decision), _cell(by), when, _cell(comment))
 
 
 def _scp_text(

@@ -90,3 +90,24 @@ def test_the_recent_changes_stay_inside_their_card_on_a_laptop(page, scp, import
         assert inside <= edge + 1, (width, inside, edge)
         if width == 1024:
             snap(page, "service-recent-changes-1024")
+
+
+@pytest.mark.parametrize("language", ["en-US", "ko-KR"])
+def test_a_team_leads_bar_fits_a_laptop(browser: Browser, live_server, lead_user, language):
+    """A lead has every main link and the longest role name: the bar still fits 1,200-1,399 px."""
+    lead_user.first_name = "Leonardo"
+    lead_user.save()
+    context = browser.new_context(base_url=live_server.url, locale=language)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.locator("#id_username").fill(lead_user.username)
+        page.locator("#id_password").fill(PASSWORD)
+        page.get_by_test_id("sign-in").click()
+        page.get_by_test_id("whoami").wait_for()
+        for width in (1200, 1280, 1366):
+            page.set_viewport_size({"width": width, "height": 800})
+            page.goto("/history/")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, width
+    finally:
+        context.close()

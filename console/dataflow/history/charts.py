@@ -41,8 +41,9 @@ HEADERS = {
     ("zookeeper", "memory"): gettext_lazy("ZooKeeper memory"),
     ("zookeeper", "replica"): gettext_lazy("ZooKeeper replicas"),
 }
-WIDTH, LEFT, RIGHT, TOP = 760, 64, 16, 8
-PANEL, GAP, AXIS = 92, 26, 36
+# Each panel's title sits in the space above it (TOP, GAP), clear of a line at the highest value.
+WIDTH, LEFT, RIGHT, TOP = 760, 64, 16, 24
+PANEL, GAP, AXIS = 92, 34, 36
 
 
 def _fmt(value: float) -> str:
@@ -104,7 +105,7 @@ def _panel(
         "title": f"{title} ({unit})" if unit else str(title),
         "top": top,
         "bottom": top + PANEL,
-        "title_y": top + 10,
+        "title_y": top - 8,
         "ticks": _ticks(highest, y_at),
         "lines": [
             {

@@ -78,7 +78,8 @@ def _members_create(fleet: FleetChange, preview: Preview) -> None:
             service=row.service,
             position=position,
             state=Member.WAITING if row.included else Member.EXCLUDED,
-            note=row.flag or (_("The edit changes nothing here.") if row.unchanged else ""),
+            note=said_english(row.note_said) if row.note_said else "",
+            note_said=row.note_said,
             base_revision=row.service.config_revision,
             diff=row.entries,
         )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from console.dataflow.changes.configdiff import config_diff
 from console.dataflow.changes.validators import HOST_ALIASES_MAX
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
+from console.dataflow.words.events import Said, said, said_text
 
 WAVE_SIZE_DEFAULT = 5
 Aliases = list[dict[str, Any]]
@@ -156,12 +157,24 @@ class PreviewRow:
 
     service: Service
     entries: list[dict[str, Any]] = field(default_factory=list)
-    flag: str = ""  # why the edit cannot be applied ("" when it can)
+    flag_said: Said | None = None  # why the edit cannot be applied, as facts (None when it can)
     unchanged: bool = False
 
     @property
+    def flag(self) -> str:
+        """Why the edit cannot be applied, in the reader's language ("" when it can)."""
+        return said_text(self.flag_said) if self.flag_said else ""
+
+    @property
+    def note_said(self) -> Said | None:
+        """What the member's note says: why it is left out, or None when it runs."""
+        if self.flag_said:
+            return self.flag_said
+        return said("The edit changes nothing here.") if self.unchanged else None
+
+    @property
     def included(self) -> bool:
-        return not self.flag and not self.unchanged
+        return not self.flag_said and not self.unchanged
 
     @property
     def switches_on(self) -> bool:
@@ -201,24 +214,25 @@ def fleet_preview(*, services: list[Service], edit: FleetEdit) -> Preview:
         desired = edit.apply(config)
         entries = config_diff(config, desired)
         row = PreviewRow(service=service, entries=entries, unchanged=not entries)
-        row.flag = _preview_flag(service, desired, entries=entries, busy=service.pk in busy)
+        row.flag_said = _preview_flag(service, desired, entries=entries, busy=service.pk in busy)
         rows.append(row)
     return Preview(edit=edit, rows=rows)
 
 
 def _preview_flag(
     service: Service, desired: dict[str, Any], *, entries: list[dict[str, Any]], busy: bool
-) -> str:
-    """Why the edit cannot be applied to this service now, or "" when it can."""
+) -> Said | None:
+    """Why the edit cannot be applied to this service now, or None when it can."""
     if busy:
-        return _("Another change of this service is in flight.")
+        return said("Another change of this service is in flight.")
     if (service.state or "").upper() != "RUNNING":
-        return _("SCP reports it as %(state)s, not RUNNING.") % {
-            "state": service.state or _("unknown")
-        }
+        return said(
+            "SCP reports it as %(state)s, not RUNNING.", state=service.state or said("unknown")
+        )
     if entries and len(desired["host_aliases"]) > HOST_ALIASES_MAX:
-        return _("It would have %(count)s host aliases; SCP allows at most %(max)s.") % {
-            "count": len(desired["host_aliases"]),
-            "max": HOST_ALIASES_MAX,
-        }
-    return ""
+        return said(
+            "It would have %(count)s host aliases; SCP allows at most %(max)s.",
+            count=len(desired["host_aliases"]),
+            max=HOST_ALIASES_MAX,
+        )
+    return None

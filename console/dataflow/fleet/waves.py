@@ -188,7 +188,9 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
     try:
         change = _member_change_submit(fleet, service)
     except ChangeRefused as exc:
-        FleetMember.objects.filter(pk=member.pk).update(state=Member.FAILED, note=str(exc))
+        FleetMember.objects.filter(pk=member.pk).update(
+            state=Member.FAILED, note=str(exc), note_said=getattr(exc, "said", None)
+        )
         _stop(
             fleet,
             said(
@@ -199,8 +201,9 @@ def _member_start_in_transaction(fleet: FleetChange, member: FleetMember) -> Non
         )
         return
     if change is None:
+        skipped = said("Its configuration already held the edit.")
         FleetMember.objects.filter(pk=member.pk).update(
-            state=Member.SKIPPED, note=_("Its configuration already held the edit.")
+            state=Member.SKIPPED, note=said_english(skipped), note_said=skipped
         )
         return
     FleetMember.objects.filter(pk=member.pk).update(state=Member.STARTED, change=change)
@@ -232,16 +235,22 @@ def _member_change_submit(fleet: FleetChange, service: Service) -> ChangeRequest
 def _member_check(fleet: FleetChange, service: Service, desired: dict) -> None:
     """ChangeRefused when the member may not start: no author, not RUNNING, or too many aliases."""
     if fleet.author is None:
-        raise ChangeRefused(_("The fleet change's author no longer exists."))
+        raise _refused(said("The fleet change's author no longer exists."))
     if (service.state or "").upper() != "RUNNING":
-        raise ChangeRefused(
-            _("SCP reports it as %(state)s, not RUNNING.")
-            % {"state": service.state or _("unknown")}
+        raise _refused(
+            said(
+                "SCP reports it as %(state)s, not RUNNING.", state=service.state or said("unknown")
+            )
         )
     if len(desired.get("host_aliases") or []) > HOST_ALIASES_MAX:
-        raise ChangeRefused(
-            _("It would have more than %(max)s host aliases.") % {"max": HOST_ALIASES_MAX}
-        )
+        raise _refused(said("It would have more than %(max)s host aliases.", max=HOST_ALIASES_MAX))
+
+
+def _refused(reason: Said) -> ChangeRefused:
+    """A refusal that also carries its facts, so the member's note is said to each reader."""
+    refusal = ChangeRefused(said_text(reason))
+    refusal.said = reason
+    return refusal
 
 
 def _member_failed(fleet: FleetChange, member: FleetMember, change: ChangeRequest) -> None:
@@ -260,7 +269,7 @@ def _member_failed(fleet: FleetChange, member: FleetMember, change: ChangeReques
         why=why or _english_said(lambda: STATUS_MEANINGS.get(change.status, "")),
     )
     moved = FleetMember.objects.filter(pk=member.pk, state=Member.STARTED).update(
-        state=Member.FAILED, note=said_text(note)
+        state=Member.FAILED, note=said_english(note), note_said=note
     )
     if moved:
         _stop(fleet, said("%(service)s failed. %(note)s", service=member.service.name, note=note))

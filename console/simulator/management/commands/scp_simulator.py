@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -21,7 +22,8 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        """--host, --port, --state, --update-delay, --start-delay, --latency and --reset."""
+        """--host, --port, --state, --update-delay, --start-delay, --latency, --public-url,
+        --console-url and --reset."""
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
         parser.add_argument("--port", type=int, default=8001, help="port to listen on (8001)")
         parser.add_argument(
@@ -50,6 +52,18 @@ class Command(BaseCommand):
             "`latency` fault switch changes it while running",
         )
         parser.add_argument(
+            "--public-url",
+            default="",
+            help="where browsers reach this simulator (e.g. http://127.0.0.1:8001): the "
+            "services' NiFi and Registry links then lead to stand-in pages it serves, a demo "
+            "convenience; by default they take SCP's shape https://<name>.<domain>.dataflow.test/",
+        )
+        parser.add_argument(
+            "--console-url",
+            default="",
+            help="the console's address, linked from those stand-in pages",
+        )
+        parser.add_argument(
             "--reset", action="store_true", help="replace the state with the demo services"
         )
 
@@ -62,6 +76,10 @@ class Command(BaseCommand):
             raise CommandError("--start-delay must be 0 or more seconds.")
         if options["latency"] < 0:
             raise CommandError("--latency must be 0 or more seconds.")
+        for option in ("public_url", "console_url"):
+            if options[option] and urlsplit(options[option]).scheme not in ("http", "https"):
+                name = "--" + option.replace("_", "-")
+                raise CommandError(f"{name} must be an http(s) URL; got {options[option]!r}.")
         if options["reset"]:
             state_path.unlink(missing_ok=True)
         if options["verbosity"] >= 2:
@@ -83,6 +101,8 @@ class Command(BaseCommand):
                 update_delay=options["update_delay"],
                 start_delay=options["start_delay"],
                 latency=options["latency"],
+                public_url=options["public_url"],
+                console_url=options["console_url"],
                 on_ready=ready,
             )
         except StateError as exc:

@@ -19,6 +19,12 @@ NOT_ENABLED_SECRET_KEY = "DEMOSECRETKEY0NOTENABLED"  # noqa: S105
 
 CREDENTIALS = {DEMO_ACCESS_KEY: DEMO_SECRET_KEY, NOT_ENABLED_ACCESS_KEY: NOT_ENABLED_SECRET_KEY}
 
+
+def state_path_in(var_dir: Path) -> Path:
+    """Where the simulator keeps its state under the project's VAR_DIR, by default."""
+    return Path(var_dir) / "simulator" / "state.json"
+
+
 # Short, so that stop() returns quickly; the loop only polls for shutdown.
 _POLL_INTERVAL = 0.05
 

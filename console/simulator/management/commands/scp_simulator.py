@@ -10,7 +10,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from console.simulator.server import DEMO_ACCESS_KEY, DEMO_SECRET_KEY, serve_forever
+from console.simulator.server import (
+    DEMO_ACCESS_KEY,
+    DEMO_SECRET_KEY,
+    serve_forever,
+    state_path_in,
+)
 from console.simulator.state import StateError
 
 
@@ -69,7 +74,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Print the URL and the demo access key, then serve until interrupted."""
-        state_path: Path = options["state"] or Path(settings.VAR_DIR) / "simulator" / "state.json"
+        state_path: Path = options["state"] or state_path_in(Path(settings.VAR_DIR))
         if options["update_delay"] < 0:
             raise CommandError("--update-delay must be 0 or more seconds.")
         if options["start_delay"] < 0:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -97,6 +99,20 @@ def demo_simulator_port() -> int | None:
     return parts.port or 80
 
 
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Only warnings from these loggers for a while: the seeding's summary stays readable."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels, strict=True):
+            each.setLevel(level)
+
+
 def demo_services_import() -> bool:
     """Import the services of the default connection's local simulator; whether it worked.
 
@@ -107,6 +123,12 @@ def demo_services_import() -> bool:
     port = demo_simulator_port()
     if port is None:
         return False
+    with _quiet("console.simulator", "console.scp"):
+        return _import_from(port)
+
+
+def _import_from(port: int) -> bool:
+    """One refresh from the simulator on `port`, started here when none listens there."""
     simulator_url = f"http://127.0.0.1:{port}"
     try:
         running = start_in_thread(

@@ -51,9 +51,20 @@ def landing_page(
         f"<title>{escape(title)} of {name} (SCP simulator)</title></head>\n"
         f"<body><h1>{escape(title)} of {name}</h1>\n"
         f"<p>This is the SCP simulator's stand-in for {escape(title)} of service {name} "
-        f"(version {escape(workload['version'])}, {escape(workload['replica'])} replicas, "
+        f"(version {escape(workload['version'])}, {_replicas(workload['replica'])}, "
         f"state {escape(service['state'])}): a real SCP service opens the {escape(title)} UI "
         "here.</p>\n"
         f"{back}</body></html>\n"
     )
-    return Response(200, page, {"Cache-Control": "no-store"})
+    # Nothing but this text and its one link: no script, style or frame can run in it.
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(200, page, headers)
+
+
+def _replicas(count: str) -> str:
+    """The replica count as the API gives it (a string), escaped: "1 replica", "3 replicas"."""
+    return f"{escape(count)} replica" + ("" if count == "1" else "s")

@@ -54,6 +54,7 @@ def test_nifi_page_names_the_service_version_and_replicas(demo_simulator) -> Non
 
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert "SCP simulator's stand-in for NiFi of service sales-etl" in page.text
     assert "version 1.27.1, 2 replicas" in page.text
     assert "a real SCP service opens the NiFi UI here" in page.text
@@ -67,7 +68,7 @@ def test_registry_page_shows_the_registry_workload(demo_simulator) -> None:
 
     assert page.status_code == 200
     assert "stand-in for NiFi Registry of service ml-features" in page.text
-    assert "version 1.25.0, 1 replicas" in page.text
+    assert "version 1.25.0, 1 replica," in page.text
 
 
 def test_page_never_shows_the_nifi_password(demo_simulator) -> None:

@@ -22,6 +22,7 @@ from console.simulator.control import Control
 from console.simulator.edge import DEFAULT_WINDOW, EDGE_STATUS, EdgeLimiter, edge_page
 from console.simulator.endpoints import Endpoints
 from console.simulator.faults import FaultBoard
+from console.simulator.landing import landing_page
 from console.simulator.messages import (
     ApiError,
     Request,
@@ -62,12 +63,17 @@ class Simulator:
         start_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
         stopping: threading.Event | None = None,
+        public_url: str = "",
+        console_url: str = "",
     ) -> None:
         """Serve `store` to callers holding `credentials` (access key to secret key).
 
         Keys in `not_enabled` sign correctly but are refused by the gateway, as SCP refuses an
         account without Data Flow in the region. After a 202 the service shows its old state for
         `start_delay` seconds, then UPDATING for `update_delay` seconds (faults can override both).
+        With a `public_url` (where browsers reach the simulator) the services' NiFi and Registry
+        links lead to the simulator's own stand-in pages, which link back to `console_url`; a
+        simulator convenience for demos: without it they take SCP's documented shape.
         """
         self.store = store
         self.credentials = dict(credentials)
@@ -75,6 +81,8 @@ class Simulator:
         self.update_delay = update_delay
         self.start_delay = start_delay
         self.clock = clock
+        self.public_url = public_url
+        self.console_url = console_url
         self.stopping = stopping or threading.Event()
         self.faults = FaultBoard()
         self.edge = EdgeLimiter()
@@ -95,10 +103,18 @@ class Simulator:
                 return self._logged(request, self._api_answer)
             if request.path == "/":
                 return self._logged(request, self._root)
+            if request.path.startswith("/ui/"):
+                return self._ui_page(request)
             return Response(404, gateway_error(404, request.path))
         except Exception:
             logger.exception("simulator failed on %s %s", request.method, request.path)
             return contact_admin()
+
+    def _ui_page(self, request: Request) -> Response:
+        """A stand-in page behind a service's NiFi or Registry link (not SCP behaviour)."""
+        with self.store.lock:
+            self.store.updates_settle(self.clock())
+            return landing_page(request, self.store.services, console_url=self.console_url)
 
     # ---- the /v1 API -------------------------------------------------------------------
 

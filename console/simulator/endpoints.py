@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from console.simulator import rules
+from console.simulator.landing import ui_links
 from console.simulator.messages import Request, Response, json_parse, validation_error
 from console.simulator.state import BUSY_STATES, STATES
 
@@ -131,6 +132,12 @@ class Endpoints:
         name = service["data_flow_service_name"]
         host = f"{name}.{config['domain']}.dataflow.test"
         workload = config["service_workload"]
+        nifi_url, registry_url = f"https://{host}/nifi/", f"https://{host}/nifi-registry/"
+        if self.simulator.public_url:
+            # A simulator convenience, not SCP behaviour: links to its own stand-in pages.
+            nifi_url, registry_url = ui_links(
+                self.simulator.public_url, service["data_flow_service_id"]
+            )
         return {
             "account": {"account_id": config["account_id"], "account_password": ""},
             "cluster_id": flow["cluster_id"],
@@ -159,8 +166,8 @@ class Endpoints:
             "state": state,
             "storage_class_name": service["storage_class_name"],
             "version": workload["nifi"]["version"],
-            "web_url_nifi": f"https://{host}/nifi/",
-            "web_url_registry": f"https://{host}/nifi-registry/",
+            "web_url_nifi": nifi_url,
+            "web_url_registry": registry_url,
         }
 
     def _guess_rules(self) -> bool:

@@ -19,6 +19,12 @@ NOT_ENABLED_SECRET_KEY = "DEMOSECRETKEY0NOTENABLED"  # noqa: S105
 
 CREDENTIALS = {DEMO_ACCESS_KEY: DEMO_SECRET_KEY, NOT_ENABLED_ACCESS_KEY: NOT_ENABLED_SECRET_KEY}
 
+
+def state_path_in(var_dir: Path) -> Path:
+    """Where the simulator keeps its state under the project's VAR_DIR, by default."""
+    return Path(var_dir) / "simulator" / "state.json"
+
+
 # Short, so that stop() returns quickly; the loop only polls for shutdown.
 _POLL_INTERVAL = 0.05
 
@@ -53,11 +59,14 @@ def _build(
     update_delay: float,
     start_delay: float,
     latency: float = 0.0,
+    public_url: str = "",
+    console_url: str = "",
 ) -> SimulatorHTTPServer:
     """A bound server over the state in `state_path` (seeded when the file does not exist).
 
     `latency` seconds are added to every SCP call: the global `latency` fault switch, which
-    the control endpoint can change or clear later.
+    the control endpoint can change or clear later. `public_url` and `console_url`: see
+    `Simulator` (the stand-in pages behind the NiFi links, a demo convenience).
     """
     simulator = Simulator(
         store=Store(Path(state_path)),
@@ -65,6 +74,8 @@ def _build(
         not_enabled=frozenset({NOT_ENABLED_ACCESS_KEY}),
         update_delay=update_delay,
         start_delay=start_delay,
+        public_url=public_url,
+        console_url=console_url,
     )
     if latency:
         simulator.faults.set({"latency": latency}, service_id=None)
@@ -85,6 +96,8 @@ def start_in_thread(
     update_delay: float = 5.0,
     start_delay: float = 0.0,
     latency: float = 0.0,
+    public_url: str = "",
+    console_url: str = "",
 ) -> RunningSimulator:
     """Serve in a daemon thread (port 0 picks a free one) and return once it accepts calls.
 
@@ -98,6 +111,8 @@ def start_in_thread(
         update_delay=update_delay,
         start_delay=start_delay,
         latency=latency,
+        public_url=public_url,
+        console_url=console_url,
     )
     thread = threading.Thread(
         target=server.serve_forever,
@@ -119,6 +134,8 @@ def serve_forever(
     update_delay: float = 5.0,
     start_delay: float = 0.0,
     latency: float = 0.0,
+    public_url: str = "",
+    console_url: str = "",
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve in the foreground until interrupted; `on_ready` gets the URL once it listens."""
@@ -129,6 +146,8 @@ def serve_forever(
         update_delay=update_delay,
         start_delay=start_delay,
         latency=latency,
+        public_url=public_url,
+        console_url=console_url,
     )
     try:
         if on_ready is not None:

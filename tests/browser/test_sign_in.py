@@ -27,9 +27,12 @@ NAVIGATION = {
     ),
     "lead": (
         "Team leads",
-        {"Services", "Change history", "Approvals", "My watches", "Preferences"},
+        {"Services", "Change history", "Fleet changes", "Approvals", "My watches", "Preferences"},
     ),
-    "support": ("Support", {"Services", "Fleet changes", "My watches", "Preferences"}),
+    "support": (
+        "Support",
+        {"Services", "Change history", "Fleet changes", "My watches", "Preferences"},
+    ),
 }
 
 

@@ -13,7 +13,9 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.mark.parametrize(("language", "note"), [("en-US", "this browser"), ("ko-KR", "이 브라우저")])
+@pytest.mark.parametrize(
+    ("language", "note"), [("en-US", "this browser"), ("ko-KR", "이 브라우저")]
+)
 def test_a_person_in_new_york_finds_their_zone_first_and_saves_it(
     browser: Browser, live_server, language, note
 ):

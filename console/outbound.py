@@ -57,6 +57,11 @@ class AddressRefused(Exception):
     """The check refused the URL: nothing was sent."""
 
 
+# Anything else that kept a call from being answered (unreachable, timed out, TLS): callers
+# catch it by this name, so that only this module speaks of the HTTP library.
+NotAnswered = requests.RequestException
+
+
 def checked_session(check: Check, *, label: str) -> requests.Session:
     """A new session whose every request asks `check` first (AddressRefused when it refuses)."""
     return address_check_mount(requests.Session(), check, refuse=AddressRefused, label=label)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
@@ -35,7 +34,7 @@ from console.dataflow.models import (
     ScpConnection,
     Watch,
 )
-from console.outbound import AddressRefused, checked_session
+from console.outbound import AddressRefused, NotAnswered, checked_session
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +293,7 @@ def notification_webhook_send(*, change_id: int) -> bool:
                 "webhook of connection %s refused: %s", name, exc, extra={"change_id": change_id}
             )
             return False
-        except requests.RequestException as exc:  # refused, unreachable, timed out, TLS
+        except NotAnswered as exc:  # refused, unreachable, timed out, TLS
             raise NotificationTransient(
                 f"webhook at {host} unreachable ({type(exc).__name__})"
             ) from None

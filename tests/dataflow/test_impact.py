@@ -246,9 +246,16 @@ def test_fewer_than_three_past_changes_say_nothing_of_the_duration():
     assert durations_of([60, 120], scope="all") is None
 
 
+def test_a_change_with_nothing_left_to_send_says_nothing_of_the_duration():
+    past = durations_of([60, 120, 180], scope="all")
+
+    assert impact_preview(entries=[], config=BASE, durations=past) == []
+
+
 def test_the_duration_is_said_in_the_readers_language(korean_catalogue):
     past = durations_of([3700, 3700, 3700], scope="all")
-    [impact] = impact_preview(entries=[], config=BASE, durations=past)
+    entries = [{"section": "Description", "field": "description", "before": "a", "after": "b"}]
+    [impact] = impact_preview(entries=entries, config=BASE, durations=past)
 
     with translation.override("ko"):
         assert "1시간 1분" in impact.text

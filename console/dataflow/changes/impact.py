@@ -311,8 +311,8 @@ DURATION_SCOPES = {
 def _duration(facts: Facts) -> list[Finding]:
     """How long past changes took, from the closest history that holds enough of them."""
     past = facts.durations
-    if past is None or past.count < DURATION_MIN_CHANGES:
-        return []
+    if not facts.entries or past is None or past.count < DURATION_MIN_CHANGES:
+        return []  # nothing to send, nothing to time
     what = said(
         "It will likely take about %(median)s; 9 in 10 past changes took at most %(p90)s.",
         median=duration_said(past.median),

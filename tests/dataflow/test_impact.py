@@ -124,7 +124,7 @@ def test_lowering_nifi_replicas_asks_to_offload_the_removed_nodes_and_to_acknowl
     )
     assert reason.startswith("NiFi replicas 3 → 1. In NiFi's cluster page, disconnect a node")
     assert ack == (
-        "The 2 NiFi nodes being removed are offloaded, or their queued data may be lost."
+        "I have offloaded the 2 NiFi nodes being removed, or accept that their queued data is lost."
     )
 
 
@@ -132,7 +132,7 @@ def test_one_node_removed_is_said_in_the_singular():
     [(_code, _source, text, _reason, ack)] = impacts_of(workload("nifi", "replica", "2"))
 
     assert text.startswith("1 NiFi node is removed: data queued on it is lost")
-    assert ack.startswith("The NiFi node being removed is offloaded")
+    assert ack.startswith("I have offloaded the NiFi node being removed")
 
 
 def test_raising_nifi_replicas_says_nothing():

@@ -69,7 +69,7 @@ def test_fewer_nifi_replicas_need_the_box_ticked_and_nothing_is_submitted_withou
     page = as_admin.get(review)
     assert impact_codes(page) == ["nifi_offload"]
     assert OFFLOAD in visible_text(page)
-    assert "The NiFi node being removed is offloaded" in visible_text(page)
+    assert "I have offloaded the NiFi node being removed" in visible_text(page)
     before = row_counts()
 
     response = as_admin.post(review, {"reason": "fewer nodes"})

@@ -213,9 +213,10 @@ def _nifi_scale_down(facts: Facts) -> list[Finding]:
                 after=after,
             ),
             ack=said_n(
-                "The NiFi node being removed is offloaded, or its queued data may be lost.",
-                "The %(removed)d NiFi nodes being removed are offloaded, or their queued data "
-                "may be lost.",
+                "I have offloaded the NiFi node being removed, or accept that its queued data "
+                "is lost.",
+                "I have offloaded the %(removed)d NiFi nodes being removed, or accept that their "
+                "queued data is lost.",
                 "removed",
                 removed=removed,
             ),

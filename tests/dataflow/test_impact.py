@@ -312,3 +312,14 @@ def test_no_past_duration_when_fewer_than_three_changes_ended_well():
     _finished(mine, 5, status=ChangeRequest.Status.FAILED)
 
     assert durations_past(service=mine) is None
+
+
+@pytest.mark.django_db
+def test_past_durations_read_only_the_newest_changes(monkeypatch):
+    monkeypatch.setattr("console.dataflow.changes.impact.DURATION_MAX_CHANGES", 3)
+    mine = _service("a")
+    _finished(mine, 600)  # an old, slow one: finished first, left out
+    for minutes in (1, 2, 3):
+        _finished(mine, minutes)
+
+    assert durations_past(service=mine) == Durations(120, 180, 3, "service")

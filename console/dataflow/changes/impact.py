@@ -304,7 +304,7 @@ def _hosts_restart(facts: Facts) -> list[Finding]:
 
 DURATION_SCOPES = {
     "service": gettext_noop("this service"),
-    "connection": gettext_noop("this service's SCP connection"),
+    "connection": gettext_noop("the services of this SCP connection"),
     "all": gettext_noop("all services"),
 }
 

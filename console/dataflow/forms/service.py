@@ -218,7 +218,8 @@ class ServiceEditForm(HostAliasSwitchForm):
 
 
 class ConfirmForm(forms.Form):
-    """The reason kept with a change, asked for on the review page."""
+    """The reason kept with a change, asked for on the review page, and a box to tick for
+    each consequence that needs acknowledging."""
 
     reason = forms.CharField(
         label=gettext_lazy("Reason for this change"),
@@ -228,3 +229,17 @@ class ConfirmForm(forms.Form):
         ),
         help_text=gettext_lazy("Kept in the change history for the team leads."),
     )
+
+    def __init__(self, *args: Any, acknowledgements: dict[str, str] | None = None, **kwargs: Any):
+        """`acknowledgements`: a box to tick for each consequence that needs one (name: label)."""
+        super().__init__(*args, **kwargs)
+        for name, label in (acknowledgements or {}).items():
+            self.fields[name] = forms.BooleanField(
+                label=label,
+                error_messages={
+                    "required": _(
+                        "Nothing was sent: tick this box to confirm you have read what the "
+                        "change will do."
+                    )
+                },
+            )

@@ -15,6 +15,7 @@ from console.dataflow.changes.approvals import (
     approver_check,
 )
 from console.dataflow.changes.hostsfile import pods_hosts
+from console.dataflow.changes.impact import durations_past, impact_preview
 from console.dataflow.changes.pipeline import (
     ChangeRefused,
     change_approve,
@@ -338,7 +339,8 @@ def _decide_page(
     read_error: str = "",
 ) -> HttpResponse:
     """The approver's page: the change re-planned on the service as the console holds it now."""
-    replan = approval_replan(change=change, service=Service.objects.get(pk=change.service_id))
+    service = Service.objects.get(pk=change.service_id)
+    replan = approval_replan(change=change, service=service)
     return render(
         request,
         "dataflow/change_decide.html",
@@ -349,6 +351,12 @@ def _decide_page(
             "read_error": read_error,
             "pods_hosts": pods_hosts(
                 desired=replan.desired_config, entries=replan.entries or change.diff
+            ),
+            # What approving sends will do: the change's diff re-planned on what SCP holds now.
+            "impacts": impact_preview(
+                entries=replan.entries,
+                config=service.config,
+                durations=durations_past(service=service),
             ),
         },
         status=status,

@@ -21,6 +21,7 @@ from console.dataflow.changes.drafts import (
     draft_update,
 )
 from console.dataflow.changes.hostsfile import pods_hosts
+from console.dataflow.changes.impact import Impact, durations_past, impact_preview
 from console.dataflow.changes.pipeline import (
     ChangeRefused,
     Plan,
@@ -75,7 +76,8 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
     # The configuration moved since the draft was made: the edits move onto the newest one.
     rebased_now = draft.base_revision != service.config_revision
     draft = draft_rebase(request.session, draft, service=service)
-    form = _confirm_form(request, draft)
+    impacts = _impacts(service, draft)
+    form = _confirm_form(request, draft, impacts)
     if request.method == "POST" and form.is_valid() and not rebased_now:
         try:
             confirmed = _confirm(request, service, draft, form)
@@ -93,6 +95,8 @@ def change_review(request: HttpRequest, pk: int, draft_id: str) -> HttpResponse:
         {
             **context,
             "form": form,
+            "impacts": impacts,
+            "acknowledge": [name for name, _impact in _acknowledgements(impacts)],
             "nothing_sent": request.method == "POST" and rebased_now,
             "form_url": form_url,
         },
@@ -104,10 +108,34 @@ def _draft_perm(draft: Draft) -> str:
     return "edit_service" if draft.kind == ChangeRequest.Kind.FULL else "edit_host_aliases"
 
 
-def _confirm_form(request: HttpRequest, draft: Draft) -> ConfirmForm:
-    """The reason form; bound on every POST, even an empty one, so a missing reason is told."""
+def _confirm_form(request: HttpRequest, draft: Draft, impacts: list[Impact]) -> ConfirmForm:
+    """The reason form, with a box for each consequence to acknowledge; bound on every POST,
+    even an empty one, so a missing reason or an unticked box is told."""
     return ConfirmForm(
-        request.POST if request.method == "POST" else None, initial={"reason": draft.reason}
+        request.POST if request.method == "POST" else None,
+        initial={"reason": draft.reason},
+        acknowledgements={name: impact.ack_text for name, impact in _acknowledgements(impacts)},
+    )
+
+
+def _acknowledgements(impacts: list[Impact]) -> list[tuple[str, Impact]]:
+    """The consequences the person must acknowledge before confirming, by their box's name."""
+    return [(f"acknowledge_{impact.code}", impact) for impact in impacts if impact.ack]
+
+
+def _draft_entries(draft: Draft) -> list[dict]:
+    """Only the person's edits: the draft's desired config against the one it sits on."""
+    return config_diff(
+        draft.base_config, draft.desired_config, password_changed=draft.password_changed
+    )
+
+
+def _impacts(service: Service, draft: Draft) -> list[Impact]:
+    """What the draft's edits will do to the running flows."""
+    return impact_preview(
+        entries=_draft_entries(draft),
+        config=draft.base_config,
+        durations=durations_past(service=service),
     )
 
 
@@ -146,10 +174,7 @@ def _review_context(request: HttpRequest, service: Service, draft: Draft) -> dic
     plan = _review_plan(service, draft)
     if draft.precheck is None:
         draft.precheck = _precheck(request, service, draft, plan=plan)
-    # Only the person's edits: the draft's desired config against the one it sits on.
-    entries = config_diff(
-        draft.base_config, draft.desired_config, password_changed=draft.password_changed
-    )
+    entries = _draft_entries(draft)
     return {
         "service": service,
         "draft": draft,

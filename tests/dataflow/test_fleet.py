@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from console.dataflow.changes.lifecycle import change_move
-from console.dataflow.changes.pipeline import SEND_TASK
+from console.dataflow.changes.steps import SEND_TASK
 from console.dataflow.fleet.pipeline import (
     FleetEdit,
     _wave_next,

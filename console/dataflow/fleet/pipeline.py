@@ -29,13 +29,9 @@ from console.dataflow.changes.approvals import (
     approver_check,
 )
 from console.dataflow.changes.configdiff import config_diff
-from console.dataflow.changes.pipeline import (
-    ChangeRefused,
-    change_language,
-    change_plan,
-    change_submit,
-    scp_language,
-)
+from console.dataflow.changes.language import change_language, scp_language
+from console.dataflow.changes.plan import change_plan
+from console.dataflow.changes.submit import ChangeRefused, change_submit
 from console.dataflow.changes.validators import HOST_ALIASES_MAX
 from console.dataflow.fleet.lifecycle import fleet_create, fleet_move
 from console.dataflow.models import (

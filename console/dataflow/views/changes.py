@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.dataflow.changes.abandon import change_abandon, change_look
 from console.dataflow.changes.approvals import approval_needed
 from console.dataflow.changes.configdiff import (
     COMPONENT_LABELS,
@@ -33,17 +34,13 @@ from console.dataflow.changes.drafts import (
 )
 from console.dataflow.changes.hostsfile import hosts_in_pods, hosts_text, kept_off, pods_hosts
 from console.dataflow.changes.lifecycle import change_actions, change_stuck, change_waiting
-from console.dataflow.changes.pipeline import (
-    BUSY_STATES,
+from console.dataflow.changes.plan import Plan, change_plan, change_precheck
+from console.dataflow.changes.steps import BUSY_STATES
+from console.dataflow.changes.submit import (
     ChangeInFlight,
     ChangeRefused,
-    Plan,
     StaleEdit,
-    change_abandon,
     change_cancel,
-    change_look,
-    change_plan,
-    change_precheck,
     change_submit,
 )
 from console.dataflow.changes.validators import HOST_ALIASES_MAX

@@ -93,7 +93,7 @@ def _busy_changes() -> set[int]:
     """The changes this worker's tasks are sending or polling now (or hold to run next)."""
     from celery.worker import state
 
-    from console.dataflow.changes.pipeline import SEND_TASK, TRACK_TASK
+    from console.dataflow.changes.steps import SEND_TASK, TRACK_TASK
 
     busy = set()
     for request in (*state.active_requests, *state.reserved_requests):

@@ -122,7 +122,9 @@ def enqueued(monkeypatch):
         sent.append((task_name, change_id, countdown))
         return True
 
-    monkeypatch.setattr("console.dataflow.changes.pipeline._enqueue", _record)
+    # Each step of the change pipeline that hands a change on binds `change_enqueue`.
+    for module in ("steps", "submit", "approve", "send", "track"):
+        monkeypatch.setattr(f"console.dataflow.changes.{module}.change_enqueue", _record)
 
     def _send(task_name, *args):  # what the dispatcher hands to the broker
         sent.append((task_name, args[0], None))

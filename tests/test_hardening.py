@@ -348,7 +348,7 @@ def test_healthz_answers_503_naming_the_database(client, monkeypatch):
 
 def _record(**extra) -> logging.LogRecord:
     record = logging.LogRecord(
-        "console.dataflow.changes.pipeline", logging.INFO, __file__, 1, "sent", (), None
+        "console.dataflow.changes.send", logging.INFO, __file__, 1, "sent", (), None
     )
     record.__dict__.update(extra)
     return record
@@ -363,7 +363,7 @@ def test_a_json_log_line_carries_the_change_and_scp_request_ids():
     data = json.loads(line)
     assert data["message"] == "sent"
     assert data["level"] == "INFO"
-    assert data["logger"] == "console.dataflow.changes.pipeline"
+    assert data["logger"] == "console.dataflow.changes.send"
     assert data["change_id"] == 42
     assert data["global_request_id"] == "gr-123"
     assert data["time"].endswith("+00:00")
@@ -442,7 +442,7 @@ def test_the_client_asks_its_check_with_the_url_as_prepared_for_the_wire():
 def test_a_put_refused_before_sending_fails_the_change_as_not_sent(
     scp, imported, admin_user, enqueued, monkeypatch
 ):
-    from console.dataflow.changes.pipeline import change_send
+    from console.dataflow.changes.send import change_send
     from console.dataflow.models import ChangeRequest
     from tests.dataflow.helpers import puts, raise_memory, submit_edit
 

@@ -21,8 +21,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from console.dataflow.changes.approve import change_approve, change_reject
 from console.dataflow.changes.lifecycle import change_move
-from console.dataflow.changes.pipeline import change_approve, change_reject
 from console.dataflow.connections.scpcheck import connections_check
 from console.dataflow.fleet.actions import fleet_submit
 from console.dataflow.fleet.plan import FleetEdit, fleet_preview

@@ -10,13 +10,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from console.dataflow.changes.finished import FINISHED_TASK, change_finished
-from console.dataflow.changes.pipeline import (
-    SEND_TASK,
-    TRACK_TASK,
-    change_send,
-    change_speaking,
-    change_track,
-)
+from console.dataflow.changes.language import change_speaking
+from console.dataflow.changes.send import change_send
+from console.dataflow.changes.steps import SEND_TASK, TRACK_TASK
+from console.dataflow.changes.track import change_track
 from console.dataflow.fleet.waves import ADVANCE_TASK, fleet_advance, fleet_speaking
 from console.dataflow.inventory.sync import (
     SCHEDULED_SYNC_TASK,

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 
-from console.dataflow.changes.pipeline import change_plan, change_submit
+from console.dataflow.changes.plan import change_plan
+from console.dataflow.changes.submit import change_submit
 from console.dataflow.inventory.sync import services_sync
 from console.dataflow.models import ChangeRequest, Service
 from console.scp import ServiceConfig

@@ -70,7 +70,7 @@ def test_the_first_tab_reaches_a_skip_link_to_the_content(page, admin_user):
 
 
 def test_the_recent_changes_stay_inside_their_card_on_a_laptop(page, scp, imported, admin_user):
-    from console.dataflow.changes.pipeline import change_cancel
+    from console.dataflow.changes.submit import change_cancel
     from tests.browser.conftest import sign_in
     from tests.dataflow.helpers import raise_memory, submit_edit
 

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from console.dataflow.changes.pipeline import change_plan, change_submit
+from console.dataflow.changes.plan import change_plan
+from console.dataflow.changes.submit import change_submit
 from console.dataflow.models import ChangeRequest, Service
 from console.scp import ServiceConfig
 

@@ -11,12 +11,8 @@ from console.dataflow.changes.approvals import (
     approval_needed,
     approvals_pending_for,
 )
-from console.dataflow.changes.pipeline import (
-    SEND_TASK,
-    change_approve,
-    change_reject,
-    change_withdraw,
-)
+from console.dataflow.changes.approve import change_approve, change_reject, change_withdraw
+from console.dataflow.changes.steps import SEND_TASK
 from console.dataflow.models import ChangeRequest, ScpConnection
 from tests.dataflow.helpers import add_alias, submit_edit
 
@@ -103,7 +99,7 @@ def test_the_author_withdraws_a_waiting_change(waiting, admin_user, lead_user):
 
 
 def test_a_waiting_change_holds_the_service(waiting, imported, lead_user):
-    from console.dataflow.changes.pipeline import ChangeInFlight
+    from console.dataflow.changes.submit import ChangeInFlight
 
     with pytest.raises(ChangeInFlight):
         submit_edit(imported["sales-etl"], lead_user, add_alias)

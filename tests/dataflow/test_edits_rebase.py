@@ -46,7 +46,7 @@ def url(name: str, *args) -> str:
 @pytest.fixture(autouse=True)
 def precheck_says_yes(monkeypatch):
     """SCP's pre-check is not what these tests are about: it answers "room enough" at once."""
-    from console.dataflow.changes.pipeline import Precheck
+    from console.dataflow.changes.plan import Precheck
 
     monkeypatch.setattr(
         views, "change_precheck", lambda **_: Precheck(True, True, "SCP confirms the room.")

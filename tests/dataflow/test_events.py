@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from console.dataflow.changes.pipeline import change_cancel
+from console.dataflow.changes.submit import change_cancel
 from console.dataflow.models import ChangeEvent, ChangeRequest
 from console.dataflow.words.events import said, said_english, said_join, said_n, said_text
 from tests.conftest import PASSWORD

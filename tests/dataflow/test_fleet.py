@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from console.dataflow.changes.lifecycle import change_move
-from console.dataflow.changes.pipeline import SEND_TASK
+from console.dataflow.changes.steps import SEND_TASK
 from console.dataflow.fleet.actions import fleet_cancel, fleet_resume, fleet_submit
 from console.dataflow.fleet.plan import FleetEdit, fleet_preview, services_select
 from console.dataflow.fleet.waves import _wave_next, fleet_advance

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from console.dataflow.changes.hostsfile import hosts_parse
-from console.dataflow.changes.pipeline import Precheck
+from console.dataflow.changes.plan import Precheck
 from console.dataflow.changes.validators import ip_normalize
 from console.dataflow.forms.host_aliases import HostAliasesForm, host_alias_formset
 from console.dataflow.forms.service import ServiceEditForm

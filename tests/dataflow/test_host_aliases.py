@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from console.dataflow.changes.hostsfile import hosts_parse, hosts_render, hosts_text
-from console.dataflow.changes.pipeline import ChangeRefused, change_plan, change_submit
+from console.dataflow.changes.plan import change_plan
+from console.dataflow.changes.submit import ChangeRefused, change_submit
 from console.dataflow.models import ChangeRequest
 from console.scp import HostAlias, ServiceConfig
 

@@ -18,13 +18,10 @@ from console.dataflow.changes.hostsfile import (
     kept_off,
     pods_hosts,
 )
-from console.dataflow.changes.pipeline import (
-    ChangeRefused,
-    change_plan,
-    change_send,
-    change_submit,
-    change_track,
-)
+from console.dataflow.changes.plan import change_plan
+from console.dataflow.changes.send import change_send
+from console.dataflow.changes.submit import ChangeRefused, change_submit
+from console.dataflow.changes.track import change_track
 from console.dataflow.connections.clients import scp_client_for
 from console.dataflow.fleet.plan import FleetEdit, fleet_preview
 from console.dataflow.inventory.sync import services_sync

@@ -17,8 +17,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from console.dataflow.changes import pipeline as changes
-from console.dataflow.changes.pipeline import change_approve, change_send, change_track
+from console.dataflow.changes import track
+from console.dataflow.changes.approve import change_approve
 from console.dataflow.changes.replan import (
     ApprovalConflict,
     ApprovalStale,
@@ -26,6 +26,8 @@ from console.dataflow.changes.replan import (
     approval_replan,
     change_send_back,
 )
+from console.dataflow.changes.send import change_send
+from console.dataflow.changes.track import change_track
 from console.dataflow.connections.clients import scp_client_for
 from console.dataflow.inventory.fetching import DetailBatch as _Batch
 from console.dataflow.inventory.revisions import detail_is_stale
@@ -162,7 +164,7 @@ def test_a_value_scp_applied_differently_stays_ours_and_a_later_edit_is_outside(
         client.get_service = rounded
         return client
 
-    monkeypatch.setattr(changes, "scp_client_for", rounding_client)
+    monkeypatch.setattr(track, "scp_client_for", rounding_client)
     poll(change)
 
     assert change.status == Status.DIFFERENT
@@ -172,7 +174,7 @@ def test_a_value_scp_applied_differently_stays_ours_and_a_later_edit_is_outside(
     assert revision_of(service).change == change
     assert outside_entries(service) == []
 
-    monkeypatch.setattr(changes, "scp_client_for", real)
+    monkeypatch.setattr(track, "scp_client_for", real)
     in_scp_console(scp, service, **nifi_memory(3072))
     assert not services_sync().errors
     [outside] = outside_entries(service)

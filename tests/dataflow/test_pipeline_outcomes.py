@@ -9,13 +9,10 @@ import pytest
 from cryptography.fernet import Fernet
 from django.utils import timezone
 
-from console.dataflow.changes.pipeline import (
-    SEND_TASK,
-    TRACK_TASK,
-    change_send,
-    change_track,
-    changes_recover_dead,
-)
+from console.dataflow.changes.recover import changes_recover_dead
+from console.dataflow.changes.send import change_send
+from console.dataflow.changes.steps import SEND_TASK, TRACK_TASK
+from console.dataflow.changes.track import change_track
 from console.dataflow.models import ChangeRequest
 from console.dataflow.work.queueing import changes_dispatch_due
 from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
@@ -185,7 +182,7 @@ def test_an_unexpected_error_is_retried_then_ends_failed(
     def broken(*args, **kwargs):
         raise KeyError("surprise")
 
-    monkeypatch.setattr("console.dataflow.changes.pipeline.edits_held", broken)
+    monkeypatch.setattr("console.dataflow.changes.send.edits_held", broken)
     for _ in range(3):
         ChangeRequest.objects.filter(pk=change.pk).update(next_poll_at=timezone.now())
         change_send(change_id=change.pk)

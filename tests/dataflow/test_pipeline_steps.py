@@ -8,15 +8,10 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from console.dataflow.changes.pipeline import (
-    SEND_TASK,
-    TRACK_TASK,
-    NothingToChange,
-    StaleEdit,
-    change_cancel,
-    change_send,
-    change_track,
-)
+from console.dataflow.changes.send import change_send
+from console.dataflow.changes.steps import SEND_TASK, TRACK_TASK
+from console.dataflow.changes.submit import NothingToChange, StaleEdit, change_cancel
+from console.dataflow.changes.track import change_track
 from console.dataflow.models import ChangeRequest
 from console.dataflow.work.dispatch import changes_sweep
 from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
@@ -45,7 +40,8 @@ def test_a_plan_that_changes_nothing_is_refused(scp, imported, admin_user, enque
 
 def test_a_plan_made_on_an_older_revision_is_refused(scp, imported, admin_user, enqueued):
     service = imported["sales-etl"]
-    from console.dataflow.changes.pipeline import change_plan, change_submit
+    from console.dataflow.changes.plan import change_plan
+    from console.dataflow.changes.submit import change_submit
     from console.scp import ServiceConfig
 
     plan = change_plan(

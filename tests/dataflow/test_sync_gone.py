@@ -145,7 +145,8 @@ def test_a_service_scp_no_longer_lists_cannot_be_edited(client, admin_user, supp
 
 
 def test_submitting_a_plan_for_a_service_scp_no_longer_lists_is_refused(admin_user):
-    from console.dataflow.changes.pipeline import ChangeRefused, change_plan, change_submit
+    from console.dataflow.changes.plan import change_plan
+    from console.dataflow.changes.submit import ChangeRefused, change_submit
     from console.scp import ServiceConfig
 
     retired = old_service(config={"description": "old"})

@@ -9,13 +9,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from console.dataflow.changes.pipeline import (
-    SEND_TASK,
-    TRACK_TASK,
-    change_precheck,
-    change_send,
-    change_track,
-)
+from console.dataflow.changes.plan import change_precheck
+from console.dataflow.changes.send import change_send
+from console.dataflow.changes.steps import SEND_TASK, TRACK_TASK
+from console.dataflow.changes.track import change_track
 from console.dataflow.connections.budget import budget_read, budget_store
 from console.dataflow.models import ChangeAttempt, ChangeRequest
 from tests.dataflow.helpers import puts, raise_memory, submit_edit
@@ -251,7 +248,7 @@ def test_a_400_with_no_update_nearby_is_a_refusal(scp, imported, admin_user, enq
 def test_the_precheck_under_throttling_gives_no_verdict_and_lets_the_admin_confirm(
     scp, imported, admin_user
 ):
-    from console.dataflow.changes.pipeline import change_plan
+    from console.dataflow.changes.plan import change_plan
     from console.dataflow.connections.budget import ConnectionPacer
     from console.scp import ServiceConfig
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from console.dataflow.changes.drafts import draft_save
-from console.dataflow.changes.pipeline import change_submit
+from console.dataflow.changes.submit import change_submit
 from console.dataflow.connections.clients import scp_client_for
 from console.dataflow.inventory.revisions import service_apply_detail
 from console.dataflow.models import ChangeEvent, ChangeRequest, ConfigRevision, Service, SyncRun
@@ -916,12 +916,14 @@ def test_the_database_itself_refuses_a_second_in_flight_change(admin_user, sales
 def test_a_race_past_the_in_flight_check_is_told_as_a_change_in_flight(
     admin_user, sales, monkeypatch
 ):
-    from console.dataflow.changes import pipeline as changes
+    from console.dataflow.changes.plan import change_plan
+    from console.dataflow.changes.submit import ChangeInFlight
+    from console.scp import ServiceConfig
 
     first = submit_edit(sales, admin_user, lambda c: c.update(description="first"))
-    plan = changes.change_plan(
+    plan = change_plan(
         service=sales,
-        desired=changes.ServiceConfig.from_dict({**sales.config, "domain": "sales-v2"}),
+        desired=ServiceConfig.from_dict({**sales.config, "domain": "sales-v2"}),
         password_changed=False,
     )
     # Let the view's look-up miss the first change, as a concurrent request could.
@@ -934,7 +936,7 @@ def test_a_race_past_the_in_flight_check_is_told_as_a_change_in_flight(
 
     monkeypatch.setattr(type(sales.changes), "filter", blind_filter)
 
-    with pytest.raises(changes.ChangeInFlight, match="submitted a moment ago"):
+    with pytest.raises(ChangeInFlight, match="submitted a moment ago"):
         change_submit(plan=plan, author=admin_user, reason="second")
 
     assert list(ChangeRequest.objects.all()) == [first]

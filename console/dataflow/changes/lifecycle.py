@@ -210,42 +210,65 @@ def change_stuck(change: ChangeRequest, now=None) -> str | None:
     """
     now = now or timezone.now()
     if change.status == Status.QUEUED:
-        waiting_since = change.next_poll_at or change.created_at
-        if now - waiting_since > QUEUED_STUCK_AFTER:
-            return _queued_stuck(now)
-    elif change.status == Status.SUBMITTING:
-        limit = timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
-        if change.submitted_at and now - change.submitted_at > limit:
-            if change.claimed_by in workers_alive(now=now):
-                return _(
-                    "A worker is still sending this change: SCP has been slow to answer. The "
-                    "console reads SCP before any new attempt, so the update is never sent "
-                    "twice."
-                )
-            return _(
-                "The worker that was sending this change has stopped; another worker takes "
-                "it back within seconds and reads SCP before any new attempt, so the update "
-                "is never sent twice."
-            )
-    elif change.status in (Status.ACCEPTED, Status.UPDATING):
-        grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
-        if change.next_poll_at and now - change.next_poll_at > TRACKING_OVERDUE_AFTER:
-            return _tracking_stuck(change, now)
-        if change.claimed_by and change.claimed_by in workers_alive(now=now):
-            held_since = (change.next_poll_at or now) - timedelta(seconds=60)
-            if now - held_since > TRACKING_OVERDUE_AFTER:
-                return _("A worker is reading the service from SCP: SCP has been slow to answer.")
-        if (
-            change.status == Status.ACCEPTED
-            and not change.update_seen
-            and change.accepted_at
-            and now - change.accepted_at > grace
-        ):
-            return _("SCP has not shown this update starting yet.")
+        return _stuck_queued(change, now)
+    if change.status == Status.SUBMITTING:
+        return _stuck_submitting(change, now)
+    if change.status in (Status.ACCEPTED, Status.UPDATING):
+        return _stuck_tracking(change, now)
     return None
 
 
-def _queued_stuck(now) -> str:
+def _stuck_queued(change: ChangeRequest, now) -> str | None:
+    """A queued change waiting longer than QUEUED_STUCK_AFTER past its due time."""
+    waiting_since = change.next_poll_at or change.created_at
+    if now - waiting_since > QUEUED_STUCK_AFTER:
+        return _queued_untaken(now)
+    return None
+
+
+def _stuck_submitting(change: ChangeRequest, now) -> str | None:
+    """A change being sent for longer than a task may run: a slow SCP, or a stopped worker."""
+    limit = timedelta(seconds=settings.CELERY_TASK_SOFT_TIME_LIMIT)
+    if not change.submitted_at or now - change.submitted_at <= limit:
+        return None
+    if change.claimed_by in workers_alive(now=now):
+        return _(
+            "A worker is still sending this change: SCP has been slow to answer. The "
+            "console reads SCP before any new attempt, so the update is never sent "
+            "twice."
+        )
+    return _(
+        "The worker that was sending this change has stopped; another worker takes "
+        "it back within seconds and reads SCP before any new attempt, so the update "
+        "is never sent twice."
+    )
+
+
+def _stuck_tracking(change: ChangeRequest, now) -> str | None:
+    """A tracked change: its next read overdue, a read held long, or no sign of the update."""
+    if change.next_poll_at and now - change.next_poll_at > TRACKING_OVERDUE_AFTER:
+        return _reads_overdue(change, now)
+    if change.claimed_by and change.claimed_by in workers_alive(now=now):
+        held_since = (change.next_poll_at or now) - timedelta(seconds=60)
+        if now - held_since > TRACKING_OVERDUE_AFTER:
+            return _("A worker is reading the service from SCP: SCP has been slow to answer.")
+    if _start_unseen(change, now):
+        return _("SCP has not shown this update starting yet.")
+    return None
+
+
+def _start_unseen(change: ChangeRequest, now) -> bool:
+    """An accepted change whose update SCP has not shown within the start grace."""
+    grace = timedelta(seconds=settings.SCP_TRACK_START_GRACE_SECONDS)
+    return bool(
+        change.status == Status.ACCEPTED
+        and not change.update_seen
+        and change.accepted_at
+        and now - change.accepted_at > grace
+    )
+
+
+def _queued_untaken(now) -> str:
     """A queued change no worker took: none runs, or none listens where changes go."""
     if not workers_alive(now=now):
         return _(
@@ -259,7 +282,7 @@ def _queued_stuck(now) -> str:
     )
 
 
-def _tracking_stuck(change: ChangeRequest, now) -> str:
+def _reads_overdue(change: ChangeRequest, now) -> str:
     """A tracked change whose next read is overdue."""
     if not workers_alive(now=now):
         return _(

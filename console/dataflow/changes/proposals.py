@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.sessions.backends.base import SessionBase
 
 from console.dataflow.changes.drafts import Draft, draft_save, edits_rebase
-from console.dataflow.changes.pipeline import change_plan
+from console.dataflow.changes.plan import change_plan
 from console.dataflow.models import Service
 from console.scp import ServiceConfig
 

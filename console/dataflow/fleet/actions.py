@@ -17,7 +17,8 @@ from console.dataflow.changes.approvals import (
     approval_needed,
     approver_check,
 )
-from console.dataflow.changes.pipeline import ChangeRefused, scp_language
+from console.dataflow.changes.language import scp_language
+from console.dataflow.changes.submit import ChangeRefused
 from console.dataflow.fleet.lifecycle import fleet_create, fleet_move
 from console.dataflow.fleet.plan import WAVE_SIZE_DEFAULT, Preview
 from console.dataflow.fleet.waves import fleet_advance_dispatch

@@ -15,12 +15,9 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from console.dataflow.changes.pipeline import (
-    ChangeRefused,
-    change_language,
-    change_plan,
-    change_submit,
-)
+from console.dataflow.changes.language import change_language
+from console.dataflow.changes.plan import change_plan
+from console.dataflow.changes.submit import ChangeRefused, change_submit
 from console.dataflow.changes.validators import HOST_ALIASES_MAX
 from console.dataflow.fleet.lifecycle import fleet_move
 from console.dataflow.fleet.plan import FleetEdit

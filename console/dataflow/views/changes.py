@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console.dataflow.changes.abandon import change_abandon, change_look
 from console.dataflow.changes.lifecycle import change_actions, change_stuck, change_waiting
-from console.dataflow.changes.pipeline import change_abandon, change_cancel, change_look
 from console.dataflow.changes.proposals import draft_propose
+from console.dataflow.changes.submit import change_cancel
 from console.dataflow.models import ChangeRequest
 from console.dataflow.views.access import change_for_user, service_for_user
 from console.scp import ServiceConfig, build_update_body

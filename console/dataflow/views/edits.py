@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from console.dataflow.changes.configdiff import COMPONENT_LABELS, config_apply
 from console.dataflow.changes.drafts import Draft, draft_load, revision_config
 from console.dataflow.changes.hostsfile import hosts_in_pods, hosts_text, kept_off
-from console.dataflow.changes.pipeline import BUSY_STATES
 from console.dataflow.changes.proposals import draft_propose
+from console.dataflow.changes.steps import BUSY_STATES
 from console.dataflow.changes.validators import HOST_ALIASES_MAX
 from console.dataflow.forms.host_aliases import (
     BaseHostAliasFormSet,

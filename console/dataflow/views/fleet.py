@@ -14,20 +14,16 @@ from console.dataflow.changes.approvals import (
     approvals_pending_for,
     approver_check,
 )
+from console.dataflow.changes.approve import change_approve, change_reject, change_withdraw
 from console.dataflow.changes.hostsfile import pods_hosts
 from console.dataflow.changes.impact import durations_past, impact_preview
-from console.dataflow.changes.pipeline import (
-    ChangeRefused,
-    change_approve,
-    change_reject,
-    change_withdraw,
-)
 from console.dataflow.changes.replan import (
     ApprovalUnchecked,
     approval_read,
     approval_replan,
     change_send_back,
 )
+from console.dataflow.changes.submit import ChangeRefused
 from console.dataflow.fleet.actions import (
     fleet_approve,
     fleet_cancel,

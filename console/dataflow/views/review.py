@@ -22,14 +22,8 @@ from console.dataflow.changes.drafts import (
 )
 from console.dataflow.changes.hostsfile import pods_hosts
 from console.dataflow.changes.impact import Impact, durations_past, impact_preview
-from console.dataflow.changes.pipeline import (
-    ChangeRefused,
-    Plan,
-    StaleEdit,
-    change_plan,
-    change_precheck,
-    change_submit,
-)
+from console.dataflow.changes.plan import Plan, change_plan, change_precheck
+from console.dataflow.changes.submit import ChangeRefused, StaleEdit, change_submit
 from console.dataflow.forms.service import ConfirmForm
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
 from console.dataflow.views.access import service_for_user

@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from console.dataflow.changes.pipeline import changes_recover_dead
+from console.dataflow.changes.recover import changes_recover_dead
 from console.dataflow.inventory.sync import SYNC_TASK
 from console.dataflow.models import SyncRun
 from console.dataflow.work import queueing

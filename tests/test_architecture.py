@@ -191,3 +191,61 @@ def test_nothing_imports_upwards():
                 continue
             if any(target.startswith(package) for target in targets):
                 assert any(module.startswith(a) for a in allowed), f"{module} imports {package}"
+
+
+# --- Size and complexity ---------------------------------------------------------------------
+# The limits of issue "A house you can see": no module over 500 lines, no function over 60,
+# at most 8 functions of complexity C (11-20) and none D or worse. Tables of data are aside:
+# the simulator's rules (one branch per documented SCP rule) and the demo's seed data.
+DATA_TABLES = {CONSOLE / "simulator" / "rules.py", CONSOLE / "simulator" / "seed.py"}
+MODULE_LINES = 500
+FUNCTION_LINES = 60
+COMPLEX_FUNCTIONS = 8
+
+
+def _code_files() -> list[Path]:
+    return sorted(
+        path
+        for path in CONSOLE.rglob("*.py")
+        if "migrations" not in path.parts and path not in DATA_TABLES
+    )
+
+
+def test_no_module_is_over_500_lines():
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in _code_files()
+        if (lines := len(path.read_text().splitlines())) > MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines():
+    long = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)"
+        for path in _code_files()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (lines := node.end_lineno - node.lineno + 1) > FUNCTION_LINES
+    ]
+    assert long == []
+
+
+def _complexities() -> list[tuple[int, str]]:
+    from radon.complexity import cc_visit
+
+    found = []
+    for path in _code_files():
+        for block in cc_visit(path.read_text()):
+            for function in [block, *getattr(block, "methods", [])]:
+                if not hasattr(function, "methods"):  # a function or a method, not a class
+                    found.append((function.complexity, f"{path.name}:{function.fullname}"))
+    return found
+
+
+def test_few_functions_are_complex_and_none_very():
+    complexities = _complexities()
+    assert len(complexities) > 500  # every function is measured
+    complex_ones = sorted((c, name) for c, name in complexities if c > 10)
+    assert [name for c, name in complex_ones if c > 20] == []
+    assert len(complex_ones) <= COMPLEX_FUNCTIONS, complex_ones

@@ -19,12 +19,12 @@ from console.scp import ScpUnavailable
 from console.scp.errors import error_from_response
 from tests.dataflow.helpers import raise_memory, submit_edit, wait_until_final
 from tests.dataflow.pages import edit_data
-from tests.dataflow.test_forms import CONFIG, OFFERED
+from tests.dataflow.forms.test_forms import CONFIG, OFFERED
 from tests.notify_servers import catalogue_compile
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 APP_CATALOGUE = (
-    Path(__file__).resolve().parents[2] / "console/dataflow/locale/ko/LC_MESSAGES/django.po"
+    Path(__file__).resolve().parents[3] / "console/dataflow/locale/ko/LC_MESSAGES/django.po"
 )
 Status = ChangeRequest.Status
 REJECTED_KO = "SCP가 전송한 값을 거부했습니다. 값을 고친 뒤 다시 시도하세요."

@@ -11,7 +11,7 @@ from django.test import Client
 from console.dataflow.fleet.lifecycle import fleet_create
 from tests.dataflow.helpers import raise_memory, submit_edit
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 ROLES = ("Admins", "Team leads", "Support", "no role")
 # The navigation's link for a page, where it has one.
 NAV = {

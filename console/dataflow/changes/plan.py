@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import gettext as _
-
 from console.dataflow.changes.configdiff import config_diff, diff_summary
 from console.dataflow.changes.steps import error_record
 from console.dataflow.connections.clients import (
@@ -16,7 +14,7 @@ from console.dataflow.connections.clients import (
     scp_client_for,
 )
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.words.events import said_text
+from console.dataflow.words.events import Said, is_said, said, said_english
 from console.scp import ResourceCheck, ScpError, ServiceConfig, Workloads
 
 
@@ -68,17 +66,20 @@ class Precheck:
 
     needed: bool
     ok: bool  # the admin may confirm: anything but a clear "no"
-    message: str
+    message: Said | str  # as facts (said in each reader's language), or plain text
     verdict: str = "none"  # skipped, yes, no, none (no verdict), unreachable
     check: ResourceCheck | None = None
     error: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The verdict as stored with the draft and the change: the facts and their English."""
+        facts = self.message if is_said(self.message) else None
         return {
             "needed": self.needed,
             "ok": self.ok,
             "verdict": self.verdict,
-            "message": self.message,
+            "said": facts,
+            "message": said_english(facts) if facts else str(self.message),
             "error": self.error,
         }
 
@@ -95,7 +96,7 @@ def change_precheck(*, service: Service, plan: Plan) -> Precheck:
             needed=False,
             ok=True,
             verdict="skipped",
-            message=_("Workloads unchanged: no pre-check."),
+            message=said("Workloads unchanged: no pre-check."),
         )
     workloads = ServiceConfig.from_dict(plan.desired_config).workloads
     assert isinstance(workloads, Workloads)
@@ -115,8 +116,10 @@ def _precheck_unanswered(exc: Exception) -> Precheck:
     return Precheck(
         True,
         True,
-        _("SCP's pre-check gave no verdict: %(error)s")
-        % {"error": said_text(error.get("said")) or error["message"]},
+        said(
+            "SCP's pre-check gave no verdict: %(error)s",
+            error=error.get("said") or error["message"],
+        ),
         verdict="unreachable",
         error=error,
     )
@@ -130,14 +133,14 @@ def _precheck_verdict(check: ResourceCheck) -> Precheck:
         return Precheck(
             True,
             True,
-            _("SCP's pre-check confirms the cluster can take these workloads."),
+            said("SCP's pre-check confirms the cluster can take these workloads."),
             verdict="yes",
             check=check,
         )
     return Precheck(
         True,
         True,
-        _(
+        said(
             "SCP's pre-check gave no verdict (its answer does not say yes or no). You may "
             "confirm: SCP validates the update itself and the change page shows its answer."
         ),
@@ -146,14 +149,15 @@ def _precheck_verdict(check: ResourceCheck) -> Precheck:
     )
 
 
-def _precheck_refusal(check: ResourceCheck) -> str:
+def _precheck_refusal(check: ResourceCheck) -> Said:
     """SCP's "no", with its error code when it gave one, and what to do about it."""
     if check.err_code:
-        return _(
+        return said(
             "SCP's pre-check says the cluster cannot take these workloads (%(code)s). "
-            "Lower the workloads, or ask the cluster's administrator for room."
-        ) % {"code": check.err_code}
-    return _(
+            "Lower the workloads, or ask the cluster's administrator for room.",
+            code=check.err_code,
+        )
+    return said(
         "SCP's pre-check says the cluster cannot take these workloads. "
         "Lower the workloads, or ask the cluster's administrator for room."
     )

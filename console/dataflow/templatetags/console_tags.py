@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from console.dataflow.changes.configdiff import SWITCHES, cpu_display, memory_display
 from console.dataflow.people.timezones import when_text
+from console.dataflow.words.events import said_text
 
 register = template.Library()
 
@@ -140,3 +141,12 @@ def time_zone_name() -> str:
     from django.utils import timezone
 
     return timezone.get_current_timezone_name()
+
+
+@register.filter
+def in_words(record) -> str:
+    """A stored verdict or note in the reader's language: its `said` facts, else its `message`
+    (a row stored before the facts were)."""
+    if not isinstance(record, dict):
+        return ""
+    return said_text(record.get("said")) if record.get("said") else str(record.get("message", ""))

@@ -86,3 +86,22 @@ def test_an_event_from_before_events_were_facts_is_shown_as_stored(
     lead = Client(headers={"accept-language": "en"})
     lead.post("/accounts/login/", {"username": "leo", "password": PASSWORD})
     assert "support 님이 확정했습니다" in lead.get(f"/changes/{change.pk}/").content.decode()
+
+
+def test_a_precheck_verdict_is_stored_as_facts_and_read_in_the_readers_language():
+    from django.utils import translation
+
+    from console.dataflow.changes.plan import Precheck
+    from console.dataflow.templatetags.console_tags import in_words
+    from console.dataflow.words.events import said
+
+    with translation.override("en"):
+        stored = Precheck(
+            True, True, said("SCP's pre-check confirms the cluster can take these workloads.")
+        ).to_dict()
+    assert stored["message"] == "SCP's pre-check confirms the cluster can take these workloads."
+    with translation.override("ko"):
+        korean = in_words(stored)
+    assert korean and "SCP's pre-check" not in korean
+    # A verdict stored as text before the facts were is shown as it was stored.
+    assert in_words({"message": "as stored"}) == "as stored"

@@ -31,7 +31,7 @@ from console.dataflow.changes.steps import (
 from console.dataflow.connections import crypto
 from console.dataflow.connections.clients import ConnectionUnavailable, scp_client_for
 from console.dataflow.models import ChangeAttempt, ChangeRequest
-from console.dataflow.words.events import Said, said, said_english, said_join, said_text
+from console.dataflow.words.events import Said, said, said_english, said_join
 from console.dataflow.words.scp_text import scp_error_said
 from console.dataflow.work.workers import worker_identity
 from console.scp import (
@@ -93,7 +93,12 @@ def change_send(*, change_id: int) -> None:
         logger.warning("change %s: another worker holds it now; nothing sent", change.pk)
         _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT)
     except _Unsendable as exc:
-        _attempt_end(attempt, ChangeAttempt.Outcome.NOT_SENT, detail=str(exc))
+        _attempt_end(
+            attempt,
+            ChangeAttempt.Outcome.NOT_SENT,
+            detail=said_english(exc.said)[:2000],
+            detail_said=exc.said,
+        )
         change_fail(change, exc.said, error={"said": exc.said, "kind": "Unsendable"})
     except ScpError as exc:
         _with_database(partial(_send_fault, change, attempt, exc))
@@ -411,10 +416,12 @@ def _attempt_end(
 ) -> None:
     """Close an attempt's row with its outcome (and SCP's error, when there was one)."""
     if error is not None:
+        sentence = scp_error_said(error)
         fields.update(
             http_status=error.status,
             global_request_id=error.global_request_id,
-            detail=said_text(scp_error_said(error))[:2000],
+            detail=said_english(sentence)[:2000],
+            detail_said=sentence,
         )
     ChangeAttempt.objects.filter(pk=attempt.pk).update(
         outcome=outcome, finished_at=timezone.now(), **fields

@@ -94,6 +94,14 @@ def test_validation_error_from_scp_is_shown_with_its_detail(
     assert change.error["global_request_id"].startswith("req-")
     assert any("9.9.9" in d for d in change.error["details"])
     assert len(puts(scp, service)) == 1  # a 400 is never retried
+    # The attempt's detail is stored as facts and said in each reader's language.
+    from django.utils import translation
+
+    attempt = change.tries.get()
+    assert attempt.detail_said and "9.9.9" in attempt.detail
+    with translation.override("ko"):
+        korean = attempt.detail_text
+    assert "9.9.9" in korean and korean != attempt.detail
 
 
 def test_transient_faults_are_retried_and_each_attempt_signed_afresh(

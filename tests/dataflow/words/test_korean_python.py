@@ -17,9 +17,9 @@ from console.dataflow.models import STATUS_MEANINGS, ChangeRequest, Service
 from console.dataflow.words.scp_text import scp_error_text
 from console.scp import ScpUnavailable
 from console.scp.errors import error_from_response
+from tests.dataflow.forms.test_forms import CONFIG, OFFERED
 from tests.dataflow.helpers import raise_memory, submit_edit, wait_until_final
 from tests.dataflow.pages import edit_data
-from tests.dataflow.forms.test_forms import CONFIG, OFFERED
 from tests.notify_servers import catalogue_compile
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

@@ -31,6 +31,7 @@ from console.dataflow.models import (
     ChangeAttempt,
     ChangeEvent,
     ChangeRequest,
+    TimelineEvent,
 )
 from console.dataflow.words.events import Said, is_said, said_english
 from console.dataflow.work.workers import workers_alive
@@ -45,13 +46,6 @@ TRACKING_OVERDUE_AFTER = timedelta(seconds=90)
 
 class IllegalTransition(Exception):
     """A move the lifecycle table does not allow: a bug in the caller, never a person's input."""
-
-
-def _event(message: Said | str) -> dict[str, Any]:
-    """An event's columns: what happened (`said`) and its English text (`message`)."""
-    if is_said(message):
-        return {"said": message, "message": said_english(message)}
-    return {"said": None, "message": str(message)}
 
 
 def _fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +65,9 @@ def change_create(
     with transaction.atomic():
         change = ChangeRequest.objects.create(status=status, **_fields(fields))
         event = {"at": event_at} if event_at is not None else {}
-        ChangeEvent.objects.create(change=change, status=status, **_event(message), **event)
+        ChangeEvent.objects.create(
+            change=change, status=status, **TimelineEvent.columns(message), **event
+        )
     return change
 
 
@@ -100,7 +96,7 @@ def change_move(
         moved = ChangeRequest.objects.filter(pk=change_id, status__in=sources).update(
             status=to, **_fields(fields)
         )
-        event = _event(message)
+        event = TimelineEvent.columns(message)
         if moved:
             ChangeEvent.objects.create(change_id=change_id, status=to, **event)
             if to in FINAL:
@@ -131,7 +127,9 @@ def change_note(change_id: int, *, message: Said | str) -> None:
     """Add a line to a change's timeline without moving it (a retry, a poll that saw something)."""
     status = ChangeRequest.objects.filter(pk=change_id).values_list("status", flat=True).first()
     if status is not None:
-        ChangeEvent.objects.create(change_id=change_id, status=status, **_event(message))
+        ChangeEvent.objects.create(
+            change_id=change_id, status=status, **TimelineEvent.columns(message)
+        )
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from console.dataflow.models import (
     FLEET_LIFECYCLE,
     FleetChange,
     FleetEvent,
+    TimelineEvent,
 )
-from console.dataflow.words.events import Said, is_said, said_english
+from console.dataflow.words.events import Said
 
 logger = logging.getLogger(__name__)
 
@@ -33,19 +34,13 @@ class IllegalFleetMove(Exception):
     """A move the fleet lifecycle does not allow: a bug in the caller, never a person's input."""
 
 
-def _event(message: Said | str) -> dict[str, Any]:
-    if is_said(message):
-        return {"said": message, "message": said_english(message)}
-    return {"said": None, "message": str(message)}
-
-
 def fleet_create(*, status: str, message: Said | str, **fields: Any) -> FleetChange:
     """A new fleet change in one of `FLEET_INITIAL`, with its first event."""
     if status not in FLEET_INITIAL:
         raise IllegalFleetMove(f"a fleet change may not start as {status}")
     with transaction.atomic():
         fleet = FleetChange.objects.create(status=status, **fields)
-        FleetEvent.objects.create(fleet=fleet, status=status, **_event(message))
+        FleetEvent.objects.create(fleet=fleet, status=status, **TimelineEvent.columns(message))
     return fleet
 
 
@@ -62,7 +57,7 @@ def fleet_move(
             raise IllegalFleetMove(f"a fleet change may not move from {source} to {to}")
     if to in FLEET_FINAL:
         fields.setdefault("finished_at", timezone.now())
-    event = _event(message)
+    event = TimelineEvent.columns(message)
     with transaction.atomic():
         moved = FleetChange.objects.filter(pk=fleet_id, status__in=sources).update(
             status=to, **fields

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from console.dataflow.words.events import said_text
+from console.dataflow.words.events import Said, is_said, said_english, said_text
 
 
 class Decided(models.Model):
@@ -50,3 +50,10 @@ class TimelineEvent(models.Model):
     def text(self) -> str:
         """The event in the reader's language (as stored, for a row older than `said`)."""
         return said_text(self.said) if self.said else self.message
+
+    @staticmethod
+    def columns(message: Said | str) -> dict:
+        """A new event's columns: what happened (`said`) and its English text (`message`)."""
+        if is_said(message):
+            return {"said": message, "message": said_english(message)}
+        return {"said": None, "message": str(message)}

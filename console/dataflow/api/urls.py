@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -12,7 +12,7 @@ app_name = "api"
 
 
 def _api(view):
-    """An endpoint that checks its own callers (a token or a session): no sign-in redirect."""
+    """An endpoint that checks its own callers (a token or a session): 401, no sign-in redirect."""
     return login_not_required(view.as_view())
 
 
@@ -28,11 +28,14 @@ urlpatterns = [
     path("changes/<int:pk>/abandon", _api(views.ChangeAbandon), name="change-abandon"),
     path("history/", _api(views.History), name="history"),
     path("schema/", _api(SpectacularAPIView), name="schema"),
-    # The docs page is for people signed in to the console: others go to the sign-in page.
+    # The docs page is for people signed in to the console: others go to the sign-in page
+    # (REST framework's views opt out of the site-wide sign-in redirect; this one opts back in).
     path(
         "docs/",
-        SpectacularSwaggerSplitView.as_view(
-            url_name="api:schema", template_name="api/swagger_ui.html"
+        login_required(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api:schema", template_name="api/swagger_ui.html"
+            )
         ),
         name="docs",
     ),

@@ -257,7 +257,7 @@ def test_confirm_makes_the_change_once_and_says_it_came_through_the_api(
     assert change.status == Status.QUEUED
     assert change.author == admin_user and change.reason == "API test"
     assert change.desired_config["description"] == "through the API"
-    assert response.json()["channel"] == {"api": True, "token": "ci"}
+    assert response.json()["channel"] == {"via": "token", "token": "ci"}
     assert ApiOrigin.objects.get(change=change).token_name == "ci"
     assert any("through the API, token ci" in e["text"] for e in response.json()["events"])
     assert [name for name, pk, _ in enqueued] == ["dataflow.change_send"]
@@ -315,7 +315,7 @@ def test_a_change_reads_in_the_requests_language(clients, imported, admin_user):
     korean = clients["lead"].get(f"/api/changes/{change.pk}/", HTTP_ACCEPT_LANGUAGE="ko").json()
     assert english["events"][0]["text"] == "Queued by alice."
     assert korean["events"][0]["text"] != english["events"][0]["text"]
-    assert english["channel"] == {"api": False, "token": ""}
+    assert english["channel"] == {"via": "web", "token": ""}
 
 
 def test_the_author_or_an_admin_cancels_a_queued_change_others_may_not(

@@ -49,7 +49,7 @@ def test_a_script_with_a_token_changes_a_service_exactly_once(
     assert change["status"] == "succeeded", change["events"]
     assert len(scp.applied_puts(service["scp_id"])) == 1
     assert change["web_url_nifi"] and change["web_url_registry"]
-    assert change["channel"] == {"api": True, "token": "deploy bot"}
+    assert change["channel"] == {"via": "token", "token": "deploy bot"}
     assert [a["put_sent"] for a in change["attempts"]] == [True]
     after = api.get(f"/api/services/{service['id']}/").json()
     assert after["config"]["workloads"]["nifi"]["memory"] == memory * 2

@@ -216,8 +216,11 @@ def plan_needs_approval(plan: ApiPlan) -> bool:
     return approval_needed(connection_name=plan.service.connection_name)
 
 
-def plan_confirm(*, plan: ApiPlan, user) -> ChangeRequest:
+def plan_confirm(*, plan: ApiPlan, user, from_file: bool = False) -> ChangeRequest:
     """The plan as a change, through the review page's own submit; a plan makes one change.
+
+    The change's timeline and its ApiOrigin say it came through the API (with which token, or
+    in a session) or from a configuration file (`from_file`).
 
     Raises PlanUsed, StaleEdit (SCP's configuration moved since), ChangeInFlight or
     ChangeRefused, with nothing written.
@@ -248,11 +251,20 @@ def plan_confirm(*, plan: ApiPlan, user) -> ChangeRequest:
             precheck=locked.precheck,
         )
         ApiPlan.objects.filter(pk=locked.pk).update(change=change)
-        token_name = locked.token.name if locked.token else ""
-        ApiOrigin.objects.create(change=change, token=locked.token, token_name=token_name)
-        if token_name:
-            note = said("Came through the API, token %(token)s.", token=token_name)
-        else:
-            note = said("Came through the API, in a signed-in session.")
-        change_note(change.pk, message=note)
+        _origin_record(change, locked.token, from_file=from_file)
     return change
+
+
+def _origin_record(change: ChangeRequest, token: ApiToken | None, *, from_file: bool) -> None:
+    """Where a change came from, as a row and as a line of its timeline."""
+    if from_file:
+        via, note = ApiOrigin.Via.FILE, said("Came from a configuration file (apply_config).")
+    elif token is not None:
+        via = ApiOrigin.Via.TOKEN
+        note = said("Came through the API, token %(token)s.", token=token.name)
+    else:
+        via, note = ApiOrigin.Via.SESSION, said("Came through the API, in a signed-in session.")
+    ApiOrigin.objects.create(
+        change=change, token=token, token_name=token.name if token else "", via=via
+    )
+    change_note(change.pk, message=note)

@@ -31,7 +31,7 @@ class WorkloadInput(StrictSerializer):
     cpu = serializers.IntegerField(required=False, help_text="millicores")
     memory = serializers.IntegerField(required=False, help_text="MiB")
     replica = serializers.IntegerField(required=False)
-    version = serializers.CharField(required=False)
+    version = serializers.CharField(required=False, allow_blank=True)
 
 
 class WorkloadsInput(StrictSerializer):
@@ -48,10 +48,11 @@ class HostAliasShape(StrictSerializer):
 class DesiredInput(StrictSerializer):
     """The fields to change; those left out keep SCP's current values."""
 
-    account_id = serializers.CharField(required=False)
+    # Blank passes here: the edit page's rules say which fields may be empty.
+    account_id = serializers.CharField(required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
-    domain = serializers.CharField(required=False)
-    node_selector = serializers.CharField(required=False)
+    domain = serializers.CharField(required=False, allow_blank=True)
+    node_selector = serializers.CharField(required=False, allow_blank=True)
     host_alias_enabled = serializers.BooleanField(required=False)
     host_aliases = HostAliasShape(many=True, required=False, help_text="replaces the whole list")
     workloads = WorkloadsInput(required=False)
@@ -206,8 +207,11 @@ class ChangeSummaryOut(serializers.ModelSerializer):
 
 
 class ChannelOut(serializers.Serializer):
-    api = serializers.BooleanField()
-    token = serializers.CharField()
+    via = serializers.ChoiceField(
+        choices=["web", "token", "session", "file"],
+        help_text="web pages, the API with a token or a session, or a configuration file",
+    )
+    token = serializers.CharField(help_text="the token's name, when it came with one")
 
 
 class ChangeOut(ChangeSummaryOut):
@@ -238,7 +242,9 @@ class ChangeOut(ChangeSummaryOut):
     @extend_schema_field(ChannelOut)
     def get_channel(self, change: ChangeRequest) -> dict[str, Any]:
         origin = getattr(change, "api_origin", None)
-        return {"api": origin is not None, "token": origin.token_name if origin else ""}
+        if origin is None:
+            return {"via": "web", "token": ""}
+        return {"via": origin.via, "token": origin.token_name}
 
     def get_web_page(self, change: ChangeRequest) -> str:
         return self.context["request"].build_absolute_uri(change.get_absolute_url())

@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from console.dataflow.models.changes import ChangeRequest
 from console.dataflow.models.services import Service
@@ -68,13 +69,19 @@ class ApiPlan(models.Model):
 
 
 class ApiOrigin(models.Model):
-    """A change that came through the API, and the token it came with."""
+    """A change that came through the API (or a configuration file), and how."""
+
+    class Via(models.TextChoices):
+        TOKEN = "token", _("API, with a token")
+        SESSION = "session", _("API, in a signed-in session")
+        FILE = "file", _("configuration file")
 
     change = models.OneToOneField(
         ChangeRequest, on_delete=models.CASCADE, related_name="api_origin"
     )
     token = models.ForeignKey(ApiToken, on_delete=models.SET_NULL, null=True, blank=True)
     token_name = models.CharField(max_length=100, blank=True)  # kept when the token is deleted
+    via = models.CharField(max_length=10, choices=Via, default=Via.TOKEN)
 
     def __str__(self) -> str:
-        return f"change {self.change_id} via API ({self.token_name or 'session'})"
+        return f"change {self.change_id} via {self.via} {self.token_name}".rstrip()

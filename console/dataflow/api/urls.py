@@ -19,6 +19,7 @@ def _api(view):
 urlpatterns = [
     path("services/", _api(views.ServiceList), name="service-list"),
     path("services/<int:pk>/", _api(views.ServiceDetail), name="service-detail"),
+    path("services/<int:pk>/config", _api(views.ServiceConfigFile), name="service-config"),
     path("plans/", _api(views.PlanCreate), name="plan-create"),
     path("plans/<uuid:pk>/", _api(views.PlanDetail), name="plan-detail"),
     path("plans/<uuid:pk>/confirm", _api(views.PlanConfirm), name="plan-confirm"),

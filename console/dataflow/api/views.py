@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -13,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from console.dataflow.api import serializers as s
+from console.dataflow.api.configfile import config_export
 from console.dataflow.api.plans import (
     PlanUsed,
     desired_check,
@@ -93,6 +96,14 @@ class ServiceDetail(GenericAPIView):
         """One service: its configuration (never a password) and its links."""
         service = service_for(request.user, pk, "view_service")
         return Response(self.get_serializer(service).data)
+
+
+class ServiceConfigFile(GenericAPIView):
+    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        """The service's configuration as YAML, fields in a fixed order, never a password."""
+        service = service_for(request.user, pk, "view_service")
+        return HttpResponse(config_export(service), content_type="application/yaml")
 
 
 # --- Plans --------------------------------------------------------------------------------

@@ -372,3 +372,48 @@ def test_history_refuses_a_filter_it_does_not_understand(clients, imported):
     assert "since" in response.json()
     response = clients["lead"].get("/api/history/", {"since": "2026-02-02", "until": "2026-02-01"})
     assert response.status_code == 400
+
+
+def test_an_admin_abandons_a_stuck_change_after_scp_was_read(clients, imported, admin_user):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, raise_memory)
+    ChangeRequest.objects.filter(pk=change.pk).update(
+        status=Status.SUBMITTING, submitted_at=timezone.now() - timedelta(minutes=30)
+    )
+
+    response = clients["admin"].post(f"/api/changes/{change.pk}/abandon")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == Status.FAILED
+    assert "Abandoned by alice after checking SCP" in response.json()["events"][-1]["text"]
+
+
+def test_a_plan_on_a_connection_that_needs_approval_waits_for_an_approver(
+    clients, imported, settings, enqueued
+):
+    settings.SCP_NEEDS_APPROVAL = True
+    plan = _plan(clients["admin"], imported["sales-etl"], {"description": "four eyes"}).json()
+    assert plan["needs_approval"] is True
+
+    response = clients["admin"].post(f"/api/plans/{plan['id']}/confirm")
+
+    assert response.status_code == 201
+    assert response.json()["status"] == Status.AWAITING_APPROVAL
+    assert enqueued == []
+
+
+def test_a_person_reads_their_own_plan_and_the_change_it_became(clients, imported, enqueued):
+    plan = _plan(clients["admin"], imported["sales-etl"], {"description": "read back"}).json()
+    assert clients["admin"].get(f"/api/plans/{plan['id']}/").json()["change"] is None
+    change = clients["admin"].post(f"/api/plans/{plan['id']}/confirm").json()
+    assert clients["admin"].get(f"/api/plans/{plan['id']}/").json()["change"] == change["id"]
+
+
+def test_a_change_confirmed_in_a_session_says_so(imported, admin_user, enqueued):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(admin_user)
+    plan = _plan(client, imported["sales-etl"], {"description": "from the docs page"}).json()
+    change = client.post(f"/api/plans/{plan['id']}/confirm").json()
+    assert change["channel"] == {"via": "session", "token": ""}

@@ -105,3 +105,32 @@ def test_apply_config_needs_yes_and_a_reason(imported, admin_user, tmp_path):
         call_command("apply_config", str(path), "--as", admin_user.username, "--reason", "x")
     with pytest.raises(CommandError, match="--reason"):
         call_command("apply_config", str(path), "--as", admin_user.username, "--yes")
+
+
+def test_a_file_wants_its_values_even_those_scp_changed_since_the_export(
+    imported, admin_user, tmp_path
+):
+    service = imported["sales-etl"]
+    path = tmp_path / "old.yaml"
+    path.write_text(_export(service))
+    service.config = {**service.config, "description": "changed in SCP since"}
+    service.config_revision += 1
+    service.save()
+    out = io.StringIO()
+
+    call_command("plan_config", str(path), "--as", admin_user.username, stdout=out)
+
+    assert "description:" in out.getvalue() and "changed in SCP since" in out.getvalue()
+
+
+def test_applying_a_file_the_service_holds_changes_nothing_and_exits_0(
+    imported, admin_user, tmp_path
+):
+    path = tmp_path / "same.yaml"
+    path.write_text(_export(imported["sales-etl"]))
+    out = io.StringIO()
+    call_command(
+        "apply_config", str(path), "--as", admin_user.username, "--reason", "x", "--yes", stdout=out
+    )
+    assert "Nothing to change" in out.getvalue()
+    assert not ChangeRequest.objects.exists()

@@ -59,6 +59,17 @@ def config_export(service: Service) -> str:
 
 def config_read(text: str) -> ConfigFile:
     """The service and the wanted configuration of a file; ValidationError when unreadable."""
+    document = _document(text)
+    revision = document.get("revision")
+    return ConfigFile(
+        service=_service_named(document["service"]),
+        revision=revision if isinstance(revision, int) else None,
+        desired={key: value for key, value in document["config"].items() if value is not None},
+    )
+
+
+def _document(text: str) -> dict[str, Any]:
+    """The file's YAML, checked to be one the console exported."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -74,29 +85,28 @@ def config_read(text: str) -> ConfigFile:
                 ]
             }
         )
-    named = document.get("service") or {}
-    config = document.get("config")
-    if not isinstance(named, dict) or not isinstance(config, dict):
+    if not isinstance(document.get("service"), dict) or not isinstance(
+        document.get("config"), dict
+    ):
         raise ValidationError({"config": [_("The file needs a service and a config.")]})
-    service = Service.objects.filter(
-        connection_name=named.get("connection") or DEFAULT_CONNECTION,
-        scp_id=named.get("scp_id") or "",
-    ).first()
+    return document
+
+
+def _service_named(named: dict[str, Any]) -> Service:
+    """The service a file names by connection and SCP id."""
+    connection = named.get("connection") or DEFAULT_CONNECTION
+    scp_id = str(named.get("scp_id") or "")
+    service = Service.objects.filter(connection_name=connection, scp_id=scp_id).first()
     if service is None:
         raise ValidationError(
             {
                 "service": [
                     _("No service with SCP id %(scp_id)s on connection %(connection)s.")
-                    % {"scp_id": named.get("scp_id"), "connection": named.get("connection")}
+                    % {"scp_id": scp_id, "connection": connection}
                 ]
             }
         )
-    revision = document.get("revision")
-    return ConfigFile(
-        service=service,
-        revision=revision if isinstance(revision, int) else None,
-        desired={key: value for key, value in config.items() if value is not None},
-    )
+    return service
 
 
 def config_plan(*, file: ConfigFile, user, reason: str, ticket: str = "") -> Planned:

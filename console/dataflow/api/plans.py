@@ -128,22 +128,34 @@ def desired_check(service: Service, desired: dict[str, Any]) -> Checked:
     formset = host_alias_formset(data=data, held=service.config)
     form_ok, formset_ok = form.is_valid(), formset.is_valid()
     if not (form_ok and formset_ok):
-        errors: dict[str, Any] = {}
-        for name, messages in form.errors.items():
-            _nest(errors, _field_path(name), list(messages))
-        rows = [dict(row_errors) for row_errors in formset.errors]
-        if any(rows):
-            errors["host_aliases"] = rows
-        elif formset.non_form_errors():
-            errors["host_aliases"] = list(formset.non_form_errors())
-        raise ValidationError({"desired": errors})
+        raise ValidationError({"desired": _errors(form, formset)})
+    return Checked(
+        config=form.desired_config(formset.aliases()), warnings=_held_warnings(form, formset)
+    )
+
+
+def _errors(form: ServiceEditForm, formset) -> dict[str, Any]:
+    """The forms' errors, placed where their fields sit in `desired`."""
+    errors: dict[str, Any] = {}
+    for name, messages in form.errors.items():
+        _nest(errors, _field_path(name), list(messages))
+    rows = [dict(row_errors) for row_errors in formset.errors]
+    if any(rows):
+        errors["host_aliases"] = rows
+    elif formset.non_form_errors():
+        errors["host_aliases"] = list(formset.non_form_errors())
+    return errors
+
+
+def _held_warnings(form: ServiceEditForm, formset) -> dict[str, str]:
+    """Held values a rule would refuse, by where they sit in `desired`."""
     warnings = {
         ".".join(_field_path(name)): str(warning) for name, warning in form.held_warnings().items()
     }
     for number, row in enumerate(formset.forms):
         if row_warnings := row.held_warnings():
             warnings[f"host_aliases.{number}"] = " ".join(str(w) for w in row_warnings)
-    return Checked(config=form.desired_config(formset.aliases()), warnings=warnings)
+    return warnings
 
 
 def plan_create(

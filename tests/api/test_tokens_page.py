@@ -59,3 +59,22 @@ def test_signed_out_people_make_no_token(client, db):
     response = client.post("/me/tokens/", {"name": "x", "days": 1})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert not ApiToken.objects.exists()
+
+
+def test_a_superuser_revokes_tokens_in_django_admin_without_seeing_their_hash(
+    client, lead_user, django_user_model
+):
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com"))
+    admin_client = client
+    made = token_create(user=lead_user, name="lost laptop", days=30)
+
+    page = admin_client.get(f"/django-admin/dataflow/apitoken/{made.token.pk}/change/")
+    assert page.status_code == 200
+    assert made.token.key_hash not in page.content.decode()
+    admin_client.post(
+        "/django-admin/dataflow/apitoken/",
+        {"action": "revoke", "_selected_action": [made.token.pk]},
+    )
+
+    made.token.refresh_from_db()
+    assert made.token.revoked_at is not None

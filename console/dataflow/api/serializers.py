@@ -124,6 +124,23 @@ class ServiceOut(ServiceSummaryOut):
         return self.context["request"].build_absolute_uri(service.get_absolute_url())
 
 
+class ConfigFileServiceOut(serializers.Serializer):
+    name = serializers.CharField()
+    connection = serializers.CharField()
+    scp_id = serializers.CharField()
+
+
+class ConfigFileOut(serializers.Serializer):
+    """A service's configuration file (YAML), as export_config writes it."""
+
+    format = serializers.CharField()
+    service = ConfigFileServiceOut()
+    revision = serializers.IntegerField()
+    config = serializers.JSONField(
+        help_text="the ServiceConfig fields, in this order; never a password"
+    )
+
+
 class PrecheckOut(serializers.Serializer):
     needed = serializers.BooleanField()
     ok = serializers.BooleanField(help_text="false only on SCP's clear no")

@@ -6,7 +6,6 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -99,7 +98,7 @@ class ServiceDetail(GenericAPIView):
 
 
 class ServiceConfigFile(GenericAPIView):
-    @extend_schema(responses={(200, "application/yaml"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "application/yaml"): s.ConfigFileOut})
     def get(self, request: Request, pk: int) -> HttpResponse:
         """The service's configuration as YAML, fields in a fixed order, never a password."""
         service = service_for(request.user, pk, "view_service")

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from console.dataflow.models import ApiOrigin, ApiPlan, ApiToken, ChangeRequest
@@ -265,6 +266,12 @@ def test_confirm_makes_the_change_once_and_says_it_came_through_the_api(
     assert again.status_code == 409
     assert again.json()["change"] == change.pk
     assert ChangeRequest.objects.count() == 1
+    # The same history as any change, and the change page says where it came from.
+    history = clients["lead"].get("/api/history/").json()["results"]
+    assert [row["id"] for row in history] == [change.pk]
+    page = Client()
+    page.force_login(admin_user)
+    assert "Came through the API, token ci." in page.get(f"/changes/{change.pk}/").content.decode()
 
 
 def test_a_stale_plan_answers_409_with_the_current_revision(clients, imported, enqueued):
@@ -417,3 +424,18 @@ def test_a_change_confirmed_in_a_session_says_so(imported, admin_user, enqueued)
     plan = _plan(client, imported["sales-etl"], {"description": "from the docs page"}).json()
     change = client.post(f"/api/plans/{plan['id']}/confirm").json()
     assert change["channel"] == {"via": "session", "token": ""}
+
+
+def test_a_plan_warns_of_held_values_the_rules_would_refuse_and_keeps_them(clients, imported, scp):
+    from console.dataflow.inventory.sync import services_sync
+    from console.dataflow.models import Service
+
+    scp.add_service(data_flow_service_name="legacy-cdc", domain="cdc.legacy")
+    assert not services_sync().errors
+    service = Service.objects.get(name="legacy-cdc")
+
+    response = _plan(clients["admin"], service, {"description": "kept as held"})
+
+    assert response.status_code == 201, response.json()
+    assert "domain" in response.json()["warnings"]
+    assert [e["field"] for e in response.json()["diff"]] == ["description"]

@@ -28,6 +28,7 @@ def test_a_new_token_is_shown_once_and_then_only_by_its_prefix(signed_in, lead_u
     page = signed_in.get("/me/").content.decode()
     assert secret not in page
     assert token.prefix in page and "nightly export" in page
+    assert "Made now" in page and "never used" in page and "expires on" in page
 
 
 def test_the_new_token_opens_the_api(signed_in, lead_user):

@@ -439,3 +439,57 @@ def test_a_plan_warns_of_held_values_the_rules_would_refuse_and_keeps_them(clien
     assert response.status_code == 201, response.json()
     assert "domain" in response.json()["warnings"]
     assert [e["field"] for e in response.json()["diff"]] == ["description"]
+
+
+# --- Approvals ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def waiting(clients, imported, settings, enqueued) -> dict:
+    """A change confirmed through the API on a connection that needs approval."""
+    settings.SCP_NEEDS_APPROVAL = True
+    plan = _plan(clients["admin"], imported["sales-etl"], {"description": "four eyes"}).json()
+    return clients["admin"].post(f"/api/plans/{plan['id']}/confirm").json()
+
+
+def test_a_team_lead_approves_a_waiting_change_and_it_is_queued(
+    clients, waiting, enqueued, django_capture_on_commit_callbacks
+):
+    address = f"/api/changes/{waiting['id']}/approve"
+    assert clients["admin"].post(address).status_code == 403  # its author
+    assert clients["support"].post(address).status_code == 403  # not an approver
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = clients["lead"].post(address, {"comment": "fine"})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == Status.QUEUED
+    assert response.json()["decided_by_name"] == "leo"
+    assert [name for name, pk, _ in enqueued] == ["dataflow.change_send"]
+    assert clients["lead"].post(address).status_code == 409
+
+
+def test_a_team_lead_rejects_a_waiting_change_saying_why(clients, waiting):
+    address = f"/api/changes/{waiting['id']}/reject"
+    assert clients["lead"].post(address, {}).status_code == 400
+    assert ChangeRequest.objects.get(pk=waiting["id"]).status == Status.AWAITING_APPROVAL
+
+    response = clients["lead"].post(address, {"comment": "not during the freeze"})
+
+    assert response.status_code == 200
+    assert response.json()["status"] == Status.REJECTED
+    assert clients["lead"].post(address, {"comment": "again"}).status_code == 409
+
+
+def test_approving_over_a_value_scp_changed_since_needs_override(clients, waiting, imported, scp):
+    service = imported["sales-etl"]
+    scp.change_in_scp_console(service.scp_id, description="changed in SCP's console")
+    address = f"/api/changes/{waiting['id']}/approve"
+
+    conflict = clients["lead"].post(address, {"comment": "ok"})
+
+    assert conflict.status_code == 409, conflict.json()
+    revision = conflict.json()["current_revision"]
+    response = clients["lead"].post(address, {"override": True, "revision": revision})
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == Status.QUEUED

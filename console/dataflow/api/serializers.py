@@ -70,6 +70,24 @@ class PlanInput(StrictSerializer):
     ticket = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
+class ApproveInput(StrictSerializer):
+    comment = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override = serializers.BooleanField(
+        required=False, default=False, help_text="replace values SCP changed since the confirm"
+    )
+    revision = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        help_text="with override: the service's configuration revision you reviewed",
+    )
+
+
+class RejectInput(StrictSerializer):
+    comment = serializers.CharField(max_length=1000, help_text="why: the author reads it")
+
+
 class HistoryFilterInput(serializers.Serializer):
     """The history page's filters (documentation only: the page's own form checks them)."""
 

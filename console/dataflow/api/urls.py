@@ -27,6 +27,8 @@ urlpatterns = [
     path("changes/<int:pk>/cancel", _api(views.ChangeCancel), name="change-cancel"),
     path("changes/<int:pk>/retry", _api(views.ChangeRetry), name="change-retry"),
     path("changes/<int:pk>/abandon", _api(views.ChangeAbandon), name="change-abandon"),
+    path("changes/<int:pk>/approve", _api(views.ChangeApprove), name="change-approve"),
+    path("changes/<int:pk>/reject", _api(views.ChangeReject), name="change-reject"),
     path("history/", _api(views.History), name="history"),
     path("schema/", _api(SpectacularAPIView), name="schema"),
     # The docs page is for people signed in to the console: others go to the sign-in page

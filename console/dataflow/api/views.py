@@ -24,15 +24,19 @@ from console.dataflow.api.plans import (
     plan_kind,
     plan_needs_approval,
 )
+from console.dataflow.changes.approvals import ApprovalRefused, approver_check
 from console.dataflow.changes.lifecycle import change_actions
 from console.dataflow.changes.pipeline import (
     ChangeInFlight,
     ChangeRefused,
     StaleEdit,
     change_abandon,
+    change_approve,
     change_cancel,
     change_look,
+    change_reject,
 )
+from console.dataflow.changes.replan import ApprovalUnchecked
 from console.dataflow.history.queries import HistoryFilterForm, history_rows
 from console.dataflow.models import ApiPlan, ApiToken, ChangeRequest, Service
 from console.dataflow.people.access import change_for, service_for
@@ -246,6 +250,64 @@ class ChangeAbandon(GenericAPIView):
             return _conflict(
                 _("Change #%(number)s moved on meanwhile; nothing done.") % {"number": change.pk}
             )
+        return _change_answer(request, change)
+
+
+def _waiting_for(request: Request, pk: int) -> ChangeRequest:
+    """A change the person may decide on (an approver, not its author), or 403/404."""
+    change = change_for(request.user, pk)
+    try:
+        approver_check(user=request.user, author_id=change.author_id)
+    except ApprovalRefused as exc:
+        raise PermissionDenied(str(exc)) from None
+    return change
+
+
+def _no_longer_waits(change: ChangeRequest) -> Response:
+    return _conflict(_("Change #%(number)s no longer awaits approval.") % {"number": change.pk})
+
+
+class ChangeApprove(GenericAPIView):
+    serializer_class = s.ApproveInput
+
+    @extend_schema(
+        request=s.ApproveInput, responses={200: s.ChangeOut, 409: CONFLICT, 503: CONFLICT}
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Approve a waiting change (approvers, never its author), re-planned on what SCP holds
+        now; 409 when SCP holds other values for its fields (say `override`) or it was decided."""
+        change = _waiting_for(request, pk)
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            approved = change_approve(
+                change=change,
+                by=request.user,
+                comment=body.validated_data["comment"],
+                override=body.validated_data["override"],
+                seen_revision=body.validated_data["revision"],
+            )
+        except ApprovalUnchecked as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        except ApprovalRefused as exc:  # SCP holds other values, or moved since `revision`
+            current = Service.objects.values_list("config_revision", flat=True)
+            return _conflict(str(exc), current_revision=current.get(pk=change.service_id))
+        return _change_answer(request, change) if approved else _no_longer_waits(change)
+
+
+class ChangeReject(GenericAPIView):
+    serializer_class = s.RejectInput
+
+    @extend_schema(request=s.RejectInput, responses={200: s.ChangeOut, 409: CONFLICT})
+    def post(self, request: Request, pk: int) -> Response:
+        """Reject a waiting change with a comment (approvers, never its author); never sent."""
+        change = _waiting_for(request, pk)
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        if not change_reject(
+            change=change, by=request.user, comment=body.validated_data["comment"]
+        ):
+            return _no_longer_waits(change)
         return _change_answer(request, change)
 
 

@@ -439,6 +439,8 @@ def test_a_plan_warns_of_held_values_the_rules_would_refuse_and_keeps_them(clien
     assert response.status_code == 201, response.json()
     assert "domain" in response.json()["warnings"]
     assert [e["field"] for e in response.json()["diff"]] == ["description"]
+    again = clients["admin"].get(f"/api/plans/{response.json()['id']}/").json()
+    assert again["warnings"] == response.json()["warnings"]
 
 
 # --- Approvals ----------------------------------------------------------------------------

@@ -129,6 +129,7 @@ def config_plan(*, file: ConfigFile, user, reason: str, ticket: str = "") -> Pla
             desired=checked.config,
             reason=reason,
             ticket=ticket,
+            warnings=checked.warnings,
         )
     except ValidationError:  # the plan changes nothing
         return Planned(plan=None, warnings=checked.warnings)

@@ -167,6 +167,7 @@ def plan_create(
     desired: ServiceConfig,
     reason: str,
     ticket: str,
+    warnings: dict[str, str] | None = None,
 ) -> ApiPlan:
     """Plan the desired configuration on the service's newest one, with SCP's pre-check.
 
@@ -194,6 +195,7 @@ def plan_create(
         desired_config=plan.desired_config,
         entries=plan.entries,
         precheck=precheck,
+        warnings=warnings or {},
         reason=reason.strip(),
         ticket=ticket.strip(),
     )

@@ -170,7 +170,9 @@ class PlanOut(serializers.ModelSerializer):
     service = serializers.IntegerField(source="service_id")
     diff = serializers.JSONField(source="entries", help_text="before → after, field by field")
     precheck = PrecheckOut()
-    warnings = serializers.SerializerMethodField()
+    warnings = serializers.DictField(
+        child=serializers.CharField(), help_text="held values a rule would refuse, kept as held"
+    )
     needs_approval = serializers.SerializerMethodField()
     change = serializers.IntegerField(source="change_id", allow_null=True)
 
@@ -190,10 +192,6 @@ class PlanOut(serializers.ModelSerializer):
             "created_at",
             "change",
         ]
-
-    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
-    def get_warnings(self, plan: ApiPlan) -> dict[str, str]:
-        return self.context.get("warnings", {})
 
     def get_needs_approval(self, plan: ApiPlan) -> bool:
         return bool(self.context.get("needs_approval"))

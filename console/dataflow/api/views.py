@@ -46,12 +46,8 @@ def _token(request: Request) -> ApiToken | None:
     return request.auth if isinstance(request.auth, ApiToken) else None
 
 
-def _plan_answer(request: Request, plan: ApiPlan, *, warnings=None, code=status.HTTP_201_CREATED):
-    context = {
-        "request": request,
-        "warnings": warnings or {},
-        "needs_approval": plan_needs_approval(plan),
-    }
+def _plan_answer(request: Request, plan: ApiPlan, *, code=status.HTTP_201_CREATED) -> Response:
+    context = {"request": request, "needs_approval": plan_needs_approval(plan)}
     return Response(s.PlanOut(plan, context=context).data, status=code)
 
 
@@ -136,8 +132,9 @@ class PlanCreate(GenericAPIView):
             desired=checked.config,
             reason=body.validated_data["reason"],
             ticket=body.validated_data["ticket"],
+            warnings=checked.warnings,
         )
-        return _plan_answer(request, plan, warnings=checked.warnings)
+        return _plan_answer(request, plan)
 
 
 def _own_plan(request: Request, pk) -> ApiPlan:

@@ -54,6 +54,8 @@ class ApiPlan(models.Model):
     desired_config = models.JSONField()
     entries = models.JSONField(default=list)
     precheck = models.JSONField(null=True, blank=True)
+    # Held values the edit page's rules would refuse, by where they sit in the plan's `desired`.
+    warnings = models.JSONField(default=dict, blank=True)
     reason = models.TextField()
     ticket = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -314,6 +314,8 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_RATE):
     raise ConfigError(f"API_RATE must read like 120/min or 5000/day, got {API_RATE!r}")
 # A token made on the person's page lives this many days unless they choose otherwise.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if not 1 <= API_TOKEN_DAYS <= 366:
+    raise ConfigError(f"API_TOKEN_DAYS must be 1-366 (days), got {API_TOKEN_DAYS}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "console.dataflow.api.auth.BearerTokenAuthentication",

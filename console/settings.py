@@ -8,6 +8,7 @@ names the variable (`ConfigError`, caught by manage.py, wsgi.py and celery.py).
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -63,6 +64,9 @@ INSTALLED_APPS = [
     # One-time passwords for local accounts where TWO_FACTOR_LOCAL is on (console.twofactor).
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: no CDN
     "console.dataflow",
 ]
 if DEBUG:
@@ -300,6 +304,41 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [SELF],
         "object-src": [NONE],
     },
+}
+
+# --- JSON API (console.dataflow.api) ---------------------------------------------------------
+# Requests per token (or per signed-in person) allowed by the API, e.g. "120/min" or "5000/day".
+# Counted in Django's cache: per process unless CACHES names a shared one.
+API_RATE = env_str("API_RATE", "120/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_RATE):
+    raise ConfigError(f"API_RATE must read like 120/min or 5000/day, got {API_RATE!r}")
+# A token made on the person's page lives this many days unless they choose otherwise.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+if not 1 <= API_TOKEN_DAYS <= 366:
+    raise ConfigError(f"API_TOKEN_DAYS must be 1-366 (days), got {API_TOKEN_DAYS}")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "console.dataflow.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # the docs page, with CSRF
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["console.dataflow.api.auth.TokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Data Flow Console API",
+    "DESCRIPTION": "Plan, confirm and follow changes of Data Flow services.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # Mail: only for password reset. Without EMAIL_URL the reset pages answer 404.

@@ -1,5 +1,5 @@
 """URL map: sign-in (password, single sign-on, one-time password) and password pages,
-/healthz, Django admin, and the console's pages."""
+/healthz, Django admin, the JSON API and the console's pages."""
 
 from __future__ import annotations
 
@@ -79,5 +79,6 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("accounts/", include(account_urls)),
     path("django-admin/", admin.site.urls),
+    path("api/", include("console.dataflow.api.urls")),
     path("", include("console.dataflow.urls")),
 ]

@@ -56,6 +56,9 @@ def _manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedPr
         ({"OIDC_OP_JWKS_ENDPOINT": "file:///etc/passwd"}, "OIDC_OP_JWKS_ENDPOINT"),
         ({"LOCAL_SIGNIN": "nobody"}, "LOCAL_SIGNIN"),
         ({"TWO_FACTOR_LOCAL": "perhaps"}, "TWO_FACTOR_LOCAL"),
+        ({"API_RATE": "lots"}, "API_RATE"),
+        ({"API_TOKEN_DAYS": "forever"}, "API_TOKEN_DAYS"),
+        ({"API_TOKEN_DAYS": "0"}, "API_TOKEN_DAYS"),
     ],
 )
 def test_bad_setting_stops_start_up_with_one_line(overrides, variable):

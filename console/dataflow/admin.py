@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from console.accounts import AdminSignInForm
 from console.dataflow.connections.endpoints import validate_scp_url, validate_webhook_url
-from console.dataflow.models import DEFAULT_CONNECTION, ChangeRequest, ScpConnection, Service
+from console.dataflow.models import (
+    DEFAULT_CONNECTION,
+    ApiToken,
+    ChangeRequest,
+    ScpConnection,
+    Service,
+)
 
 admin.site.login_form = AdminSignInForm
 
@@ -142,3 +149,26 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
     list_display = ["pk", "service", "author_name", "status", "created_at"]
     list_filter = ["status"]
     exclude = ["account_password_encrypted"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """People's API tokens: who, which, last used; revoked here too (the hash is never shown)."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
+    def revoke(self, request, queryset) -> None:
+        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -48,6 +48,8 @@ urlpatterns = [
     path("changes/<int:pk>/decide/", views_fleet.change_decide, name="change-decide"),
     path("changes/<int:pk>/withdraw/", views_fleet.change_withdraw_view, name="change-withdraw"),
     path("me/", views_me.me, name="me"),
+    path("me/tokens/", views_me.api_token_create, name="api-token-create"),
+    path("me/tokens/<int:pk>/revoke/", views_me.api_token_revoke, name="api-token-revoke"),
     path("language/", views_me.language_switch, name="language"),
     path("connections/", views_connections.connections, name="connections"),
     path(

@@ -6,9 +6,11 @@ changes      the change lifecycle table, ChangeRequest, ChangeEvent, ChangeAttem
 fleet        the fleet lifecycle table, FleetChange, FleetEvent, FleetMember
 people       Preference, Watch, RateLimitHit, SsoIdentity
 work         WorkerBeat
+api          ApiToken, ApiPlan, ApiOrigin (the JSON API)
 base         the abstract decision (four eyes) and timeline event
 """
 
+from console.dataflow.models.api import ApiOrigin, ApiPlan, ApiToken
 from console.dataflow.models.base import Decided, TimelineEvent
 from console.dataflow.models.changes import (
     FINAL,
@@ -56,6 +58,9 @@ __all__ = [
     "TRANSITIONS",
     "UNCONFIRMED_MEANING",
     "WITH_SCP",
+    "ApiOrigin",
+    "ApiPlan",
+    "ApiToken",
     "ChangeAttempt",
     "ChangeEvent",
     "ChangeRequest",

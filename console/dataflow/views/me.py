@@ -1,4 +1,4 @@
-"""A person's own pages: what they watch, the watch toggle, and their language."""
+"""A person's own pages: what they watch, the watch toggle, their language and API tokens."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils.translation import check_for_language
+from django.utils.translation import check_for_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
-from console.dataflow.models import ChangeRequest
+from console.dataflow.models import ApiToken, ChangeRequest
 from console.dataflow.people.preferences import SESSION_KEY, language_of, language_set, watch_set
+from console.dataflow.people.tokens import token_create, token_revoke
 from console.dataflow.views.access import service_for_user
 from console.dataflow.views.services import services_filtered
 
@@ -23,6 +24,22 @@ class WatchForm(forms.Form):
     """The toggle: watch (on) or stop watching (off)."""
 
     watching = forms.BooleanField(required=False)
+
+
+class TokenForm(forms.Form):
+    """A new API token: a name to tell it apart, and how long it lives."""
+
+    name = forms.CharField(
+        label=gettext_lazy("Token name"),
+        max_length=100,
+        help_text=gettext_lazy("What uses it, e.g. the nightly export script."),
+    )
+    days = forms.IntegerField(
+        label=gettext_lazy("Valid for (days)"),
+        min_value=1,
+        max_value=366,
+        help_text=gettext_lazy("1-366 days; revoke it here at any time."),
+    )
 
 
 @require_POST
@@ -51,7 +68,13 @@ def service_watch(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
-    """The person's page: the services they watch (state, last change) and their language."""
+    """The person's page: the services they watch (state, last change), language, API tokens."""
+    return _me_page(request, TokenForm(initial={"days": settings.API_TOKEN_DAYS}))
+
+
+def _me_page(
+    request: HttpRequest, token_form: TokenForm, *, new_secret: str = "", status: int = 200
+) -> HttpResponse:
     services = services_filtered({}).filter(watches__user=request.user)
     return render(
         request,
@@ -61,8 +84,37 @@ def me(request: HttpRequest) -> HttpResponse:
             "status_labels": dict(ChangeRequest.Status.choices),
             "saved_language": language_of(request.user),
             "languages": settings.LANGUAGES,
+            "token_form": token_form,
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "new_secret": new_secret,
         },
+        status=status,
     )
+
+
+@require_POST
+def api_token_create(request: HttpRequest) -> HttpResponse:
+    """Make an API token; its secret is on this answer only, never shown again."""
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return _me_page(request, form, status=400)
+    made = token_create(
+        user=request.user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+    )
+    # Rendered, not redirected: the secret must not wait in the session for the next page.
+    return _me_page(
+        request, TokenForm(initial={"days": settings.API_TOKEN_DAYS}), new_secret=made.secret
+    )
+
+
+@require_POST
+def api_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of the person's own tokens; it stops working at once."""
+    if token_revoke(user=request.user, token_id=pk):
+        messages.success(request, _("The token is revoked; it no longer opens the API."))
+    else:
+        messages.info(request, _("That token is not yours, or was revoked already."))
+    return redirect("dataflow:me")
 
 
 @login_not_required

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -43,7 +44,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_float(name: str, default: float) -> float:
-    """A positive number."""
+    """A number above 0 (every duration, rate and timeout of the settings)."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -56,8 +57,8 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
-def env_int(name: str, default: int) -> int:
-    """A whole number, zero or more."""
+def env_int(name: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+    """A whole number from `low` (0 unless said) to `high` (no limit unless said)."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -65,8 +66,9 @@ def env_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be 0 or more, got {raw!r}.")
+    if value < low or (high is not None and value > high):
+        within = f"{low} or more" if high is None else f"{low} to {high}"
+        raise ConfigError(f"{name} must be {within}, got {raw!r}.")
     return value
 
 
@@ -169,6 +171,14 @@ def env_webhook_url(name: str) -> str:
     if problem:
         raise ConfigError(f"{name} cannot be used: {problem}")
     return raw
+
+
+def env_rate(name: str, default: str) -> str:
+    """A request rate as Django REST framework reads it: "120/min", "5000/day"."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", value):
+        raise ConfigError(f"{name} must read like 120/min or 5000/day, got {value!r}")
+    return value
 
 
 def env_mail_settings(email_url: str, log_format: str) -> dict[str, object]:

@@ -59,3 +59,35 @@ class ResetTokensRedacted(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+def logging_config(log_format: str, level: str) -> dict:
+    """The LOGGING setting: one handler on stderr, plain lines or one JSON object per line."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "console.logjson.JsonLineFormatter"},
+        },
+        "filters": {
+            "expected_errors": {"()": "console.logjson.ExpectedErrorsWithoutTraceback"},
+            "reset_tokens": {"()": "console.logjson.ResetTokensRedacted"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["reset_tokens"],  # every line, whichever logger wrote it
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # Django's own console handler would print every record a second time (with DEBUG):
+            # its records go to the root handler only.
+            "django": {"handlers": [], "propagate": True},
+            "django.request": {"filters": ["expected_errors"]},
+            "django.db.backends": {"level": "WARNING"},
+            "axes": {"level": "WARNING"},  # lockouts, not every successful sign-in
+        },
+    }

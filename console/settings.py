@@ -8,7 +8,6 @@ names the variable (`ConfigError`, caught by manage.py, wsgi.py and celery.py).
 from __future__ import annotations
 
 import os
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,9 +27,11 @@ from console.config import (
     env_mail_settings,
     env_networks,
     env_public_url,
+    env_rate,
     env_str,
     env_webhook_url,
 )
+from console.logjson import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -309,13 +310,9 @@ CONTENT_SECURITY_POLICY = {
 # --- JSON API (console.dataflow.api) ---------------------------------------------------------
 # Requests per token (or per signed-in person) allowed by the API, e.g. "120/min" or "5000/day".
 # Counted in Django's cache: per process unless CACHES names a shared one.
-API_RATE = env_str("API_RATE", "120/min")
-if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_RATE):
-    raise ConfigError(f"API_RATE must read like 120/min or 5000/day, got {API_RATE!r}")
+API_RATE = env_rate("API_RATE", "120/min")
 # A token made on the person's page lives this many days unless they choose otherwise.
-API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
-if not 1 <= API_TOKEN_DAYS <= 366:
-    raise ConfigError(f"API_TOKEN_DAYS must be 1-366 (days), got {API_TOKEN_DAYS}")
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, low=1, high=366)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "console.dataflow.api.auth.BearerTokenAuthentication",
@@ -434,8 +431,6 @@ _ROUTED = [CONSOLE_CHANGES_QUEUE, CONSOLE_SYNC_QUEUE] if CONSOLE_TASK_ROUTING el
 CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys(["celery", *_ROUTED])]
 # The sync runs on a schedule, so outside changes and states are found without a Refresh.
 SCP_SYNC_INTERVAL_MINUTES = env_float("SCP_SYNC_INTERVAL_MINUTES", 5.0)
-if SCP_SYNC_INTERVAL_MINUTES <= 0:
-    raise ConfigError("SCP_SYNC_INTERVAL_MINUTES must be a number of minutes above 0.")
 # Celery beat: the sweeper re-dispatches changes whose task message was lost.
 CELERY_BEAT_SCHEDULE = {
     "changes-sweep": {"task": "dataflow.changes_sweep", "schedule": 30.0},
@@ -476,20 +471,12 @@ SCP_TRACK_START_GRACE_SECONDS = env_float("SCP_TRACK_START_GRACE_SECONDS", 180.0
 # the floor) and recovered while answers are clean (console/dataflow/connections/budget.py).
 SCP_REQUESTS_PER_MINUTE = env_float("SCP_REQUESTS_PER_MINUTE", 600.0)
 SCP_REQUESTS_PER_MINUTE_FLOOR = env_float("SCP_REQUESTS_PER_MINUTE_FLOOR", 6.0)
-if SCP_REQUESTS_PER_MINUTE <= 0 or SCP_REQUESTS_PER_MINUTE_FLOOR <= 0:
-    raise ConfigError("SCP_REQUESTS_PER_MINUTE and its _FLOOR must be numbers above 0.")
 # A change waits out transient answers (throttling, 5xx, timeouts) this long before it fails.
 SCP_RETRY_PATIENCE_MINUTES = env_float("SCP_RETRY_PATIENCE_MINUTES", 15.0)
-if SCP_RETRY_PATIENCE_MINUTES <= 0:
-    raise ConfigError("SCP_RETRY_PATIENCE_MINUTES must be a number of minutes above 0.")
 # A sync fetches this many SCP calls at once per connection (each thread has its own client),
 # and writes this many services per transaction.
-SCP_SYNC_CONCURRENCY = env_int("SCP_SYNC_CONCURRENCY", 8)
-SCP_SYNC_BATCH_SIZE = env_int("SCP_SYNC_BATCH_SIZE", 100)
-if not 1 <= SCP_SYNC_CONCURRENCY <= 64:
-    raise ConfigError(f"SCP_SYNC_CONCURRENCY must be 1 to 64, got {SCP_SYNC_CONCURRENCY}.")
-if SCP_SYNC_BATCH_SIZE < 1:
-    raise ConfigError(f"SCP_SYNC_BATCH_SIZE must be 1 or more, got {SCP_SYNC_BATCH_SIZE}.")
+SCP_SYNC_CONCURRENCY = env_int("SCP_SYNC_CONCURRENCY", 8, low=1, high=64)
+SCP_SYNC_BATCH_SIZE = env_int("SCP_SYNC_BATCH_SIZE", 100, low=1)
 # A worker that starts refreshes the services from SCP in the background (never blocking).
 CONSOLE_SYNC_AT_WORKER_START = env_bool("CONSOLE_SYNC_AT_WORKER_START", True)
 # Every worker's dispatcher sends what is due this often (seconds): a retry's or a poll's time
@@ -505,31 +492,4 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ConfigError(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "console.logjson.JsonLineFormatter"},
-    },
-    "filters": {
-        "expected_errors": {"()": "console.logjson.ExpectedErrorsWithoutTraceback"},
-        "reset_tokens": {"()": "console.logjson.ResetTokensRedacted"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": LOG_FORMAT,
-            "filters": ["reset_tokens"],  # every line, whichever logger wrote it
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # Django's own console handler would print every record a second time (with DEBUG):
-        # its records go to the root handler only.
-        "django": {"handlers": [], "propagate": True},
-        "django.request": {"filters": ["expected_errors"]},
-        "django.db.backends": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},  # lockouts, not every successful sign-in
-    },
-}
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))

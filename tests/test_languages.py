@@ -59,6 +59,7 @@ KEPT_IN_ENGLISH = [
     "GiB",
     "HTTP",
     "CSV",
+    "JSON",
     "URL",
     "API",
     "PUT",

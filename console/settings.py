@@ -192,6 +192,10 @@ OIDC_OP_AUTHORIZATION_ENDPOINT = env_http_url("OIDC_OP_AUTHORIZATION_ENDPOINT")
 OIDC_OP_TOKEN_ENDPOINT = env_http_url("OIDC_OP_TOKEN_ENDPOINT")
 OIDC_OP_USER_ENDPOINT = env_http_url("OIDC_OP_USER_ENDPOINT")
 OIDC_OP_JWKS_ENDPOINT = env_http_url("OIDC_OP_JWKS_ENDPOINT")
+# Optional, the provider's end_session_endpoint: signing out ends the provider's session too
+# (OpenID Connect RP-initiated logout, with the ID token kept in the session as its hint).
+OIDC_OP_LOGOUT_ENDPOINT = env_http_url("OIDC_OP_LOGOUT_ENDPOINT")
+OIDC_STORE_ID_TOKEN = True
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
 OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile")
 OIDC_USE_PKCE = True

@@ -13,16 +13,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from urllib.parse import urlencode
 
 import jwt
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
@@ -254,3 +257,28 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
         self.request.session[SIGNED_IN_AT] = int(time.time())
         self.request.session.pop(REFUSED, None)
         return response
+
+
+class SignOutView(auth_views.LogoutView):
+    """Sign out; a person who came through the provider is sent on to end its session too.
+
+    Without OIDC_OP_LOGOUT_ENDPOINT (or for a local account) this is Django's sign-out. With it,
+    the browser goes to the provider's end_session_endpoint with the ID token as its hint and
+    the sign-in page as where to come back (OpenID Connect RP-Initiated Logout 1.0), so the
+    next "Sign in with …" asks who it is instead of signing the same person straight back in.
+    """
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        id_token = request.session.get("oidc_id_token")
+        response = super().post(request, *args, **kwargs)
+        endpoint = settings.OIDC_OP_LOGOUT_ENDPOINT
+        if not (settings.SSO_ENABLED and endpoint and id_token):
+            return response
+        query = urlencode(
+            {
+                "id_token_hint": id_token,
+                "client_id": settings.OIDC_RP_CLIENT_ID,
+                "post_logout_redirect_uri": request.build_absolute_uri(reverse("login")),
+            }
+        )
+        return HttpResponseRedirect(f"{endpoint}?{query}")

@@ -16,7 +16,7 @@ from django.urls import include, path
 
 from console.accounts import LimitedPasswordChangeView, PasswordResetRequestView, SignInView
 from console.dataflow.health import healthz
-from console.sso import SsoCallbackView, SsoStartView
+from console.sso import SignOutView, SsoCallbackView, SsoStartView
 from console.twofactor import two_factor
 
 
@@ -34,7 +34,7 @@ def _only_with_mail(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 account_urls = [
     path("login/", SignInView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", SignOutView.as_view(), name="logout"),
     # Single sign-on (404 while OIDC_RP_CLIENT_ID is unset) and the one-time password page.
     path("sso/start/", SsoStartView.as_view(), name="sso-start"),
     path("sso/callback/", SsoCallbackView.as_view(), name="sso-callback"),

@@ -349,3 +349,44 @@ def test_without_two_factor_a_password_is_enough(admin_user):
     client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert client.get("/").status_code == 200
     assert client.get("/accounts/two-factor/")["Location"] == "/"
+
+
+@pytest.mark.django_db
+def test_signing_out_ends_the_providers_session_too_when_its_endpoint_is_set(provider):
+    provider.person("subject-ada", preferred_username="ada", groups=["dataflow-admins"])
+    end_session = f"{provider.url}/oauth2/end_session"
+    client = Client()
+    with provider.settings(OIDC_OP_LOGOUT_ENDPOINT=end_session):
+        sso_sign_in(client, provider, "subject-ada")
+        id_token = client.session["oidc_id_token"]
+        out = client.post("/accounts/logout/")
+    assert out.status_code == 302
+    target = urlsplit(out["Location"])
+    assert f"{target.scheme}://{target.netloc}{target.path}" == end_session
+    query = parse_qs(target.query)
+    assert query["id_token_hint"] == [id_token]
+    assert query["post_logout_redirect_uri"] == ["http://testserver/accounts/login/"]
+    assert "_auth_user_id" not in client.session  # signed out here first
+    # The provider takes the hint and sends the browser back to the sign-in page.
+    confirm = requests.post(
+        f"{provider.url}/oauth2/end_session/confirm",
+        data={"redirect_uri": query["post_logout_redirect_uri"][0]},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert confirm.headers["Location"] == "http://testserver/accounts/login/"
+
+
+@pytest.mark.django_db
+def test_a_local_account_or_no_endpoint_signs_out_here_only(provider, admin_user):
+    client = Client()
+    client.force_login(admin_user)
+    with provider.settings(OIDC_OP_LOGOUT_ENDPOINT=f"{provider.url}/oauth2/end_session"):
+        out = client.post("/accounts/logout/")
+    assert out.status_code == 302 and out["Location"] == "/accounts/login/"
+    provider.person("subject-bo", preferred_username="bo", groups=["dataflow-leads"])
+    sso = Client()
+    with provider.settings():  # no end_session endpoint configured
+        sso_sign_in(sso, provider, "subject-bo")
+        out = sso.post("/accounts/logout/")
+    assert out["Location"] == "/accounts/login/"

@@ -167,6 +167,8 @@ def test_admin_reverts_a_service_to_an_older_revision(
     reason = page.get_by_label("Reason for this change")
     expect(reason).to_have_value("Revert to revision 1.")
     reason.fill("Revert to revision 1: the SCP console edit was not agreed")
+    # Going back to fewer NiFi nodes: the review asks that their queued data was offloaded.
+    page.locator("#id_acknowledge_nifi_offload").check()
     snap(page, "revert-review")
     page.get_by_test_id("confirm").click()
 

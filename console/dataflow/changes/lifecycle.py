@@ -145,6 +145,8 @@ class Actions:
     # withdraw it (its author).
     decide: bool = False
     withdraw: bool = False
+    # Send a change scheduled for a maintenance window now, saying why (admins).
+    send_now: bool = False
 
 
 def change_actions(change: ChangeRequest, user) -> Actions:
@@ -160,11 +162,13 @@ def change_actions(change: ChangeRequest, user) -> Actions:
         and user.has_perm("dataflow.edit_host_aliases")
     )
     return Actions(
-        cancel=change.status == Status.QUEUED and (is_admin or change.author_id == user.pk),
+        cancel=change.status in (Status.QUEUED, Status.SCHEDULED)
+        and (is_admin or change.author_id == user.pk),
         retry=change.status == Status.FAILED and may_edit,
         abandon=is_admin and change.status in WITH_SCP and change_stuck(change) is not None,
         decide=waiting and may_decide(user, change.author_id),
         withdraw=waiting and change.author_id == user.pk,
+        send_now=is_admin and change.status == Status.SCHEDULED,
     )
 
 

@@ -54,6 +54,19 @@ def test_the_service_page_shows_the_next_window_in_the_readers_time_zone(
     assert "Next maintenance window: 2026-12-08 22:00 KST" in page
 
 
+def test_inside_a_window_the_service_page_says_until_when(
+    monday, tuesday_nights, scp, imported, admin_user, in_seoul
+):
+    monday.move_to(datetime(2026, 12, 8, 23, 0, tzinfo=SEOUL))
+    in_seoul.force_login(admin_user)  # a day later: signed in again
+    service = imported["sales-etl"]
+    page = in_seoul.get(reverse("dataflow:service-detail", args=[service.pk])).content.decode()
+    assert (
+        "Inside a maintenance window: a confirmed change is sent at once, until "
+        "2026-12-09 02:00 KST." in page
+    )
+
+
 def test_without_windows_the_service_page_says_nothing_of_them(scp, imported, in_seoul):
     service = imported["sales-etl"]
     page = in_seoul.get(reverse("dataflow:service-detail", args=[service.pk])).content.decode()

@@ -20,10 +20,10 @@ from console.dataflow.changes.schedule import (
 )
 from console.dataflow.changes.send import change_send
 from console.dataflow.changes.steps import SEND_TASK
-from console.dataflow.changes.submit import change_cancel
+from console.dataflow.changes.submit import ChangeInFlight, change_cancel
 from console.dataflow.models import ChangeRequest, MaintenanceFreeze, MaintenanceWindow
 from console.dataflow.work.queueing import changes_dispatch_due
-from tests.dataflow.helpers import add_alias, puts, submit_edit
+from tests.dataflow.helpers import add_alias, puts, raise_memory, submit_edit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = ChangeRequest.Status
@@ -71,6 +71,8 @@ def test_a_change_confirmed_outside_a_window_is_sent_once_when_it_opens(
     assert change.next_poll_at == TUESDAY_NIGHT
     assert enqueued == []
     assert changes_dispatch_due() == 0  # Monday: nothing is due
+    with pytest.raises(ChangeInFlight):  # it holds the service while it waits
+        submit_edit(service, admin_user, raise_memory)
     # Meanwhile someone changes another field in SCP's own console.
     scp.change_in_scp_console(service.scp_id, service_workload={"nifi": {"memory": "4096"}})
 

@@ -213,7 +213,8 @@ def change_stuck(change: ChangeRequest, now=None) -> str | None:
     holding the change does.
     """
     now = now or timezone.now()
-    if change.status == Status.QUEUED:
+    if change.status in (Status.QUEUED, Status.SCHEDULED):
+        # A scheduled change is due at its window's start: no worker may be there to take it.
         return _stuck_queued(change, now)
     if change.status == Status.SUBMITTING:
         return _stuck_submitting(change, now)

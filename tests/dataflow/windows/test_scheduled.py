@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from console.dataflow.changes.approve import change_approve
-from console.dataflow.changes.lifecycle import change_actions
+from console.dataflow.changes.lifecycle import change_actions, change_stuck
 from console.dataflow.changes.schedule import (
     RELEASE_TASK,
     SendNowRefused,
@@ -193,3 +193,14 @@ def test_scp_changing_a_field_the_change_sets_fails_it_at_the_window(
     assert "while it waited for the maintenance window" in change.events.last().message
     assert puts(scp, service) == []
     assert timezone.now() == TUESDAY_NIGHT
+
+
+def test_a_scheduled_change_no_worker_released_says_so_once_its_window_started(
+    scp, imported, admin_user, enqueued, nights, monday
+):
+    change = submit_edit(imported["sales-etl"], admin_user, add_alias)
+    assert change_stuck(change) is None  # waiting for its window is not being stuck
+
+    monday.move_to(datetime(2026, 12, 8, 22, 5, tzinfo=SEOUL))
+
+    assert change_stuck(change).startswith("No worker is running")

@@ -116,10 +116,7 @@ def _release(change: ChangeRequest, *, message: Said, now: datetime, read: bool 
         try:
             approval_read(service=change.service)
         except ApprovalUnchecked:
-            logger.warning("change %s: SCP unreadable at its release; trying again", change.pk)
-            ChangeRequest.objects.filter(pk=change.pk, status=Status.SCHEDULED).update(
-                next_poll_at=now + READ_AGAIN
-            )
+            _unreadable(change, now=now)
             return False
     with transaction.atomic():
         service = Service.objects.select_for_update().get(pk=change.service_id)
@@ -138,6 +135,23 @@ def _release(change: ChangeRequest, *, message: Said, now: datetime, read: bool 
         if moved:
             transaction.on_commit(lambda: change_enqueue(SEND_TASK, change.pk))
     return moved
+
+
+_UNREADABLE = said(
+    "SCP could not be read at the window's start, so nothing was sent yet; the console tries "
+    "again every minute while the window is open."
+)
+
+
+def _unreadable(change: ChangeRequest, *, now: datetime) -> None:
+    """SCP could not be read at the release: try again in a minute, said once on the timeline."""
+    logger.warning("change %s: SCP unreadable at its release; trying again", change.pk)
+    ChangeRequest.objects.filter(pk=change.pk, status=Status.SCHEDULED).update(
+        next_poll_at=now + READ_AGAIN
+    )
+    last = change.events.order_by("-at", "-pk").values_list("said", flat=True).first()
+    if last != _UNREADABLE:
+        change_note(change.pk, message=_UNREADABLE)
 
 
 def _conflicted(change: ChangeRequest, replan) -> bool:

@@ -3,7 +3,7 @@ start, once, re-planned on SCP's configuration of that moment; admins may send i
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -204,3 +204,22 @@ def test_a_scheduled_change_no_worker_released_says_so_once_its_window_started(
     monday.move_to(datetime(2026, 12, 8, 22, 5, tzinfo=SEOUL))
 
     assert change_stuck(change).startswith("No worker is running")
+
+
+def test_scp_unreadable_at_the_window_keeps_it_scheduled_and_tries_again_in_a_minute(
+    scp, imported, admin_user, enqueued, nights, monday
+):
+    service = imported["sales-etl"]
+    change = submit_edit(service, admin_user, add_alias)
+    monday.move_to(TUESDAY_NIGHT)
+    scp.fault(service.scp_id, fail_next=20, fail_status=503)
+
+    assert not change_release(change_id=change.pk)
+    assert not change_release(change_id=change.pk)
+
+    change.refresh_from_db()
+    assert change.status == Status.SCHEDULED
+    assert change.next_poll_at == TUESDAY_NIGHT + timedelta(minutes=1)
+    unreadable = [e for e in change.events.all() if "could not be read" in e.message]
+    assert len(unreadable) == 1  # said once, not at every try
+    assert puts(scp, service) == []

@@ -68,3 +68,32 @@ def test_another_connections_rules_never_apply():
     _window(1, connection="other")
     assert service_is_open(plain, now=MONDAY_NOON)
     assert service_window_note(plain, now=MONDAY_NOON) is None
+
+
+def test_a_rule_names_a_known_connection_and_a_service_of_it():
+    from django.core.exceptions import ValidationError
+
+    other = _service("other-one", connection="other")
+    window = MaintenanceWindow(
+        connection_name="default",
+        service=other,
+        weekday=1,
+        starts_at=time(22),
+        ends_at=time(2),
+        time_zone="Asia/Seoul",
+    )
+    with pytest.raises(ValidationError) as error:
+        window.full_clean()
+    assert error.value.message_dict["service"] == ["This service belongs to the connection other."]
+    freeze = MaintenanceFreeze(
+        connection_name="default",
+        first_day=date(2026, 12, 9),
+        last_day=date(2026, 12, 8),
+        time_zone="Mars/Olympus",
+    )
+    with pytest.raises(ValidationError) as error:
+        freeze.full_clean()
+    assert error.value.message_dict["time_zone"] == [
+        "Use an IANA time zone name such as Asia/Seoul; got 'Mars/Olympus'."
+    ]
+    assert error.value.message_dict["last_day"] == ["The freeze cannot end before it starts."]

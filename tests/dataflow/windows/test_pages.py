@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from console.dataflow.models import ChangeRequest, MaintenanceWindow, Preference
 from tests.dataflow.helpers import add_alias, submit_edit
+from tests.dataflow.views.test_views import post_edit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = ChangeRequest.Status
@@ -81,6 +82,21 @@ def test_the_change_page_says_when_a_scheduled_change_goes(
     assert "Scheduled: goes at 2026-12-08 22:00 KST, the next maintenance window." in page
     assert 'data-testid="send-now-form"' in page
     assert 'data-testid="cancel-change"' in page
+
+
+def test_the_review_page_says_the_change_will_wait_for_the_window(
+    monday, tuesday_nights, scp, imported, in_seoul
+):
+    service = imported["sales-etl"]
+    review = post_edit(in_seoul, service, description="in the window")
+    page = in_seoul.get(review).content.decode()
+    assert 'data-testid="window-note"' in page
+    assert "sent no earlier than 2026-12-08 22:00 KST, the next window." in page
+
+
+def test_without_windows_the_review_page_says_nothing_of_them(scp, imported, in_seoul):
+    review = post_edit(in_seoul, imported["sales-etl"], description="at once")
+    assert 'data-testid="window-note"' not in in_seoul.get(review).content.decode()
 
 
 def test_support_cannot_send_a_scheduled_change_now(

@@ -1,4 +1,5 @@
-"""Django admin: SCP connections (secret key write-only, webhook masked) and read-only views."""
+"""Django admin: SCP connections (secret key write-only, webhook masked), maintenance windows
+and freezes (superusers), and read-only views."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from console.dataflow.models import (
     DEFAULT_CONNECTION,
     ApiToken,
     ChangeRequest,
+    MaintenanceFreeze,
+    MaintenanceWindow,
     ScpConnection,
     Service,
 )
@@ -123,6 +126,31 @@ class ScpConnectionAdmin(admin.ModelAdmin):
     has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
         lambda self, request, obj=None: request.user.is_superuser
     )
+
+
+class SuperusersOnlyAdmin(admin.ModelAdmin):
+    """Rows only superusers see and edit: when changes may reach SCP."""
+
+    autocomplete_fields = ["service"]
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    has_view_permission = has_add_permission = has_change_permission = has_delete_permission = (
+        lambda self, request, obj=None: request.user.is_superuser
+    )
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(SuperusersOnlyAdmin):
+    list_display = ["connection_name", "service", "weekday", "starts_at", "ends_at", "time_zone"]
+    list_filter = ["connection_name", "weekday"]
+
+
+@admin.register(MaintenanceFreeze)
+class MaintenanceFreezeAdmin(SuperusersOnlyAdmin):
+    list_display = ["connection_name", "service", "first_day", "last_day", "time_zone", "reason"]
+    list_filter = ["connection_name"]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -11,6 +11,7 @@ from celery import shared_task
 
 from console.dataflow.changes.finished import FINISHED_TASK, change_finished
 from console.dataflow.changes.language import change_speaking
+from console.dataflow.changes.schedule import RELEASE_TASK, change_release
 from console.dataflow.changes.send import change_send
 from console.dataflow.changes.steps import SEND_TASK, TRACK_TASK
 from console.dataflow.changes.track import change_track
@@ -41,6 +42,13 @@ def change_send_task(change_id: int) -> None:
     """Send one queued change to SCP (retries are queued by the pipeline, bounded on the row)."""
     with change_speaking(change_id):
         change_send(change_id=change_id)
+
+
+@shared_task(name=RELEASE_TASK, acks_late=True)
+def change_release_task(change_id: int) -> None:
+    """Release a scheduled change at its maintenance window's start (once: guarded move)."""
+    with change_speaking(change_id):
+        change_release(change_id=change_id)
 
 
 @shared_task(name=TRACK_TASK, acks_late=True)

@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("changes/<int:pk>/", views_changes.change_detail, name="change-detail"),
     path("changes/<int:pk>/cancel/", views_changes.change_cancel_view, name="change-cancel"),
+    path("changes/<int:pk>/send-now/", views_changes.change_send_now_view, name="change-send-now"),
     path("changes/<int:pk>/retry/", views_changes.change_retry_view, name="change-retry"),
     path("changes/<int:pk>/abandon/", views_changes.change_abandon_view, name="change-abandon"),
     path("history/", views_history.history, name="history"),

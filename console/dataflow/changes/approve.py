@@ -16,11 +16,15 @@ from console.dataflow.changes.replan import (
     approval_read,
     approval_replan,
 )
+from console.dataflow.changes.schedule import scheduled_until
 from console.dataflow.changes.steps import SEND_TASK, change_enqueue
 from console.dataflow.models import ChangeRequest, Service
-from console.dataflow.words.events import said
+from console.dataflow.words.events import said, said_join
 
 Status = ChangeRequest.Status
+_SCHEDULED = said(
+    "Its SCP connection is outside its maintenance windows: scheduled for the next window."
+)
 
 
 def change_approve(
@@ -31,7 +35,8 @@ def change_approve(
     override: bool = False,
     seen_revision: int | None = None,
 ) -> bool:
-    """An approver (never the author) lets a waiting change go: queued, and sent after commit.
+    """An approver (never the author) lets a waiting change go: queued, and sent after commit;
+    scheduled for the next maintenance window while its connection is closed.
 
     It is re-planned on what SCP holds now (read first): fields SCP changed meanwhile that the
     change does not set are kept. Raises ApprovalConflict when SCP now holds another value for
@@ -51,21 +56,25 @@ def change_approve(
         service = Service.objects.select_for_update().get(pk=change.service_id)
         replan = approval_replan(change=change, service=service)
         approval_check(replan=replan, override=override, seen_revision=seen_revision)
+        later = scheduled_until(service, now=now)
+        message = approval_message(name=name, comment=comment, replan=replan, override=override)
+        if later is not None:
+            message = said_join(message, _SCHEDULED)
         moved = change_move(
             change.pk,
             frm=Status.AWAITING_APPROVAL,
-            to=Status.QUEUED,
-            message=approval_message(name=name, comment=comment, replan=replan, override=override),
+            to=Status.QUEUED if later is None else Status.SCHEDULED,
+            message=message,
             decision="approved",
             decided_by=by,
             decided_by_name=name,
             decided_at=now,
             decision_comment=comment,
-            # The queue's clock starts now, not when the author confirmed.
-            next_poll_at=now,
+            # The queue's clock starts now, not when the author confirmed (or at the window).
+            next_poll_at=later or now,
             **approval_fields(change=change, replan=replan),
         )
-        if moved:
+        if moved and later is None:
             transaction.on_commit(lambda: change_enqueue(SEND_TASK, change.pk))
     return moved
 

@@ -143,6 +143,8 @@ class Actions:
     # withdraw it (its author).
     decide: bool = False
     withdraw: bool = False
+    # Send a change scheduled for a maintenance window now, saying why (admins).
+    send_now: bool = False
 
 
 def change_actions(change: ChangeRequest, user) -> Actions:
@@ -158,11 +160,13 @@ def change_actions(change: ChangeRequest, user) -> Actions:
         and user.has_perm("dataflow.edit_host_aliases")
     )
     return Actions(
-        cancel=change.status == Status.QUEUED and (is_admin or change.author_id == user.pk),
+        cancel=change.status in (Status.QUEUED, Status.SCHEDULED)
+        and (is_admin or change.author_id == user.pk),
         retry=change.status == Status.FAILED and may_edit,
         abandon=is_admin and change.status in WITH_SCP and change_stuck(change) is not None,
         decide=waiting and may_decide(user, change.author_id),
         withdraw=waiting and change.author_id == user.pk,
+        send_now=is_admin and change.status == Status.SCHEDULED,
     )
 
 
@@ -207,7 +211,8 @@ def change_stuck(change: ChangeRequest, now=None) -> str | None:
     holding the change does.
     """
     now = now or timezone.now()
-    if change.status == Status.QUEUED:
+    if change.status in (Status.QUEUED, Status.SCHEDULED):
+        # A scheduled change is due at its window's start: no worker may be there to take it.
         return _stuck_queued(change, now)
     if change.status == Status.SUBMITTING:
         return _stuck_submitting(change, now)

@@ -156,15 +156,7 @@ def approval_fields(*, change: ChangeRequest, replan: Replan) -> dict[str, Any]:
 
 def approval_message(*, name: str, comment: str, replan: Replan, override: bool) -> Said:
     """The approval's timeline line: who, what SCP changed meanwhile, what is replaced, and why."""
-    notes: list[Said] = []
-    if replan.kept:
-        notes.append(
-            said(
-                "Re-planned on SCP's configuration of now: %(fields)s changed in SCP after the "
-                "author confirmed and stay as SCP holds them.",
-                fields=_labels_said(replan.kept),
-            )
-        )
+    notes: list[Said] = [kept] if (kept := replan_kept_said(replan)) else []
     if override and replan.conflicts:
         notes.append(
             said(
@@ -177,6 +169,22 @@ def approval_message(*, name: str, comment: str, replan: Replan, override: bool)
     if comment:
         notes.append(said("Comment: %(comment)s", comment=comment))
     return said_join(said("Approved by %(name)s.", name=name), *notes)
+
+
+def replan_kept_said(replan: Replan) -> Said | None:
+    """What SCP changed meanwhile that stays as SCP holds it, or None when nothing did."""
+    if not replan.kept:
+        return None
+    return said(
+        "Re-planned on SCP's configuration of now: %(fields)s changed in SCP after the "
+        "author confirmed and stay as SCP holds them.",
+        fields=_labels_said(replan.kept),
+    )
+
+
+def replan_conflicts_said(replan: Replan) -> Said:
+    """Each field the change sets that SCP now holds with another value, with its sentence."""
+    return _conflicts_said(replan)
 
 
 def change_send_back(*, change: ChangeRequest, by, comment: str = "") -> bool:

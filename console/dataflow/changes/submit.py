@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.dataflow.changes.approvals import approval_needed
 from console.dataflow.changes.language import scp_language
 from console.dataflow.changes.lifecycle import change_create, change_move
 from console.dataflow.changes.plan import Plan
+from console.dataflow.changes.schedule import scheduled_event, scheduled_until
 from console.dataflow.changes.steps import SEND_TASK, change_enqueue
 from console.dataflow.connections import crypto
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
@@ -57,19 +59,26 @@ def change_submit(
     """Record the confirmed plan as a queued change and hand it to Celery after commit.
 
     Where the service's connection needs approval the change waits in Awaiting approval and
-    nothing is enqueued. A member of a fleet change was approved with its fleet, as a whole.
+    nothing is enqueued; while its connection is outside its maintenance windows it waits
+    Scheduled until the next one starts. A member of a fleet change was approved with its
+    fleet, as a whole.
     """
     _plan_check(plan)
     with transaction.atomic():
         service = Service.objects.select_for_update().get(pk=plan.service_id)
         _service_check(service, plan)
         waits = fleet is None and approval_needed(connection_name=service.connection_name)
+        # A fleet's members go wave by wave, each wave started while the windows allow.
+        later = None if waits or fleet is not None else _window_wait(service)
         decided = fleet.decision_fields() if fleet is not None else {}
         author_name = author.get_username()
         status, first_event = _first_status(author_name=author_name, waits=waits, fleet=fleet)
+        if later is not None:
+            status, first_event = Status.SCHEDULED, scheduled_event(author_name)
         change = _change_create(
             status=status,
             message=first_event,
+            next_poll_at=later,
             fleet=fleet,
             precheck=precheck,
             **decided,
@@ -80,10 +89,15 @@ def change_submit(
             ticket=ticket.strip(),
             **_plan_fields(plan, new_password=new_password),
         )
-        if waits:
+        if waits or later is not None:
             return change
         transaction.on_commit(lambda: change_enqueue(SEND_TASK, change.pk))
     return change
+
+
+def _window_wait(service: Service):
+    """The start of the service's next maintenance window when it is closed now, else None."""
+    return scheduled_until(service, now=timezone.now())
 
 
 def _plan_check(plan: Plan) -> None:
@@ -161,6 +175,9 @@ def _change_create(**fields: Any) -> ChangeRequest:
 
 
 def change_cancel(*, change: ChangeRequest, by) -> bool:
-    """Withdraw a change that no worker has taken yet; False when it is already on its way."""
+    """Withdraw a change that no worker has taken yet (queued, or scheduled for a maintenance
+    window); False when it is already on its way."""
     message = said("Cancelled by %(name)s.", name=by.get_username())
-    return change_move(change.pk, frm=Status.QUEUED, to=Status.CANCELLED, message=message)
+    return change_move(
+        change.pk, frm=(Status.QUEUED, Status.SCHEDULED), to=Status.CANCELLED, message=message
+    )

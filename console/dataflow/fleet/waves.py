@@ -1,8 +1,9 @@
 """A running fleet change, wave by wave: the canary alone, then waves of the chosen size.
 
 Each step (Celery `dataflow.fleet_advance`, driven by each member change's final status through
-`fleet_followup`) waits for the wave under way, stops at the first failure, starts the next
-wave, or finishes. Every member is an ordinary ChangeRequest made by `change_plan` and
+`fleet_followup`, and by the sweeper) waits for the wave under way, stops at the first failure,
+starts the next wave (only while its services are inside their maintenance windows), or
+finishes. Every member is an ordinary ChangeRequest made by `change_plan` and
 `change_submit`, re-planned when its wave starts: only the fleet edit is applied to the
 service's configuration of that moment.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from console.dataflow.changes.language import change_language
@@ -21,6 +22,7 @@ from console.dataflow.changes.submit import ChangeRefused, change_submit
 from console.dataflow.changes.validators import HOST_ALIASES_MAX
 from console.dataflow.fleet.lifecycle import fleet_move
 from console.dataflow.fleet.plan import FleetEdit
+from console.dataflow.fleet.windows import wave_closed_until
 from console.dataflow.models import (
     STATUS_MEANINGS,
     ChangeRequest,
@@ -122,6 +124,8 @@ def _wave_next(fleet: FleetChange) -> bool:
         return False
     # The canary (wave 1) goes alone; then waves of the chosen size.
     size = 1 if fleet.wave == 0 else fleet.wave_size
+    if wave_closed_until(waiting[:size], now=timezone.now()) is not None:
+        return False  # outside a maintenance window: the sweeper's next step starts it
     wave = fleet.wave + 1
     with transaction.atomic():
         # Claim and membership in one commit: a concurrent step sees both or neither.

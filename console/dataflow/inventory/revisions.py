@@ -56,10 +56,11 @@ def scp_modified_by(detail: ServiceDetail) -> str:
 def _console_candidates(service: Service, since: datetime | None) -> list[ChangeRequest]:
     """Console changes that may explain a new configuration: in flight, or finished since.
 
-    A change awaiting approval explains nothing: nothing of it was sent.
+    A change awaiting approval, or scheduled for a maintenance window, explains nothing:
+    nothing of it was sent.
     """
     rows = service.changes.exclude(kind=ChangeRequest.Kind.OUTSIDE).exclude(
-        status__in=(Status.CANCELLED, Status.AWAITING_APPROVAL)
+        status__in=(Status.CANCELLED, Status.AWAITING_APPROVAL, Status.SCHEDULED)
     )
     when = Q(status__in=IN_FLIGHT)
     if since is not None:

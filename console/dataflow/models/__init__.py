@@ -5,6 +5,7 @@ services     Service, ConfigRevision, SyncRun
 changes      the change lifecycle table, ChangeRequest, ChangeEvent, ChangeAttempt
 fleet        the fleet lifecycle table, FleetChange, FleetEvent, FleetMember
 people       Preference, Watch, RateLimitHit, SsoIdentity
+windows      MaintenanceWindow, MaintenanceFreeze
 work         WorkerBeat
 api          ApiToken, ApiPlan, ApiOrigin (the JSON API)
 base         the abstract decision (four eyes) and timeline event
@@ -42,6 +43,7 @@ from console.dataflow.models.fleet import (
 )
 from console.dataflow.models.people import Preference, RateLimitHit, SsoIdentity, Watch
 from console.dataflow.models.services import ConfigRevision, Service, SyncRun
+from console.dataflow.models.windows import MaintenanceFreeze, MaintenanceWindow
 from console.dataflow.models.work import WorkerBeat
 
 __all__ = [
@@ -70,6 +72,8 @@ __all__ = [
     "FleetChange",
     "FleetEvent",
     "FleetMember",
+    "MaintenanceFreeze",
+    "MaintenanceWindow",
     "Preference",
     "RateLimitHit",
     "ScpBudget",

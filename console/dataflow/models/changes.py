@@ -17,8 +17,12 @@ from console.dataflow.words.events import said_text
 # `lifecycle.change_create` and `lifecycle.change_move` enforce it; every status set below is
 # read off this table, never written again.
 LIFECYCLE: dict[str, tuple[str, frozenset[str]]] = {
-    # approved (then sent); rejected by an approver; withdrawn by its author
-    "awaiting_approval": ("waiting", frozenset({"queued", "rejected", "cancelled"})),
+    # approved (then sent, or scheduled while its connection is closed); rejected by an
+    # approver; withdrawn by its author
+    "awaiting_approval": ("waiting", frozenset({"queued", "scheduled", "rejected", "cancelled"})),
+    # released at a maintenance window's start (or sent now by an admin); withdrawn by a person;
+    # SCP changed what it sets meanwhile
+    "scheduled": ("waiting", frozenset({"queued", "cancelled", "failed"})),
     # claimed by a worker; withdrawn by a person; given up (attempt cap, abandoned)
     "queued": ("waiting", frozenset({"submitting", "cancelled", "failed"})),
     # 202 (or an earlier PUT found under way); a transient fault sends it back to the queue;
@@ -45,9 +49,9 @@ IN_FLIGHT = [status for status in LIFECYCLE if status not in FINAL]
 TRACKING = [status for status, (phase, _) in LIFECYCLE.items() if phase == "tracking"]
 # SCP may hold the update (a worker claimed it, or SCP accepted it): abandonable once stuck.
 WITH_SCP = [status for status, (phase, _) in LIFECYCLE.items() if phase in ("sending", "tracking")]
-# The statuses a change is created in: confirmed (with or without approval), or found by a
-# refresh.
-INITIAL = ["awaiting_approval", "queued", "outside"]
+# The statuses a change is created in: confirmed (with or without approval, inside a
+# maintenance window or outside one), or found by a refresh.
+INITIAL = ["awaiting_approval", "scheduled", "queued", "outside"]
 
 
 class ChangeRequest(Decided):
@@ -55,6 +59,8 @@ class ChangeRequest(Decided):
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        # Confirmed while its connection is outside its maintenance windows (or frozen).
+        SCHEDULED = "scheduled", _("Scheduled")
         QUEUED = "queued", _("Queued")
         SUBMITTING = "submitting", _("Submitting")
         ACCEPTED = "accepted", _("Accepted")
@@ -118,7 +124,8 @@ class ChangeRequest(Decided):
     accepted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     track_deadline = models.DateTimeField(null=True, blank=True)
-    # When the next step is due: the send (queued) or the next poll (accepted, updating). The
+    # When the next step is due: the release (scheduled: the window's start), the send
+    # (queued) or the next poll (accepted, updating). The
     # workers' dispatcher sends the task when it is; no step waits in the broker.
     next_poll_at = models.DateTimeField(null=True, blank=True)
     # When a task was last sent for this change: one message per due step, again only if lost.
@@ -189,6 +196,9 @@ class ChangeRequest(Decided):
 STATUS_MEANINGS = {
     ChangeRequest.Status.AWAITING_APPROVAL: _(
         "Waiting for a team lead (or another admin) to approve it; nothing is sent before."
+    ),
+    ChangeRequest.Status.SCHEDULED: _(
+        "Waiting for the next maintenance window of its SCP connection; nothing is sent before."
     ),
     ChangeRequest.Status.QUEUED: _("Waiting for a worker to send it to SCP."),
     ChangeRequest.Status.SUBMITTING: _("A worker is sending the signed update to SCP."),

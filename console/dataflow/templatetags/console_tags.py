@@ -29,6 +29,7 @@ STATE_COLOURS = {
 }
 STATUS_COLOURS = {
     "awaiting_approval": "warning",
+    "scheduled": "info",
     "rejected": "dark",
     "running": "primary",
     "stopped": "danger",
@@ -48,6 +49,7 @@ STATUS_COLOURS = {
 # Each value needs its .progress-at-N class in console.css (no inline style under the CSP).
 STATUS_PROGRESS = {
     "awaiting_approval": 10,
+    "scheduled": 10,
     "queued": 10,
     "submitting": 25,
     "accepted": 45,

@@ -1,4 +1,5 @@
-"""A change's page and what can be done to it: cancel, abandon when stuck, retry when failed."""
+"""A change's page and what can be done to it: cancel, abandon when stuck, retry when failed,
+send now when scheduled for a maintenance window."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.dataflow.changes.abandon import change_abandon, change_look
+from console.dataflow.changes.approvals import ApprovalRefused
 from console.dataflow.changes.lifecycle import change_actions, change_stuck, change_waiting
 from console.dataflow.changes.proposals import draft_propose
+from console.dataflow.changes.schedule import change_send_now
 from console.dataflow.changes.submit import change_cancel
 from console.dataflow.models import ChangeRequest
 from console.dataflow.views.access import change_for_user, service_for_user
@@ -72,6 +75,29 @@ def change_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             _("Change #%(number)s is already on its way and cannot be cancelled.")
             % {"number": change.pk},
+        )
+    return redirect(change)
+
+
+@require_POST
+def change_send_now_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a change scheduled for a maintenance window now, with the admin's reason."""
+    change = change_for_user(request, pk)
+    if not request.user.has_perm("dataflow.edit_service"):
+        raise PermissionDenied(_("Only admins may send a change outside the maintenance windows."))
+    try:
+        sent = change_send_now(
+            change=change, by=request.user, reason=request.POST.get("reason", "")
+        )
+    except ApprovalRefused as exc:
+        messages.error(request, str(exc))
+        return redirect(change)
+    if sent:
+        messages.success(request, _("Change #%(number)s goes now.") % {"number": change.pk})
+    else:
+        messages.warning(
+            request,
+            _("Change #%(number)s is no longer scheduled; nothing done.") % {"number": change.pk},
         )
     return redirect(change)
 

@@ -33,6 +33,7 @@ from console.dataflow.fleet.actions import (
 )
 from console.dataflow.fleet.lifecycle import fleet_actions, fleet_may_run, fleet_may_steer
 from console.dataflow.fleet.plan import Preview, fleet_preview, services_select
+from console.dataflow.fleet.windows import fleet_window_wait
 from console.dataflow.forms.fleet import (
     ChangeDecisionForm,
     DecisionForm,
@@ -183,6 +184,7 @@ def _fleet_context(request: HttpRequest, fleet: FleetChange) -> dict:
         "actions": fleet_actions(fleet, request.user),
         "events": fleet.events.all(),
         "decision_form": DecisionForm(),
+        "window_wait": fleet_window_wait(fleet),
     }
 
 

@@ -27,6 +27,7 @@ from console.dataflow.changes.submit import ChangeRefused, StaleEdit, change_sub
 from console.dataflow.forms.service import ConfirmForm
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
 from console.dataflow.views.access import service_for_user
+from console.dataflow.windows.gate import service_window_note
 from console.scp import ServiceConfig
 
 
@@ -179,6 +180,7 @@ def _review_context(request: HttpRequest, service: Service, draft: Draft) -> dic
         "in_flight": service.changes.filter(status__in=IN_FLIGHT).first(),
         "pods_hosts": pods_hosts(desired=draft.desired_config, entries=entries),
         "needs_approval": approval_needed(connection_name=service.connection_name),
+        "window": service_window_note(service),
     }
 
 

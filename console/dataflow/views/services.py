@@ -22,6 +22,7 @@ from console.dataflow.inventory.sync import services_sync_request, sync_pacing
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
 from console.dataflow.templatetags.console_tags import STATE_COLOURS
 from console.dataflow.views.access import service_for_user
+from console.dataflow.windows.gate import service_window_note
 
 PAGE_SIZE = 50
 # The `sort` values the list understands: the URL's word and the ordering it stands for.
@@ -203,6 +204,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "workloads": workloads,
             "change": in_flight,
             "recent_changes": service.changes.all()[:10],
+            "window": service_window_note(service),
             # The newest revisions, oldest first, for the chart of workloads over time.
             "chart": service_chart(
                 list(service.revisions.select_related("change").order_by("-revision")[:30])[::-1]

@@ -24,6 +24,8 @@ Status = ChangeRequest.Status
 # broker outage, or with a worker that died holding it).
 REDISPATCH_AFTER = timedelta(seconds=30)
 _SEND = {
+    # A scheduled change's window has come: released (re-planned and queued) by a worker.
+    Status.SCHEDULED: "dataflow.change_release",
     Status.QUEUED: "dataflow.change_send",
     Status.ACCEPTED: "dataflow.change_track",
     Status.UPDATING: "dataflow.change_track",

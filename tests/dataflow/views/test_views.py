@@ -958,7 +958,7 @@ def test_the_change_page_renders_every_status(as_admin, admin_user, sales, statu
     assert "Planned maintenance" in html
     assert list(diff_rows(response)) == ["description"]
     assert ('hx-trigger="every' in html) is (
-        status in ("awaiting_approval", "queued", "submitting", "accepted", "updating")
+        status in ("awaiting_approval", "scheduled", "queued", "submitting", "accepted", "updating")
     )
 
 

@@ -1,0 +1,1 @@
+"""Maintenance windows and freezes: when a change may reach SCP (issue 22)."""

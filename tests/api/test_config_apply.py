@@ -33,6 +33,7 @@ def test_apply_config_exits_with_how_the_change_ended(
     path = tmp_path / "sales-etl.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
 
+    printed = io.StringIO()
     with pytest.raises(SystemExit) as exited:
         call_command(
             "apply_config",
@@ -44,11 +45,15 @@ def test_apply_config_exits_with_how_the_change_ended(
             "--yes",
             "--timeout",
             "60",
-            stdout=io.StringIO(),
+            stdout=printed,
         )
 
     assert exited.value.code == code
     change = ChangeRequest.objects.get()
+    lines = printed.getvalue().splitlines()
+    memory = document["config"]["workloads"]["nifi"]["memory"]
+    assert lines[0] == f"workloads.nifi.memory: {memory // 2} → {memory}"
+    assert lines.count(f"Change #{change.pk}: {change.get_status_display()}") == 1
     assert change.status == status
     assert ApiOrigin.objects.get(change=change).via == ApiOrigin.Via.FILE
     assert len(scp.applied_puts(service.scp_id)) == 1

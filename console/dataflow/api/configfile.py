@@ -19,6 +19,7 @@ from console.dataflow.api.plans import desired_check, plan_create, plan_kind
 from console.dataflow.api.serializers import DesiredInput
 from console.dataflow.models import DEFAULT_CONNECTION, ApiPlan, ChangeRequest, Service
 from console.dataflow.people.access import service_for
+from console.dataflow.words.events import said_text
 from console.scp import ServiceConfig
 
 FORMAT = "data-flow-console/service-config/v1"
@@ -146,9 +147,16 @@ def plan_lines(planned: Planned) -> list[str]:
         for entry in plan.entries
     ]
     lines += [f"! {where}: {warning}" for where, warning in planned.warnings.items()]
-    lines.append(str((plan.precheck or {}).get("message", "")))
+    precheck = plan.precheck or {}
+    lines.append(said_text(precheck.get("said")) or str(precheck.get("message", "")))
     return lines
 
 
 def _shown(value: Any) -> str:
-    return "—" if value is None else yaml.safe_dump(value, default_flow_style=True).strip()
+    """A value as the file writes it: a number or a word as it is, a list or a map in YAML's
+    one-line form (a bare scalar would carry YAML's "..." end-of-document line)."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict | list):
+        return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip()
+    return str(value).lower() if isinstance(value, bool) else str(value)

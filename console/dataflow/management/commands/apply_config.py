@@ -48,7 +48,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Change #{change.pk}: {change.get_status_display()}")
         change = self._follow(change, timeout)
-        self.stdout.write(f"Change #{change.pk}: {change.get_status_display()}")
+        if not change.is_final:  # each status was printed as it came; say why it stops here
+            self.stdout.write(
+                f"Change #{change.pk} is still {change.get_status_display()} after "
+                f"{timeout:.0f} s; it goes on without this command."
+            )
         if change.error_text:
             self.stdout.write(change.error_text)
         sys.exit(EXIT.get(change.status, 1))

@@ -37,7 +37,18 @@ from tests.bench.bench_stats import TARGET_STAT, Result, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_PATH = ROOT / "var" / "bench" / "results.json"
-GROUPS = ("sign", "configdiff", "client", "pages", "pipeline", "sync", "paced", "scale", "burst")
+GROUPS = (
+    "sign",
+    "configdiff",
+    "client",
+    "pages",
+    "pipeline",
+    "sync",
+    "paced",
+    "scale",
+    "history",
+    "burst",
+)
 # Everything, the 500-change burst included (about 105 s of the 5 minutes on 2 cores).
 DEFAULT_GROUPS = GROUPS
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
@@ -161,6 +172,7 @@ def _main(argv: list[str] | None) -> int:
 
         from console.simulator.server import start_in_thread
         from tests.bench.bench_configdiff import bench_configdiff
+        from tests.bench.bench_history import bench_history
         from tests.bench.bench_pages import bench_pages
         from tests.bench.bench_pipeline import bench_pipeline, broker_shown
         from tests.bench.bench_scale import (
@@ -185,7 +197,8 @@ def _main(argv: list[str] | None) -> int:
             ("pipeline", "change pipeline", lambda: bench_pipeline(simulator)),
             ("sync", "sync at 1,000 services", bench_sync),
             ("paced", "sync at 1,000 services behind a 600/min edge", bench_sync_paced),
-            ("scale", "pages at 1,000 / 10,000 services, 100,000 changes", bench_pages_scale),
+            ("scale", "service list at 1,000 / 10,000 services", bench_pages_scale),
+            ("history", "history at 1,000,000 changes (100,000 on SQLite)", bench_history),
             ("burst", "500 changes at once through workers", bench_pipeline_burst),
         ]
         for key, name, bench in plan:

@@ -114,6 +114,19 @@ class CappedPaginator(Paginator):
 
     capped = False
 
+    def page(self, number: Any) -> Page:
+        """Page `number`; past the first, its rows are found by key first: the OFFSET walks the
+        newest-first index alone instead of reading every skipped row (page 200: 10,000)."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = self.object_list[bottom : bottom + self.per_page]
+        if bottom:
+            keys = list(
+                self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page]
+            )
+            rows = self.object_list.filter(pk__in=keys)
+        return self._get_page(rows, number, self)
+
 
 def history_page(rows: QuerySet[ChangeRequest], *, number: Any) -> Page:
     """One page of 50 changes; any page number gives a page (out of range: the last).

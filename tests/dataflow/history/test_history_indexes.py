@@ -120,3 +120,14 @@ def test_the_weekly_chart_is_counted_once_a_minute_per_filter(admin_user, settin
     settings.HISTORY_CHART_SECONDS = 0
     assert history_weekly(history_rows({})) != before
     cache.clear()
+
+
+def test_a_deeper_page_finds_its_rows_by_key_in_the_same_order(
+    admin_user, django_assert_num_queries
+):
+    some_changes(130, admin_user)
+    newest_first = list(history_rows({}).values_list("pk", flat=True))
+    with django_assert_num_queries(3):  # the capped count, the page's keys, its rows
+        page = history_page(history_rows({}), number=2)
+    assert [change.pk for change in page.object_list] == newest_first[50:100]
+    assert page.object_list[0].service.name == "sales-etl"  # read with its row, as on page 1

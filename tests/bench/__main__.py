@@ -34,9 +34,11 @@ from datetime import UTC, datetime  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 from tests.bench.bench_stats import TARGET_STAT, Result, table  # noqa: E402
+from tests.bench.readme import groups_merge, readme_rewrite, readme_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_PATH = ROOT / "var" / "bench" / "results.json"
+README_PATH = ROOT / "README.md"
 GROUPS = (
     "sign",
     "configdiff",
@@ -147,7 +149,19 @@ def _main(argv: list[str] | None) -> int:
         default=",".join(DEFAULT_GROUPS),
         help=f"comma-separated benchmarks to run, of {', '.join(GROUPS)} (default: all)",
     )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="after the run, rewrite README.md's table from var/bench/results.json",
+    )
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="run nothing: rewrite README.md's table from the stored var/bench/results.json",
+    )
     args = parser.parse_args(argv)
+    if args.readme_only:
+        return _readme()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(GROUPS))
     if unknown:
@@ -160,6 +174,7 @@ def _main(argv: list[str] | None) -> int:
     database = BenchDatabase()
     simulator = None
     results: list[Result] = []
+    runs: dict[str, list[Result]] = {}
     try:
         database.create()
         import django
@@ -203,7 +218,9 @@ def _main(argv: list[str] | None) -> int:
         ]
         for key, name, bench in plan:
             if key in chosen:
+                before = len(results)
                 _run(results, key, name, bench)
+                runs[key] = results[before:]
     finally:
         if simulator is not None:
             simulator.stop()
@@ -220,7 +237,9 @@ def _main(argv: list[str] | None) -> int:
         "targets_apply_to": TARGET_STAT,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    _report(meta, results)
+    _report(meta, results, runs)
+    if args.readme:
+        _readme()
     misses = [r for r in results if r.passed is False]
     errors = [r for r in results if r.error]
     if errors or (args.strict and misses):
@@ -228,7 +247,20 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _report(meta: dict, results: list[Result]) -> None:
+def _readme() -> int:
+    """Rewrite the README's table from results.json; 1 when there is nothing to write."""
+    if not RESULTS_PATH.exists():
+        print(f"No {RESULTS_PATH.relative_to(ROOT)} yet: run the benchmarks first.")
+        return 1
+    groups = json.loads(RESULTS_PATH.read_text()).get("groups") or {}
+    if not readme_rewrite(README_PATH, readme_table(groups, GROUPS)):
+        print("README.md has no <!-- bench:start --> / <!-- bench:end --> markers.")
+        return 1
+    print(f"README.md's table rewritten from {RESULTS_PATH.relative_to(ROOT)}")
+    return 0
+
+
+def _report(meta: dict, results: list[Result], runs: dict[str, list[Result]]) -> None:
     """Print the table and write results.json."""
     print()
     print(
@@ -253,7 +285,14 @@ def _report(meta: dict, results: list[Result]) -> None:
         f"(a target applies to the {TARGET_STAT}); {meta['seconds']:.0f} s."
     )
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"meta": meta, "results": [r.to_dict() for r in results]}
+    previous = json.loads(RESULTS_PATH.read_text()) if RESULTS_PATH.exists() else {}
+    by_group = {key: [r.to_dict() for r in done] for key, done in runs.items()}
+    payload = {
+        "meta": meta,
+        "results": [r.to_dict() for r in results],
+        # Each group's last run, whichever run that was: the README's table reads these.
+        "groups": groups_merge(previous, meta, by_group),
+    }
     RESULTS_PATH.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     print(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
 

@@ -128,6 +128,27 @@ class CappedPaginator(Paginator):
         return self._get_page(rows, number, self)
 
 
+# What a row of the page shows, and nothing else: half the columns, half the ORM's work per row.
+_PAGE_FIELDS = (
+    "service__name",
+    "author_name",
+    "kind",
+    "reason",
+    "ticket",
+    "diff",
+    "status",
+    "error",
+    "scp_modified_at",
+    "created_at",
+    "accepted_at",
+    "finished_at",
+    "decision",
+    "decided_by_name",
+    "decided_at",
+    "decision_comment",
+)
+
+
 def history_page(rows: QuerySet[ChangeRequest], *, number: Any) -> Page:
     """One page of 50 changes; any page number gives a page (out of range: the last).
 
@@ -136,7 +157,7 @@ def history_page(rows: QuerySet[ChangeRequest], *, number: Any) -> Page:
     the template engine pays per tag, and get_FOO_display() rebuilds its choices on every call;
     at 50 rows a page that was most of the page's time.
     """
-    page = CappedPaginator(rows, 50).get_page(number)
+    page = CappedPaginator(rows.only(*_PAGE_FIELDS), 50).get_page(number)
     statuses = dict(ChangeRequest.Status.choices)
     kinds = dict(ChangeRequest.Kind.choices)
     # One reverse() per page, not two per row: the pk goes where the marker is.

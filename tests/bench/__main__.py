@@ -111,6 +111,20 @@ class BenchDatabase:
         return psycopg.connect(self.server_url, autocommit=True, connect_timeout=10)
 
 
+def _database_version() -> str:
+    """The database and its version, as the README names it: "PostgreSQL 15.2", "SQLite 3.40"."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            return f"SQLite {cursor.fetchone()[0]}"
+    return connection.display_name
+
+
 def _load_average() -> float | None:
     """The one-minute load average, where the platform has one."""
     try:
@@ -184,6 +198,7 @@ def _main(argv: list[str] | None) -> int:
         django.setup()
         print(f"Preparing: {database.shown}", file=sys.stderr, flush=True)
         call_command("migrate", verbosity=0, interactive=False)
+        database_version = _database_version()
 
         from console.simulator.server import start_in_thread
         from tests.bench.bench_configdiff import bench_configdiff
@@ -233,6 +248,7 @@ def _main(argv: list[str] | None) -> int:
         "cpus": os.cpu_count(),
         "load_average": {"before": load_before, "after": _load_average()},
         "database": database.shown,
+        "database_version": database_version,
         "broker": broker,
         "targets_apply_to": TARGET_STAT,
         "seconds": round(time.perf_counter() - started, 1),

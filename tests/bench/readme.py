@@ -33,12 +33,18 @@ def _figure(result: dict[str, Any]) -> tuple[str, str]:
     return result.get("figure", ""), ""
 
 
+# Broker URL schemes as the README names them (the URL itself names a host of the machine).
+_BROKERS = {"redis": "Redis", "rediss": "Redis", "amqp": "RabbitMQ", "filesystem": "filesystem"}
+
+
 def _where(meta: dict[str, Any]) -> str:
     load = meta.get("load_average") or {}
+    scheme = str(meta.get("broker", "")).split("://", 1)[0]
+    database = meta.get("database_version") or str(meta.get("database", "")).split(" ", 1)[0]
     return (
         f"{meta.get('finished_at', '?')[:16].replace('T', ' ')} UTC; {meta.get('cpus')} CPUs, "
         f"load average {load.get('before')} before, {load.get('after')} after; "
-        f"{meta.get('database')}; broker {meta.get('broker')}"
+        f"{database}, a database of the run's own; broker {_BROKERS.get(scheme, scheme)}"
     )
 
 

@@ -88,6 +88,16 @@ def test_a_service_name_filter_reaches_changes_through_an_index(postgres_only, a
     assert "Seq Scan on dataflow_changerequest" not in plan, plan
 
 
+def test_a_service_name_filter_finds_services_by_trigrams(postgres_only, admin_user):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'service_name_trgm'")
+        if cursor.fetchone() is None:
+            pytest.skip("this server refused the pg_trgm extension: the filter scans services")
+    some_changes(30, admin_user)
+    plan = plan_of(history_rows({"service_name": "sales"}))
+    assert "service_name_trgm" in plan, plan
+
+
 def test_pages_stop_counting_at_the_cap_and_say_there_are_more(
     client, lead_user, admin_user, monkeypatch
 ):

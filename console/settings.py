@@ -475,6 +475,8 @@ SCP_TRACK_START_GRACE_SECONDS = env_float("SCP_TRACK_START_GRACE_SECONDS", 180.0
 # the floor) and recovered while answers are clean (console/dataflow/connections/budget.py).
 SCP_REQUESTS_PER_MINUTE = env_float("SCP_REQUESTS_PER_MINUTE", 600.0)
 SCP_REQUESTS_PER_MINUTE_FLOOR = env_float("SCP_REQUESTS_PER_MINUTE_FLOOR", 6.0)
+# The history's weekly chart is counted at most this often per filter (0: on every view).
+HISTORY_CHART_SECONDS = env_int("HISTORY_CHART_SECONDS", 60, low=0, high=3600)
 # A change waits out transient answers (throttling, 5xx, timeouts) this long before it fails.
 SCP_RETRY_PATIENCE_MINUTES = env_float("SCP_RETRY_PATIENCE_MINUTES", 15.0)
 # A sync fetches this many SCP calls at once per connection (each thread has its own client),

@@ -34,10 +34,23 @@ from datetime import UTC, datetime  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 from tests.bench.bench_stats import TARGET_STAT, Result, table  # noqa: E402
+from tests.bench.readme import groups_merge, readme_rewrite, readme_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS_PATH = ROOT / "var" / "bench" / "results.json"
-GROUPS = ("sign", "configdiff", "client", "pages", "pipeline", "sync", "paced", "scale", "burst")
+README_PATH = ROOT / "README.md"
+GROUPS = (
+    "sign",
+    "configdiff",
+    "client",
+    "pages",
+    "pipeline",
+    "sync",
+    "paced",
+    "scale",
+    "history",
+    "burst",
+)
 # Everything, the 500-change burst included (about 105 s of the 5 minutes on 2 cores).
 DEFAULT_GROUPS = GROUPS
 _POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
@@ -98,6 +111,20 @@ class BenchDatabase:
         return psycopg.connect(self.server_url, autocommit=True, connect_timeout=10)
 
 
+def _database_version() -> str:
+    """The database and its version, as the README names it: "PostgreSQL 15.2", "SQLite 3.40"."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            return f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT sqlite_version()")
+            return f"SQLite {cursor.fetchone()[0]}"
+    return connection.display_name
+
+
 def _load_average() -> float | None:
     """The one-minute load average, where the platform has one."""
     try:
@@ -136,7 +163,19 @@ def _main(argv: list[str] | None) -> int:
         default=",".join(DEFAULT_GROUPS),
         help=f"comma-separated benchmarks to run, of {', '.join(GROUPS)} (default: all)",
     )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="after the run, rewrite README.md's table from var/bench/results.json",
+    )
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="run nothing: rewrite README.md's table from the stored var/bench/results.json",
+    )
     args = parser.parse_args(argv)
+    if args.readme_only:
+        return _readme()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(GROUPS))
     if unknown:
@@ -149,6 +188,7 @@ def _main(argv: list[str] | None) -> int:
     database = BenchDatabase()
     simulator = None
     results: list[Result] = []
+    runs: dict[str, list[Result]] = {}
     try:
         database.create()
         import django
@@ -158,9 +198,11 @@ def _main(argv: list[str] | None) -> int:
         django.setup()
         print(f"Preparing: {database.shown}", file=sys.stderr, flush=True)
         call_command("migrate", verbosity=0, interactive=False)
+        database_version = _database_version()
 
         from console.simulator.server import start_in_thread
         from tests.bench.bench_configdiff import bench_configdiff
+        from tests.bench.bench_history import bench_history
         from tests.bench.bench_pages import bench_pages
         from tests.bench.bench_pipeline import bench_pipeline, broker_shown
         from tests.bench.bench_scale import (
@@ -185,12 +227,15 @@ def _main(argv: list[str] | None) -> int:
             ("pipeline", "change pipeline", lambda: bench_pipeline(simulator)),
             ("sync", "sync at 1,000 services", bench_sync),
             ("paced", "sync at 1,000 services behind a 600/min edge", bench_sync_paced),
-            ("scale", "pages at 1,000 / 10,000 services, 100,000 changes", bench_pages_scale),
+            ("scale", "service list at 1,000 / 10,000 services", bench_pages_scale),
+            ("history", "history at 1,000,000 changes (100,000 on SQLite)", bench_history),
             ("burst", "500 changes at once through workers", bench_pipeline_burst),
         ]
         for key, name, bench in plan:
             if key in chosen:
+                before = len(results)
                 _run(results, key, name, bench)
+                runs[key] = results[before:]
     finally:
         if simulator is not None:
             simulator.stop()
@@ -203,11 +248,14 @@ def _main(argv: list[str] | None) -> int:
         "cpus": os.cpu_count(),
         "load_average": {"before": load_before, "after": _load_average()},
         "database": database.shown,
+        "database_version": database_version,
         "broker": broker,
         "targets_apply_to": TARGET_STAT,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    _report(meta, results)
+    _report(meta, results, runs)
+    if args.readme:
+        _readme()
     misses = [r for r in results if r.passed is False]
     errors = [r for r in results if r.error]
     if errors or (args.strict and misses):
@@ -215,7 +263,20 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
-def _report(meta: dict, results: list[Result]) -> None:
+def _readme() -> int:
+    """Rewrite the README's table from results.json; 1 when there is nothing to write."""
+    if not RESULTS_PATH.exists():
+        print(f"No {RESULTS_PATH.relative_to(ROOT)} yet: run the benchmarks first.")
+        return 1
+    groups = json.loads(RESULTS_PATH.read_text()).get("groups") or {}
+    if not readme_rewrite(README_PATH, readme_table(groups, GROUPS)):
+        print("README.md has no <!-- bench:start --> / <!-- bench:end --> markers.")
+        return 1
+    print(f"README.md's table rewritten from {RESULTS_PATH.relative_to(ROOT)}")
+    return 0
+
+
+def _report(meta: dict, results: list[Result], runs: dict[str, list[Result]]) -> None:
     """Print the table and write results.json."""
     print()
     print(
@@ -240,7 +301,14 @@ def _report(meta: dict, results: list[Result]) -> None:
         f"(a target applies to the {TARGET_STAT}); {meta['seconds']:.0f} s."
     )
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"meta": meta, "results": [r.to_dict() for r in results]}
+    previous = json.loads(RESULTS_PATH.read_text()) if RESULTS_PATH.exists() else {}
+    by_group = {key: [r.to_dict() for r in done] for key, done in runs.items()}
+    payload = {
+        "meta": meta,
+        "results": [r.to_dict() for r in results],
+        # Each group's last run, whichever run that was: the README's table reads these.
+        "groups": groups_merge(previous, meta, by_group),
+    }
     RESULTS_PATH.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     print(f"Written to {RESULTS_PATH.relative_to(ROOT)}")
 

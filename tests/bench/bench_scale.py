@@ -1,7 +1,6 @@
 """Benchmarks at scale: the sync at 1,000 services against the sequential fetch loop, the
-service list and the history at 1,000 / 10,000 services and 100,000 changes against Django
-admin's change list, the CSV export of 100,000 rows, and 500 changes through real workers
-against a plain loop of signed PUTs with the same concurrency."""
+service list at 1,000 / 10,000 services against Django admin's change list, and 500 changes
+through real workers against a plain loop of signed PUTs with the same concurrency."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-import tracemalloc
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,7 +32,6 @@ from tests.bench.bench_stats import Result, repeat, timing
 ROOT = Path(__file__).resolve().parents[2]
 SYNC_SERVICES = 1000
 LATENCY_S = float(os.environ.get("BENCH_SCP_LATENCY_MS", "10")) / 1000
-HISTORY_CHANGES = 100_000
 
 
 def _ratio(group: str, name: str, ours: list[float], theirs: list[float], limit: float) -> Result:
@@ -340,7 +337,7 @@ def _get(client: Client, url: str) -> bytes:
 
 
 def bench_pages_scale(*, runs: int = 15) -> list[Result]:
-    """Service list vs admin at 1,000 and 10,000 services; history and CSV at 100,000 changes."""
+    """Service list vs admin at 1,000 and 10,000 services (the history: bench_history)."""
     if "testserver" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     data_wipe()
@@ -368,55 +365,6 @@ def bench_pages_scale(*, runs: int = 15) -> list[Result]:
             _ratio(group, "service list / admin change list", ours, admin, 1.0),
         ]
 
-    ChangeRequest.objects.all().delete()
-    _seed_changes(HISTORY_CHANGES, user)
-    group = f"History, {HISTORY_CHANGES:,} changes"
-    history_url = reverse("dataflow:history")
-    history = repeat(lambda: _get(client, history_url), runs=runs)
-    page_200 = repeat(lambda: _get(client, history_url + "?page=200"), runs=runs)
-    admin_changes = repeat(
-        lambda: _get(client, reverse("admin:dataflow_changerequest_changelist")), runs=runs
-    )
-    results += [
-        timing(group, "history page (first 50)", history, target_s=50e-3, target="median < 50 ms"),
-        timing(group, "history page 200", page_200),
-        timing(group, "Django admin change list of changes", admin_changes),
-    ]
-    # timing() judges the p95; this target is on the median.
-    results[-3].passed = sorted(history)[len(history) // 2] < 50e-3
-
-    csv_url = history_url + "?format=csv"
-    rows_seen = _get(client, csv_url).count(b"\n") - 1
-    if rows_seen < HISTORY_CHANGES:
-        raise AssertionError(f"the CSV has {rows_seen} rows for {HISTORY_CHANGES} changes")
-    export = repeat(lambda: _get_streamed(client, csv_url), runs=3, warmup=0)
-    tracemalloc.start()
-    _get_streamed(client, csv_url)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    median = sorted(export)[1]
-    rate = rows_seen / median
-    results += [
-        timing(group, "CSV export, whole download", export, throughput=False),
-        Result(
-            group=group,
-            name="CSV export rate (rows/s)",
-            unit="rate",
-            median=rate,
-            figure=f"{rate:,.0f}",
-            target=">= 20,000",
-            passed=rate >= 20_000,
-        ),
-        Result(
-            group=group,
-            name="CSV export peak Python memory (MB)",
-            unit="memory",
-            median=peak / 1e6,
-            figure=f"{peak / 1e6:.1f}",
-            target="< 150",
-            passed=peak / 1e6 < 150,
-        ),
-    ]
     return results
 
 

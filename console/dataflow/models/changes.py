@@ -151,7 +151,8 @@ class ChangeRequest(Decided):
             # The history pages newest first, the service list reads each service's last change.
             models.Index(fields=["-created_at", "-id"], name="change_newest_first"),
             models.Index(fields=["service", "-created_at", "-id"], name="change_service_newest"),
-            models.Index(fields=["status", "-created_at"], name="change_status_newest"),
+            # A status filter pages in order from the index alone, however rare the status.
+            models.Index(fields=["status", "-created_at", "-id"], name="change_status_newest_id"),
         ]
 
     def __str__(self) -> str:

@@ -233,6 +233,26 @@ def env_encryption_keys(name: str, debug: bool, secret_key: str) -> list[str]:
     return keys
 
 
+def sso_settings_check(values: dict) -> None:
+    """With single sign-on on, every endpoint it needs is set and some group gives a role."""
+    needed = (
+        "OIDC_RP_CLIENT_SECRET",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+    )
+    missing = [name for name in needed if not values.get(name)]
+    if missing:
+        raise ConfigError(f"Single sign-on (OIDC_RP_CLIENT_ID) also needs {', '.join(missing)}.")
+    groups = ("OIDC_ADMIN_GROUPS", "OIDC_LEAD_GROUPS", "OIDC_SUPPORT_GROUPS")
+    if not any(values.get(name) for name in groups):
+        raise ConfigError(
+            "Single sign-on needs at least one of OIDC_ADMIN_GROUPS, OIDC_LEAD_GROUPS and "
+            "OIDC_SUPPORT_GROUPS: nobody could sign in without a role."
+        )
+
+
 def run_or_explain(main: Callable[[], T]) -> T:
     """Run an entry point; a configuration error ends it with one line on stderr, exit code 2."""
     try:

@@ -30,6 +30,7 @@ from console.config import (
     env_rate,
     env_str,
     env_webhook_url,
+    sso_settings_check,
 )
 from console.logjson import logging_config
 
@@ -212,24 +213,7 @@ LOCAL_SIGNIN = env_str("LOCAL_SIGNIN", "all").lower()
 if LOCAL_SIGNIN not in ("all", "superusers"):
     raise ConfigError("LOCAL_SIGNIN must be all or superusers.")
 if SSO_ENABLED:
-    _missing = [
-        name
-        for name in (
-            "OIDC_RP_CLIENT_SECRET",
-            "OIDC_OP_AUTHORIZATION_ENDPOINT",
-            "OIDC_OP_TOKEN_ENDPOINT",
-            "OIDC_OP_USER_ENDPOINT",
-            "OIDC_OP_JWKS_ENDPOINT",
-        )
-        if not globals()[name]
-    ]
-    if _missing:
-        raise ConfigError(f"Single sign-on (OIDC_RP_CLIENT_ID) also needs {', '.join(_missing)}.")
-    if not (OIDC_ADMIN_GROUPS or OIDC_LEAD_GROUPS or OIDC_SUPPORT_GROUPS):
-        raise ConfigError(
-            "Single sign-on needs at least one of OIDC_ADMIN_GROUPS, OIDC_LEAD_GROUPS and "
-            "OIDC_SUPPORT_GROUPS: nobody could sign in without a role."
-        )
+    sso_settings_check(globals())
 # One-time passwords (django-otp, TOTP) for local accounts: with TWO_FACTOR_LOCAL on, a password
 # sign-in asks for a code from an authenticator app, and sets one up on the first sign-in.
 # Single sign-on leaves second factors to the identity provider.

@@ -44,6 +44,10 @@ def wait_until_up(url: str, process: subprocess.Popen[str], timeout: float = 30)
     pytest.fail("scp_simulator did not answer in time")
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def command_simulator(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     """The management command running in its own process on a free port."""
@@ -75,6 +79,9 @@ def command_simulator(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[st
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C reaches it as at a terminal, even when this run was started in the background
+        # by a shell (which starts background jobs with SIGINT ignored, and children inherit it).
+        preexec_fn=_interruptible,
     )
     url = f"http://127.0.0.1:{port}"
     try:

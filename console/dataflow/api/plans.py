@@ -235,7 +235,10 @@ def plan_confirm(*, plan: ApiPlan, user, from_file: bool = False) -> ChangeReque
     ChangeRefused, with nothing written.
     """
     with transaction.atomic():
-        locked = ApiPlan.objects.select_for_update().select_related("token").get(pk=plan.pk)
+        # of=self: PostgreSQL locks no row of an outer join (the token may be empty).
+        locked = (
+            ApiPlan.objects.select_for_update(of=("self",)).select_related("token").get(pk=plan.pk)
+        )
         if locked.change_id is not None:
             raise PlanUsed(
                 _("This plan was confirmed already, as change #%(number)s.")

@@ -149,3 +149,6 @@ def csv_records(
         records = cursor.cursor.stream(sql, params, size=ROWS_PER_FETCH)
         while batch := list(itertools.islice(records, ROWS_PER_FETCH)):
             yield batch
+        # Inside an outer transaction (a savepoint) SET LOCAL would outlive this block: the
+        # connection's own zone again, for whatever runs on it next.
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [connection.timezone_name])

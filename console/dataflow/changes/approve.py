@@ -65,11 +65,7 @@ def change_approve(
             frm=Status.AWAITING_APPROVAL,
             to=Status.QUEUED if later is None else Status.SCHEDULED,
             message=message,
-            decision="approved",
-            decided_by=by,
-            decided_by_name=name,
-            decided_at=now,
-            decision_comment=comment,
+            **ChangeRequest.decided("approved", by=by, comment=comment, at=now),
             # The queue's clock starts now, not when the author confirmed (or at the window).
             next_poll_at=later or now,
             **approval_fields(change=change, replan=replan),
@@ -91,11 +87,7 @@ def change_reject(*, change: ChangeRequest, by, comment: str) -> bool:
         frm=Status.AWAITING_APPROVAL,
         to=Status.REJECTED,
         message=said("Rejected by %(name)s: %(comment)s", name=name, comment=comment),
-        decision="rejected",
-        decided_by=by,
-        decided_by_name=name,
-        decided_at=timezone.now(),
-        decision_comment=comment,
+        **ChangeRequest.decided("rejected", by=by, comment=comment),
     )
 
 

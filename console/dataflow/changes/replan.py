@@ -214,12 +214,8 @@ def change_send_back(*, change: ChangeRequest, by, comment: str = "") -> bool:
         frm=Status.AWAITING_APPROVAL,
         to=Status.REJECTED,
         message=said("Sent back to its author by %(name)s: %(reason)s", name=name, reason=reason),
-        decision="rejected",
-        decided_by=by,
-        decided_by_name=name,
-        decided_at=timezone.now(),
         # The decision comment is read by the author, in their own language.
-        decision_comment=said_text(reason),
+        **ChangeRequest.decided("rejected", by=by, comment=said_text(reason)),
     )
 
 

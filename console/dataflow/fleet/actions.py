@@ -9,7 +9,6 @@ the fleet change's status goes through `lifecycle.fleet_move`.
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.dataflow.changes.approvals import (
@@ -101,11 +100,7 @@ def fleet_approve(*, fleet: FleetChange, by, comment: str = "") -> bool:
             message=said("Approved by %(name)s: %(comment)s", name=name, comment=comment)
             if comment
             else said("Approved by %(name)s.", name=name),
-            decision="approved",
-            decided_by=by,
-            decided_by_name=name,
-            decided_at=timezone.now(),
-            decision_comment=comment,
+            **FleetChange.decided("approved", by=by, comment=comment),
         )
         if moved:
             transaction.on_commit(lambda: fleet_advance_dispatch(fleet.pk))
@@ -124,11 +119,7 @@ def fleet_reject(*, fleet: FleetChange, by, comment: str) -> bool:
             frm=Fleet.AWAITING_APPROVAL,
             to=Fleet.REJECTED,
             message=said("Rejected by %(name)s: %(comment)s", name=name, comment=comment),
-            decision="rejected",
-            decided_by=by,
-            decided_by_name=name,
-            decided_at=timezone.now(),
-            decision_comment=comment,
+            **FleetChange.decided("rejected", by=by, comment=comment),
         )
         if moved:
             fleet.members.filter(state=Member.WAITING).update(state=Member.CANCELLED)

@@ -24,6 +24,17 @@ class Decided(models.Model):
     class Meta:
         abstract = True
 
+    @staticmethod
+    def decided(decision: str, *, by, comment: str, at=None) -> dict:
+        """The decision fields of a decision `by` makes now (or `at`): approved or rejected."""
+        return {
+            "decision": decision,
+            "decided_by": by,
+            "decided_by_name": by.get_username(),
+            "decided_at": at or timezone.now(),
+            "decision_comment": comment,
+        }
+
     def decision_fields(self) -> dict:
         """The decision as field values, to carry it to another row (a fleet's to its changes)."""
         names = ("decision", "decided_by_id", "decided_by_name", "decided_at", "decision_comment")

@@ -196,6 +196,10 @@ def _main(argv: list[str] | None) -> int:
         from django.core.management import call_command
 
         django.setup()
+        # Pages are measured as production serves them (DEBUG off): no query log kept per
+        # statement, templates compiled without debug positions. Set before the first render,
+        # so the template engine is made with it.
+        settings.DEBUG = False
         print(f"Preparing: {database.shown}", file=sys.stderr, flush=True)
         call_command("migrate", verbosity=0, interactive=False)
         database_version = _database_version()

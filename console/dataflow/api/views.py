@@ -30,7 +30,8 @@ from console.dataflow.changes.approve import change_approve, change_reject
 from console.dataflow.changes.lifecycle import change_actions
 from console.dataflow.changes.replan import ApprovalUnchecked
 from console.dataflow.changes.submit import ChangeInFlight, ChangeRefused, StaleEdit, change_cancel
-from console.dataflow.history.queries import HistoryFilterForm, history_rows
+from console.dataflow.forms.history import HistoryFilterForm
+from console.dataflow.history.queries import history_rows
 from console.dataflow.models import ApiPlan, ApiToken, ChangeRequest, Service
 from console.dataflow.people.access import change_for, service_for
 

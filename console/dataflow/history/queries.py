@@ -14,61 +14,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from datetime import tzinfo as TzInfo
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.core.cache import cache
-from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
-from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 
 from console.dataflow.history.charts import MAX_WEEKS, weekly_counts
 from console.dataflow.history.export_sql import csv_records
-from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service
-from console.dataflow.people.timezones import when_text
-from console.dataflow.templatetags.console_tags import duration as duration_text
-
-
-class HistoryFilterForm(forms.Form):
-    """Filters of the history page; every field optional, bad values are form errors."""
-
-    # `?service=<pk>` is how other pages link to one service's history. A hidden field, not a
-    # <select>: ten thousand options cost the page most of its time; people type a name instead.
-    service = forms.ModelChoiceField(
-        queryset=Service.objects.only("pk", "name"), required=False, widget=forms.HiddenInput
-    )
-    service_name = forms.CharField(
-        label=gettext_lazy("Service name contains"), required=False, max_length=200
-    )
-    status = forms.ChoiceField(
-        label=gettext_lazy("Status"),
-        choices=[("", gettext_lazy("Any status")), *ChangeRequest.Status.choices],
-        required=False,
-    )
-    author = forms.CharField(label=gettext_lazy("Author"), required=False, max_length=150)
-    since = forms.DateField(
-        label=gettext_lazy("Since"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    until = forms.DateField(
-        label=gettext_lazy("Until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
-    q = forms.CharField(label=gettext_lazy("Reason contains"), required=False, max_length=200)
-
-    def clean(self) -> dict[str, Any]:
-        """'Since' on or before 'until'."""
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise forms.ValidationError(gettext("'Since' must be on or before 'until'."))
-        return data
+from console.dataflow.models import IN_FLIGHT, ChangeRequest
 
 
 def history_rows(filters: dict[str, Any]) -> QuerySet[ChangeRequest]:
@@ -94,90 +50,6 @@ def history_rows(filters: dict[str, Any]) -> QuerySet[ChangeRequest]:
     if filters.get("q"):
         rows = rows.filter(Q(reason__icontains=filters["q"]) | Q(ticket__icontains=filters["q"]))
     return rows
-
-
-# "Page N of M" counts at most this many rows: at a million changes an exact COUNT takes longer
-# than the rest of the page (60 ms on PostgreSQL), and a page that deep (an OFFSET of 10,000)
-# is where the dates filter serves better anyway.
-COUNT_CAP = 10_000
-
-
-class CappedPaginator(Paginator):
-    """A Paginator that counts no further than COUNT_CAP rows; `capped` says it stopped."""
-
-    @cached_property
-    def count(self) -> int:
-        """The number of rows, or COUNT_CAP when there are more (one LIMITed COUNT)."""
-        found = self.object_list.order_by()[: COUNT_CAP + 1].count()
-        self.capped = found > COUNT_CAP
-        return min(found, COUNT_CAP)
-
-    capped = False
-
-    def page(self, number: Any) -> Page:
-        """Page `number`; past the first, its rows are found by key first: the OFFSET walks the
-        newest-first index alone instead of reading every skipped row (page 200: 10,000)."""
-        number = self.validate_number(number)
-        bottom = (number - 1) * self.per_page
-        rows = self.object_list[bottom : bottom + self.per_page]
-        if bottom:
-            keys = list(
-                self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page]
-            )
-            rows = self.object_list.filter(pk__in=keys)
-        return self._get_page(rows, number, self)
-
-
-# What a row of the page shows, and nothing else: half the columns, half the ORM's work per row.
-_PAGE_FIELDS = (
-    "service__name",
-    "author_name",
-    "kind",
-    "reason",
-    "ticket",
-    "diff",
-    "status",
-    "error",
-    "scp_modified_at",
-    "created_at",
-    "accepted_at",
-    "finished_at",
-    "decision",
-    "decided_by_name",
-    "decided_at",
-    "decision_comment",
-)
-
-
-def history_page(rows: QuerySet[ChangeRequest], *, number: Any) -> Page:
-    """One page of 50 changes; any page number gives a page (out of range: the last).
-
-    Pages go back COUNT_CAP changes at most (the paginator's `capped` says there are more).
-    Each change carries what its row shows, worked out here in one pass (`row_*` attributes):
-    the template engine pays per tag, and get_FOO_display() rebuilds its choices on every call;
-    at 50 rows a page that was most of the page's time.
-    """
-    page = CappedPaginator(rows.only(*_PAGE_FIELDS), 50).get_page(number)
-    statuses = dict(ChangeRequest.Status.choices)
-    kinds = dict(ChangeRequest.Kind.choices)
-    # One reverse() per page, not two per row: the pk goes where the marker is.
-    marker = 987654321
-    change_url = reverse("dataflow:change-detail", args=[marker]).replace(str(marker), "{}")
-    service_url = reverse("dataflow:service-detail", args=[marker]).replace(str(marker), "{}")
-    page.object_list = list(page.object_list)
-    for change in page.object_list:
-        change.row_url = change_url.format(change.pk)
-        change.row_service_url = service_url.format(change.service_id)
-        change.row_when = when_text(change.created_at)
-        change.row_status = statuses.get(change.status, change.status)
-        change.row_kind = kinds.get(change.kind, change.kind)
-        change.row_reason = Truncator(change.reason).chars(80)
-        diff = change.diff or []
-        change.row_diff = diff[:4]
-        change.row_diff_more = max(0, len(diff) - 4)
-        duration = change.duration
-        change.row_took = duration_text(duration) if duration else "—"
-    return page
 
 
 # --- Changes per week ---------------------------------------------------------------------

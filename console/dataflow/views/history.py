@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console.dataflow.changes.configdiff import config_diff
 from console.dataflow.changes.drafts import revision_config
 from console.dataflow.changes.proposals import draft_propose
+from console.dataflow.forms.history import HistoryFilterForm
 from console.dataflow.history.charts import OUTCOMES, weekly_chart
+from console.dataflow.history.page import history_page
 from console.dataflow.history.queries import (
-    HistoryFilterForm,
     history_csv_lines,
-    history_page,
     history_rows,
     history_weekly,
 )

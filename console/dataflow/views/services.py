@@ -17,7 +17,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from console.dataflow.changes.configdiff import COMPONENT_LABELS
+from console.dataflow.forms.filters import FilterBar
+from console.dataflow.forms.widgets import PlainSelect
 from console.dataflow.history.charts import service_chart, service_chart_headers
+from console.dataflow.inventory.service_rows import distinct_values, service_rows
 from console.dataflow.inventory.sync import services_sync_request, sync_pacing
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
 from console.dataflow.templatetags.console_tags import STATE_COLOURS
@@ -49,7 +52,7 @@ UNKNOWN = {
 }
 
 
-class ServiceFilterForm(forms.Form):
+class ServiceFilterForm(FilterBar):
     """The list's query string; every field optional, a bad value is a form error."""
 
     q = forms.CharField(
@@ -58,12 +61,15 @@ class ServiceFilterForm(forms.Form):
         max_length=200,
         help_text=gettext_lazy("Name, cluster or data flow"),
     )
-    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
-    cluster = forms.ChoiceField(label=gettext_lazy("Cluster"), required=False)
-    connection = forms.ChoiceField(label=gettext_lazy("Connection"), required=False)
+    state = forms.ChoiceField(label=gettext_lazy("State"), required=False, widget=PlainSelect)
+    cluster = forms.ChoiceField(label=gettext_lazy("Cluster"), required=False, widget=PlainSelect)
+    connection = forms.ChoiceField(
+        label=gettext_lazy("Connection"), required=False, widget=PlainSelect
+    )
     sort = forms.ChoiceField(
         label=gettext_lazy("Sort"),
         required=False,
+        widget=PlainSelect,
         choices=[(key, label) for key, (label, _order) in SORTS.items()],
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -129,17 +135,8 @@ def services_filtered(filters: dict[str, Any]) -> QuerySet[Service]:
 @permission_required("dataflow.view_service", raise_exception=True)
 def service_list(request: HttpRequest) -> HttpResponse:
     """The services, PAGE_SIZE a page: state, last change, NiFi and Registry links."""
-    clusters = list(
-        Service.objects.exclude(cluster_name="")
-        .order_by("cluster_name")
-        .values_list("cluster_name", flat=True)
-        .distinct()
-    )
-    connections = list(
-        Service.objects.order_by("connection_name")
-        .values_list("connection_name", flat=True)
-        .distinct()
-    )
+    clusters = distinct_values("cluster_name")
+    connections = distinct_values("connection_name")
     form = ServiceFilterForm(request.GET, clusters=clusters, connections=connections)
     form.is_valid()  # a bad value is shown; the values that are good still apply
     filters = form.cleaned_data
@@ -150,13 +147,12 @@ def service_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "services": page.object_list,
+        "services": service_rows(page.object_list),
         "filtered": any(filters.get(key) for key in ("q", "state", "cluster", "connection")),
         "query": query.urlencode(),
         "full_query": request.GET.urlencode(),
         "sync": sync,
         "sync_pacing": sync_pacing(sync),
-        "status_labels": dict(ChangeRequest.Status.choices),
     }
     if request.htmx:
         return render(request, "dataflow/partials/service_table.html", context)

@@ -171,3 +171,46 @@ def test_the_list_runs_the_same_number_of_queries_at_20_and_200_services(
 
     assert small == large
     assert large[0] <= 12  # session, user, permissions, filters, count, rows, sync, nav badges
+
+
+def test_the_filters_offer_each_cluster_and_connection_once_in_order(client, lead_user):
+    _services(40)
+    Service.objects.create(scp_id="no-cluster", name="bare", cluster_name="")
+    client.force_login(lead_user)
+    form = client.get(LIST).context["form"]
+    assert [value for value, _label in form.fields["cluster"].choices] == [
+        "",
+        "k8s-0",
+        "k8s-1",
+        "k8s-2",
+    ]
+    assert [value for value, _label in form.fields["connection"].choices] == [
+        "",
+        "busan",
+        "default",
+    ]
+
+
+def test_a_bad_filter_value_marks_its_field_for_the_eye_and_screen_readers(client, lead_user):
+    _services(3)
+    client.force_login(lead_user)
+    html = client.get(LIST, {"state": "MELTING"}).content.decode()
+    assert 'class="form-select is-invalid"' in html and 'aria-invalid="true"' in html
+    assert html.count("is-invalid") == 1  # only the field whose value is bad
+    assert 'aria-describedby="id_q_helptext"' in html and 'id="id_q_helptext"' in html
+
+
+def test_a_row_links_only_http_addresses_and_says_when_scp_stopped_listing_it(client, lead_user):
+    from django.utils import timezone
+
+    Service.objects.create(
+        scp_id="s1",
+        name="odd",
+        web_url_nifi="javascript:alert(1)",
+        web_url_registry="https://registry.example/",
+        gone_at=timezone.now(),
+    )
+    client.force_login(lead_user)
+    html = client.get(LIST, {"state": "GONE"}).content.decode()
+    assert "javascript:" not in html and 'href="https://registry.example/"' in html
+    assert 'data-testid="gone-badge"' in html and "Not in SCP's list since 20" in html

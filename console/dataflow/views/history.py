@@ -18,7 +18,7 @@ from console.dataflow.changes.configdiff import config_diff
 from console.dataflow.changes.drafts import revision_config
 from console.dataflow.changes.proposals import draft_propose
 from console.dataflow.forms.history import HistoryFilterForm
-from console.dataflow.history.charts import OUTCOMES, weekly_chart
+from console.dataflow.history.charts import OUTCOMES, weekly_chart_html
 from console.dataflow.history.page import history_page
 from console.dataflow.history.queries import (
     history_csv_lines,
@@ -77,7 +77,7 @@ def history(request: HttpRequest) -> HttpResponse:
             "csv_query": query.urlencode(),
             "service": service,
             "without_service": without_service.urlencode(),
-            "weekly": weekly_chart(history_weekly(rows)),
+            "weekly_chart": weekly_chart_html(history_weekly(rows)),
             "outcomes": OUTCOMES,
         },
     )

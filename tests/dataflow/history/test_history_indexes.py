@@ -142,3 +142,28 @@ def test_a_deeper_page_finds_its_rows_by_key_in_the_same_order(
         page = history_page(history_rows({}), number=2)
     assert [change.pk for change in page.object_list] == newest_first[50:100]
     assert page.object_list[0].service_name == "sales-etl"  # read with its row, as on page 1
+
+
+def test_the_weekly_chart_is_drawn_once_per_counts_and_language(admin_user, settings, monkeypatch):
+    from django.utils import translation
+
+    from console.dataflow.history import charts
+
+    settings.HISTORY_CHART_SECONDS = 60
+    cache.clear()
+    drawn = []
+    real = charts.render_to_string
+    monkeypatch.setattr(
+        charts, "render_to_string", lambda *a, **k: drawn.append(a) or real(*a, **k)
+    )
+    some_changes(5, admin_user)
+    weeks = history_weekly(history_rows({}))
+    english = charts.weekly_chart_html(weeks)
+    assert charts.weekly_chart_html(weeks) == english and len(drawn) == 1
+    with translation.override("ko"):
+        korean = charts.weekly_chart_html(weeks)
+    assert len(drawn) == 2 and korean != english and "주별" in korean
+    ChangeRequest.objects.update(status="failed")
+    settings.HISTORY_CHART_SECONDS = 0
+    assert charts.weekly_chart_html(history_weekly(history_rows({}))) != english  # new counts
+    cache.clear()

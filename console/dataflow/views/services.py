@@ -20,7 +20,11 @@ from console.dataflow.changes.configdiff import COMPONENT_LABELS
 from console.dataflow.forms.filters import FilterBar
 from console.dataflow.forms.widgets import PlainSelect
 from console.dataflow.history.charts import service_chart, service_chart_headers
-from console.dataflow.inventory.service_rows import distinct_values, service_rows
+from console.dataflow.inventory.service_rows import (
+    distinct_values,
+    service_rows,
+    service_rows_html,
+)
 from console.dataflow.inventory.sync import services_sync_request, sync_pacing
 from console.dataflow.models import IN_FLIGHT, ChangeRequest, Service, SyncRun
 from console.dataflow.templatetags.console_tags import STATE_COLOURS
@@ -144,10 +148,12 @@ def service_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     sync = SyncRun.objects.first()
+    rows = service_rows(page.object_list)
     context = {
         "form": form,
         "page": page,
-        "services": service_rows(page.object_list),
+        "services": rows,
+        "service_rows": service_rows_html(rows),
         "filtered": any(filters.get(key) for key in ("q", "state", "cluster", "connection")),
         "query": query.urlencode(),
         "full_query": request.GET.urlencode(),

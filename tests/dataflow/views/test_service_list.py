@@ -204,13 +204,21 @@ def test_a_row_links_only_http_addresses_and_says_when_scp_stopped_listing_it(cl
     from django.utils import timezone
 
     Service.objects.create(
-        scp_id="s1",
-        name="odd",
+        scp_id="s1<",
+        name='odd "<b>" & co',
+        cluster_name="<i>k8s</i>",
+        connection_name="<x>",
         web_url_nifi="javascript:alert(1)",
         web_url_registry="https://registry.example/",
         gone_at=timezone.now(),
     )
     client.force_login(lead_user)
-    html = client.get(LIST, {"state": "GONE"}).content.decode()
+    response = client.get(LIST, {"state": "GONE"})
+    html = response.content.decode()
     assert "javascript:" not in html and 'href="https://registry.example/"' in html
-    assert 'data-testid="gone-badge"' in html and "Not in SCP's list since 20" in html
+    assert 'data-testid="gone-badge"' in html and "Not in SCP's list since 20" in page_text(
+        response
+    )
+    table = html[html.index('data-testid="service-table"') :]
+    assert "<b>" not in table and "<i>k8s" not in table and "<x>" not in html and "s1<" not in html
+    assert "odd &quot;&lt;b&gt;&quot; &amp; co" in table

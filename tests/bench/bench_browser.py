@@ -58,6 +58,7 @@ class Load:
 
     first_row_s: float
     first_paint_s: float | None
+    response_start_s: float  # the page's first byte: gunicorn's share of the time
     responses: dict[str, int] = field(default_factory=dict)  # url → encoded bytes
     encodings: dict[str, str] = field(default_factory=dict)  # url → content-encoding
 
@@ -108,11 +109,13 @@ def _visit(page, wire: _Wire) -> Load:
     paint = page.evaluate(
         "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime ?? null"
     )
+    response_start = page.evaluate("performance.getEntriesByType('navigation')[0].responseStart")
     if page.url.rstrip("/") != page.evaluate("location.origin"):
         raise AssertionError(f"the service list went to {page.url}")
     return Load(
         first_row_s=first_row / 1000,
         first_paint_s=None if paint is None else paint / 1000,
+        response_start_s=response_start / 1000,
         responses=wire.by_url(),
         encodings=dict(wire.encodings),
     )
@@ -208,6 +211,8 @@ def bench_browser(*, loads: int = 20) -> list[Result]:
         "bytes_per_first_visit": sizes,
         "bytes_per_warm_visit_median": sorted(x.bytes for x in warm)[len(warm) // 2],
         "first_contentful_paint_s_median": _median([x.first_paint_s for x in cold]),
+        "first_byte_s_median": _median([x.response_start_s for x in cold]),
+        "warm_first_byte_s_median": _median([x.response_start_s for x in warm]),
         "measure": "navigation start → first animation frame with the first row in the viewport",
     }
     return [

@@ -51,6 +51,11 @@ FIRST_ROW_SCRIPT = """
 })();
 """.replace("ROW", ROW.replace("'", "\\'"))
 
+# When the last file the first frame waits for had arrived (0: none, e.g. all from the cache).
+_BLOCKING_DONE = """Math.max(0, ...performance.getEntriesByType('resource')
+  .filter((entry) => entry.renderBlockingStatus === 'blocking')
+  .map((entry) => entry.responseEnd))"""
+
 
 @dataclass
 class Load:
@@ -59,6 +64,7 @@ class Load:
     first_row_s: float
     first_paint_s: float | None
     response_start_s: float  # the page's first byte: gunicorn's share of the time
+    blocking_done_s: float  # the last render-blocking file (stylesheets, the head's script)
     responses: dict[str, int] = field(default_factory=dict)  # url → encoded bytes
     encodings: dict[str, str] = field(default_factory=dict)  # url → content-encoding
 
@@ -110,12 +116,14 @@ def _visit(page, wire: _Wire) -> Load:
         "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime ?? null"
     )
     response_start = page.evaluate("performance.getEntriesByType('navigation')[0].responseStart")
+    blocking_done = page.evaluate(_BLOCKING_DONE)
     if page.url.rstrip("/") != page.evaluate("location.origin"):
         raise AssertionError(f"the service list went to {page.url}")
     return Load(
         first_row_s=first_row / 1000,
         first_paint_s=None if paint is None else paint / 1000,
         response_start_s=response_start / 1000,
+        blocking_done_s=blocking_done / 1000,
         responses=wire.by_url(),
         encodings=dict(wire.encodings),
     )
@@ -213,6 +221,7 @@ def bench_browser(*, loads: int = 20) -> list[Result]:
         "first_contentful_paint_s_median": _median([x.first_paint_s for x in cold]),
         "first_byte_s_median": _median([x.response_start_s for x in cold]),
         "warm_first_byte_s_median": _median([x.response_start_s for x in warm]),
+        "render_blocking_files_done_s_median": _median([x.blocking_done_s for x in cold]),
         "measure": "navigation start → first animation frame with the first row in the viewport",
     }
     return [

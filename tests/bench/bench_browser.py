@@ -210,6 +210,12 @@ def bench_browser(*, loads: int = 20) -> list[Result]:
             warm = _warm(browser, web, state, loads)
         finally:
             browser.close()
+    return _results(group, cold, warm)
+
+
+def _results(group: str, cold: list[Load], warm: list[Load]) -> list[Result]:
+    """The bytes of a first visit (its median) and the times to the first row, cold and warm."""
+    loads = len(cold)
     sizes = sorted(load.bytes for load in cold)
     median_bytes = sizes[len(sizes) // 2]
     detail = {

@@ -357,6 +357,8 @@ def bench_worker_memory() -> list[Result]:
 
 def bench_memory() -> list[Result]:
     """The Celery worker through the sync first (it imports the services the pages show)."""
+    if not os.path.exists("/proc/self/status"):
+        raise RuntimeError("memory is read from /proc/<pid>/status, which only Linux has")
     results: list[Result] = []
     for name, bench in (("Celery worker", bench_worker_memory), ("gunicorn", bench_web_memory)):
         try:

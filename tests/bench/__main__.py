@@ -50,6 +50,8 @@ GROUPS = (
     "scale",
     "history",
     "burst",
+    "memory",
+    "browser",
 )
 # Everything, the 500-change burst included (about 105 s of the 5 minutes on 2 cores).
 DEFAULT_GROUPS = GROUPS
@@ -205,8 +207,10 @@ def _main(argv: list[str] | None) -> int:
         database_version = _database_version()
 
         from console.simulator.server import start_in_thread
+        from tests.bench.bench_browser import bench_browser
         from tests.bench.bench_configdiff import bench_configdiff
         from tests.bench.bench_history import bench_history
+        from tests.bench.bench_memory import bench_memory
         from tests.bench.bench_pages import bench_pages
         from tests.bench.bench_pipeline import bench_pipeline, broker_shown
         from tests.bench.bench_scale import (
@@ -234,6 +238,8 @@ def _main(argv: list[str] | None) -> int:
             ("scale", "service list at 1,000 / 10,000 services", bench_pages_scale),
             ("history", "history at 1,000,000 changes (100,000 on SQLite)", bench_history),
             ("burst", "500 changes at once through workers", bench_pipeline_burst),
+            ("memory", "gunicorn and Celery worker memory at 10,000 services", bench_memory),
+            ("browser", "the service list at 10,000 services in Chromium", bench_browser),
         ]
         for key, name, bench in plan:
             if key in chosen:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +37,30 @@ class DetailBatch:
         self.details.append((scp_id, detail))
         if self.read_started is None or started < self.read_started:
             self.read_started = started
+
+
+class Handoff(queue.Queue):
+    """The fetch threads' queue to the writing thread: bounded, so that reading waits for
+    writing (memory holds a few batches, whatever the number of services); once the writer
+    has stopped (`close`), a put is dropped instead of waiting for ever."""
+
+    def __init__(self, maxsize: int) -> None:
+        """A queue of at most `maxsize` items."""
+        super().__init__(maxsize)
+        self._closed = threading.Event()
+
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
+        """Wait for room, unless the writer has stopped (then the item is dropped)."""
+        while not self._closed.is_set():
+            try:
+                super().put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """The writer has stopped: let every waiting and later put go."""
+        self._closed.set()
 
 
 @dataclass
@@ -75,7 +101,9 @@ def connection_fetch(
                 summaries = services_list(pool, executor)
                 done.listed_ids = {summary.id for summary in summaries}
                 order = sorted(summaries, key=lambda s: (last_synced or {}).get(s.id, 0.0))
-                done.unreached = _fetch_details(pool, executor, order, name, batch_size, out)
+                done.unreached = _fetch_details(
+                    pool, executor, order, name, (batch_size, concurrency), out
+                )
             except BaseException:
                 executor.shutdown(wait=False, cancel_futures=True)
                 raise
@@ -103,18 +131,33 @@ def _fetch_details(
     executor: ThreadPoolExecutor,
     summaries: list[ServiceSummary],
     name: str,
-    batch_size: int,
+    sizes: tuple[int, int],
     out: queue.Queue,
 ) -> int:
-    """Read every listed service's detail into batches; how many the time limit left unread."""
-    details = [
-        executor.submit(lambda sid: _read_detail(pool.get(), sid), summary.id)
-        for summary in summaries
-    ]
+    """Read every listed service's detail into batches; how many the time limit left unread.
+
+    `sizes`: the batch size and the number of reads at once. Two batches' worth of reads (at
+    least four per thread) are asked ahead of the one being filled, and a read is let go once
+    batched: memory holds a few batches, not every service of the connection.
+    """
+    batch_size, concurrency = sizes
+    ahead: deque[tuple[ServiceSummary, Future]] = deque()
+    waiting = iter(summaries)
+
+    def ask_next() -> None:
+        summary = next(waiting, None)
+        if summary is not None:
+            read = executor.submit(lambda sid: _read_detail(pool.get(), sid), summary.id)
+            ahead.append((summary, read))
+
+    for _ in range(max(2 * batch_size, 4 * concurrency)):
+        ask_next()
     offered = _OfferedVersions(pool, executor)
     batch = DetailBatch(name)
     unreached = 0
-    for summary, future in zip(summaries, details, strict=True):
+    while ahead:
+        summary, future = ahead.popleft()
+        ask_next()
         read = _read_in_time(future)
         if read is None:
             unreached += 1

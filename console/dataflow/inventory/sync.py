@@ -30,7 +30,12 @@ from django.utils.translation import ngettext
 from console.dataflow.connections.budget import budget_read
 from console.dataflow.connections.clients import ConnectionUnavailable, connection_names
 from console.dataflow.connections.scpcheck import connection_versions_refresh
-from console.dataflow.inventory.fetching import DetailBatch, FetchDone, connection_fetch
+from console.dataflow.inventory.fetching import (
+    DetailBatch,
+    FetchDone,
+    Handoff,
+    connection_fetch,
+)
 from console.dataflow.inventory.listing import client_pool_for
 from console.dataflow.inventory.storing import batch_write, services_mark_gone
 from console.dataflow.models import Preference, Service, SyncRun
@@ -81,18 +86,22 @@ def _sync_connections(names: list[str], *, deadline: float | None = None) -> _Ou
     A connection paced by SCP's request limit past `deadline` (epoch seconds) stops reading
     details and reports how many it did not reach; that is no failure.
     """
-    out: queue.Queue = queue.Queue()
+    # Two batches waiting per connection: reading runs ahead of writing, never far ahead.
+    out = Handoff(maxsize=2 * max(1, len(names)))
     outcome = _Outcome()
-    threads = _fetches_start(names, deadline=deadline, out=out, errors=outcome.errors)
-    pending = len(threads)
-    while pending:
-        item = out.get()
-        if isinstance(item, DetailBatch):
-            outcome.changed += batch_write(item)
-            outcome.seen += len(item.details)
-            continue
-        pending -= 1
-        _fetch_ended(item, outcome)
+    try:
+        threads = _fetches_start(names, deadline=deadline, out=out, errors=outcome.errors)
+        pending = len(threads)
+        while pending:
+            item = out.get()
+            if isinstance(item, DetailBatch):
+                outcome.changed += batch_write(item)
+                outcome.seen += len(item.details)
+                continue
+            pending -= 1
+            _fetch_ended(item, outcome)
+    finally:
+        out.close()
     for thread in threads:
         thread.join()
     # Keep the order of the connections in the messages, whatever order they ended in.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -75,7 +76,7 @@ class ScpConnection:
         self.timeout = (connect_timeout, read_timeout)
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else _session_for(self.base_url)
         if address_check is not None:
             address_check_mount(self._session, address_check, refuse=ScpAddressRefused, label="SCP")
         self._clock = clock
@@ -398,3 +399,16 @@ def _transport_message(method: str, exc: requests.RequestException) -> str:
         "Could not reach SCP: check the connection's base URL and this server's network "
         "access, then try again."
     )
+
+
+def _session_for(base_url: str) -> requests.Session:
+    """A session that reads the environment's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle
+    (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) once, as requests would on every call: it walked
+    os.environ twice a call, a fifth of a call's CPU in a sync of many services."""
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if ca_bundle:
+        session.verify = ca_bundle
+    session.trust_env = False  # and no ~/.netrc: every call is signed
+    return session

@@ -414,3 +414,19 @@ def test_one_log_line_per_attempt_without_bodies_or_header_values(
         assert signature not in text
         assert "S3cret" not in text
         assert "busy" not in text
+
+
+def test_a_client_reads_the_environments_proxy_and_ca_bundle_once(monkeypatch):
+    from console.scp import ScpClient
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "bypass.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/company.pem")
+    proxied = ScpClient(base_url="https://scp.example", access_key="a", secret_key="s")
+    direct = ScpClient(base_url="https://bypass.example", access_key="a", secret_key="s")
+    assert proxied._session.proxies.get("https") == "http://proxy.internal:3128"
+    assert direct._session.proxies == {}
+    assert proxied._session.verify == "/etc/ssl/company.pem"
+    assert not proxied._session.trust_env  # not read again on every call
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    assert ScpClient(base_url="https://x.example", access_key="a", secret_key="s")._session.verify

@@ -333,6 +333,26 @@ def detail_is_stale(
     return read_at is not None and service.synced_at is not None and read_at < service.synced_at
 
 
+def detail_values(*, service: Service, detail: ServiceDetail) -> dict[str, object]:
+    """What storing `detail` sets on `service`, field by field, but when it was read."""
+    return {
+        "config": detail.config.to_dict(),
+        "name": detail.name or service.name,
+        "data_flow_id": detail.data_flow_id,
+        "data_flow_name": detail.data_flow_name,
+        "cluster_id": detail.cluster_id,
+        "cluster_name": detail.cluster_name,
+        "namespace_name": detail.namespace_name,
+        "state": detail.state,
+        "version": detail.version,
+        "web_url_nifi": detail.web_url_nifi,
+        "web_url_registry": detail.web_url_registry,
+        "cluster_request_failed": detail.cluster_request_failed,
+        "scp_created_at": detail.created_dt,
+        "scp_modified_at": detail.modified_dt,
+    }
+
+
 def service_apply_detail(
     *, service: Service, detail: ServiceDetail, read_at: datetime | None = None
 ) -> bool:
@@ -350,20 +370,8 @@ def service_apply_detail(
     known = bool(service.pk)
     if changed and known:
         service.config_revision += 1
-    service.config = config
-    service.name = detail.name or service.name
-    service.data_flow_id = detail.data_flow_id
-    service.data_flow_name = detail.data_flow_name
-    service.cluster_id = detail.cluster_id
-    service.cluster_name = detail.cluster_name
-    service.namespace_name = detail.namespace_name
-    service.state = detail.state
-    service.version = detail.version
-    service.web_url_nifi = detail.web_url_nifi
-    service.web_url_registry = detail.web_url_registry
-    service.cluster_request_failed = detail.cluster_request_failed
-    service.scp_created_at = detail.created_dt
-    service.scp_modified_at = detail.modified_dt
+    for name, value in detail_values(service=service, detail=detail).items():
+        setattr(service, name, value)
     # When the stored detail was read: a read that started earlier is older than this one.
     service.synced_at = read_at or timezone.now()
     service.save()

@@ -62,11 +62,18 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         """The number of rows, or COUNT_CAP when there are more (one LIMITed COUNT)."""
-        found = self.object_list.order_by()[: COUNT_CAP + 1].count()
+        found = self.counted.order_by()[: COUNT_CAP + 1].count()
         self.capped = found > COUNT_CAP
         return min(found, COUNT_CAP)
 
     capped = False
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, counted: QuerySet) -> None:
+        """`counted`: the rows as filtered, without the columns of `object_list`. Their join
+        to the service (for its name) would be made for every counted row: 40 ms for a status
+        filter at a million changes, against 2 ms for the keys alone."""
+        super().__init__(object_list, per_page)
+        self.counted = counted
 
     def page(self, number: Any) -> Page:
         """Page `number`; past the first, its rows are found by key first: the OFFSET walks the
@@ -85,7 +92,7 @@ class CappedPaginator(Paginator):
 def history_page_values(rows: QuerySet[ChangeRequest], *, number: Any) -> Page:
     """One page of 50 changes as dicts of PAGE_FIELDS; any page number gives a page (out of
     range: the last). Pages go back COUNT_CAP changes at most (the paginator's `capped`)."""
-    page = CappedPaginator(rows.values(*PAGE_FIELDS), PER_PAGE).get_page(number)
+    page = CappedPaginator(rows.values(*PAGE_FIELDS), PER_PAGE, counted=rows).get_page(number)
     page.object_list = list(page.object_list)
     return page
 

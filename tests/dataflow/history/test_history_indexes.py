@@ -167,3 +167,15 @@ def test_the_weekly_chart_is_drawn_once_per_counts_and_language(admin_user, sett
     settings.HISTORY_CHART_SECONDS = 0
     assert charts.weekly_chart_html(history_weekly(history_rows({}))) != english  # new counts
     cache.clear()
+
+
+def test_the_count_reads_the_changes_alone_unless_a_filter_needs_their_service(admin_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    some_changes(3, admin_user)
+    for filters, joined in (({"status": "failed"}, False), ({"service_name": "sales"}, True)):
+        with CaptureQueriesContext(connection) as captured:
+            history_page(history_rows(filters), number=1)
+        count = next(q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"])
+        assert ("JOIN" in count) is joined, count

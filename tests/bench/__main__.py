@@ -201,16 +201,12 @@ def _main(argv: list[str] | None) -> int:
         database_version = _database_version()
 
         from console.simulator.server import start_in_thread
+        from tests.bench.bench_burst import bench_pipeline_burst
         from tests.bench.bench_configdiff import bench_configdiff
         from tests.bench.bench_history import bench_history
         from tests.bench.bench_pages import bench_pages
         from tests.bench.bench_pipeline import bench_pipeline, broker_shown
-        from tests.bench.bench_scale import (
-            bench_pages_scale,
-            bench_pipeline_burst,
-            bench_sync,
-            bench_sync_paced,
-        )
+        from tests.bench.bench_scale import bench_pages_scale, bench_sync, bench_sync_paced
         from tests.bench.bench_scp import bench_client, bench_sign
 
         # update_delay 0: an accepted update is RUNNING again at SCP's next answer.

@@ -50,6 +50,7 @@ GROUPS = (
     "scale",
     "history",
     "burst",
+    "share",
 )
 # Everything, the 500-change burst included (about 105 s of the 5 minutes on 2 cores).
 DEFAULT_GROUPS = GROUPS
@@ -208,6 +209,7 @@ def _main(argv: list[str] | None) -> int:
         from tests.bench.bench_pipeline import bench_pipeline, broker_shown
         from tests.bench.bench_scale import bench_pages_scale, bench_sync, bench_sync_paced
         from tests.bench.bench_scp import bench_client, bench_sign
+        from tests.bench.bench_share import bench_share
 
         # update_delay 0: an accepted update is RUNNING again at SCP's next answer.
         simulator = start_in_thread(
@@ -226,6 +228,7 @@ def _main(argv: list[str] | None) -> int:
             ("scale", "service list at 1,000 / 10,000 services", bench_pages_scale),
             ("history", "history at 1,000,000 changes (100,000 on SQLite)", bench_history),
             ("burst", "500 changes at once through workers", bench_pipeline_burst),
+            ("share", "the console's share of one change, production polling", bench_share),
         ]
         for key, name, bench in plan:
             if key in chosen:

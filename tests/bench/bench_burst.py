@@ -11,6 +11,7 @@ process pool's hand-offs faster than it is.
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,6 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db.models import Count
-from django.test.utils import CaptureQueriesContext
 
 from console.celery import app
 from console.dataflow.models import ChangeRequest, Service
@@ -37,9 +37,9 @@ WORKER_CONCURRENCY = 4
 
 
 @contextmanager
-def worker_process(prefix: str, url: str, *, concurrency: int, **env: str) -> Iterator[str]:
+def worker_process(prefix: str, url: str, *, concurrency: int, **env: str) -> Iterator:
     """`celery -A console worker` (prefork) on a queue of its own, talking to the simulator at
-    `url`; this process sends its tasks to that queue meanwhile. Yields the queue's name."""
+    `url`; this process sends its tasks to that queue meanwhile. Yields the WorkerProcess."""
     from tests.worker import _queue_delete
     from tests.worker_process import WorkerProcess, worker_env
 
@@ -59,11 +59,37 @@ def worker_process(prefix: str, url: str, *, concurrency: int, **env: str) -> It
     app.conf.task_default_queue = queue
     try:
         worker.start()
-        yield queue
+        yield worker
     finally:
         worker.stop()
         app.conf.task_default_queue = previous
         _queue_delete(queue)
+
+
+def cpu_seconds(*marks: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by every process whose command line holds a
+    mark (the simulator's port, the worker's queue, the run's database name), and by this one."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = dict.fromkeys(marks, 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        for mark in marks:
+            if mark in command:
+                used[mark] += (int(fields[11]) + int(fields[12])) / tick
+    times = os.times()
+    used["bench"] = times.user + times.system
+    return used
+
+
+def _cpu_used(before: dict[str, float], after: dict[str, float], names: dict[str, str]):
+    """CPU seconds per process kind between two `cpu_seconds` readings, by readable name."""
+    return {names.get(key, key): round(after[key] - before[key], 1) for key in after}
 
 
 def scp_settings(url: str) -> None:
@@ -117,6 +143,22 @@ def plain_loop(url: str, services: list[Service], *, concurrency: int) -> tuple[
     return took, polls
 
 
+def tasks_run(log: str) -> dict[str, int]:
+    """How many tasks of each name the worker received, from its log."""
+    import re
+
+    counts: dict[str, int] = {}
+    for name in re.findall(r"Task (\S+?)\[[^\]]+\] received", log):
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _postgres() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
 def _wait_all_final(ids: set[int], timeout: float) -> None:
     pending = set(ids)
     deadline = time.monotonic() + timeout
@@ -142,23 +184,34 @@ def queries_per_change(url: str, service: Service, author) -> dict[str, int]:
     from tests.bench.bench_pipeline import _submit
 
     scp_settings(url)
+    counts = {"confirm": 0, "send": 0, "track": 0}
+
+    @contextmanager
+    def counted(step: str):
+        def count(execute, sql, params, many, context):
+            counts[step] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            yield
+
     sent: list[tuple] = []
     real_send = queueing.task_send
     queueing.task_send = lambda *args: sent.append(args) or True  # counted, not queued
     try:
-        with CaptureQueriesContext(connection) as confirm:
+        with counted("confirm"):
             change = _submit(service, author, 0)
-        with CaptureQueriesContext(connection) as send:
+        with counted("send"):
             change_send(change_id=change.pk)
         time.sleep(FIRST_POLL_SECONDS * 2)
-        with CaptureQueriesContext(connection) as track:
+        with counted("track"):
             change_track(change_id=change.pk)
     finally:
         queueing.task_send = real_send
     change.refresh_from_db()
     if change.status != ChangeRequest.Status.SUCCEEDED:
         raise AssertionError(f"the counted change ended {change.status}")
-    return {"confirm": len(confirm), "send": len(send), "track": len(track)}
+    return counts
 
 
 def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
@@ -179,7 +232,11 @@ def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
         services = list(Service.objects.order_by("name")[:changes])
         author = bench_admin()
 
+        port = f"--port {url.rsplit(':', 1)[1]}"
+        database = settings.DATABASES["default"]["NAME"] if _postgres() else "(no server)"
+        before = cpu_seconds(port, database)
         plain, plain_polls = plain_loop(url, services, concurrency=concurrency)
+        plain_cpu = _cpu_used(before, cpu_seconds(port, database), {port: "simulator"})
         # The console learns what the plain loop wrote (unmeasured), so its changes are sent.
         assert not services_sync().errors
         counted = queries_per_change(url, Service.objects.order_by("name")[changes], author)
@@ -190,12 +247,17 @@ def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
             concurrency=concurrency,
             SCP_TRACK_FIRST_POLL_SECONDS=str(FIRST_POLL_SECONDS),
             SCP_TRACK_MAX_POLL_SECONDS=str(MAX_POLL_SECONDS),
-        ):
+        ) as worker:
+            queue = worker.queue
+            before = cpu_seconds(port, database, queue)
             started = time.perf_counter()
             submitted = [_submit(service, author, n) for n, service in enumerate(services, 1)]
             confirmed = time.perf_counter() - started
             _wait_all_final({c.pk for c in submitted}, timeout=600)
             pipeline = time.perf_counter() - started
+            names = {port: "simulator", queue: "worker", database: "database"}
+            pipeline_cpu = _cpu_used(before, cpu_seconds(port, database, queue), names)
+            tasks = tasks_run(worker.output())
     done = ChangeRequest.objects.filter(pk__in=[c.pk for c in submitted])
     outcomes = dict(done.values_list("status").annotate(n=Count("pk")))
     polls = sum(done.values_list("polls", flat=True))
@@ -208,6 +270,10 @@ def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
         "pipeline_polls": polls,
         "plain_polls": plain_polls,
         "queries_per_change": counted,
+        "tasks_run": tasks,
+        # Where the machine's CPU went in each run ("bench": the confirms and this process).
+        "cpu_seconds_plain": plain_cpu,
+        "cpu_seconds_pipeline": pipeline_cpu,
         "broker": settings.CELERY_BROKER_URL.split("://")[0],
     }
     if outcomes != {"succeeded": changes}:
@@ -238,6 +304,32 @@ def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
             figure=f"{ratio:.2f}",
             target="<= 1.2",
             passed=ratio <= 1.2,
+            detail=detail,
+        ),
+        Result(
+            group=group,
+            name="CPU s: simulator, worker, database, bench (plain → pipeline)",
+            unit="cpu",
+            figure=" → ".join(
+                ", ".join(
+                    f"{used.get(k, 0.0):g}" for k in ("simulator", "worker", "database", "bench")
+                )
+                for used in (plain_cpu, pipeline_cpu)
+            ),
+            detail=detail,
+        ),
+        Result(
+            group=group,
+            name="tasks the worker ran per change: send, poll, follow-ups",
+            unit="tasks",
+            figure=", ".join(
+                f"{tasks.get(name, 0) / changes:.2f}"
+                for name in (
+                    "dataflow.change_send",
+                    "dataflow.change_track",
+                    "dataflow.change_finished",
+                )
+            ),
             detail=detail,
         ),
         Result(

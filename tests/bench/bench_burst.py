@@ -234,9 +234,10 @@ def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
 
         port = f"--port {url.rsplit(':', 1)[1]}"
         database = settings.DATABASES["default"]["NAME"] if _postgres() else "(no server)"
+        names = {port: "simulator", database: "database"}
         before = cpu_seconds(port, database)
         plain, plain_polls = plain_loop(url, services, concurrency=concurrency)
-        plain_cpu = _cpu_used(before, cpu_seconds(port, database), {port: "simulator"})
+        plain_cpu = _cpu_used(before, cpu_seconds(port, database), names)
         # The console learns what the plain loop wrote (unmeasured), so its changes are sent.
         assert not services_sync().errors
         counted = queries_per_change(url, Service.objects.order_by("name")[changes], author)
@@ -255,7 +256,7 @@ def bench_pipeline_burst(*, changes: int = 500) -> list[Result]:
             confirmed = time.perf_counter() - started
             _wait_all_final({c.pk for c in submitted}, timeout=600)
             pipeline = time.perf_counter() - started
-            names = {port: "simulator", queue: "worker", database: "database"}
+            names[queue] = "worker"
             pipeline_cpu = _cpu_used(before, cpu_seconds(port, database, queue), names)
             tasks = tasks_run(worker.output())
     done = ChangeRequest.objects.filter(pk__in=[c.pk for c in submitted])

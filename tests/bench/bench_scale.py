@@ -1,6 +1,6 @@
 """Benchmarks at scale: the sync at 1,000 services against the sequential fetch loop, the
-service list at 1,000 / 10,000 services against Django admin's change list, and 500 changes
-through real workers against a plain loop of signed PUTs with the same concurrency."""
+service list at 1,000 / 10,000 services against Django admin's change list (500 changes through
+a worker: bench_burst)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -375,112 +374,3 @@ def _get_streamed(client: Client, url: str) -> int:
     """Read a streamed answer chunk by chunk, as a browser would; bytes read."""
     response = client.get(url)
     return sum(len(chunk) for chunk in response.streaming_content)
-
-
-# --- The pipeline, 500 changes at once ------------------------------------------------------
-
-
-def bench_pipeline_burst(*, changes: int = 500, concurrency: int = 4) -> list[Result]:
-    """`changes` changes confirmed at once through real workers vs plain signed PUTs."""
-    from console.dataflow.inventory.sync import services_sync
-    from tests.bench.bench_pages import bench_admin
-    from tests.bench.bench_pipeline import _submit
-    from tests.worker import worker_on_own_queue
-
-    group = f"Pipeline, {changes} changes at once"
-    with simulator_process(services=changes + 5, latency=0.0) as url:
-        settings.SCP_OPENAPI_URL = url
-        settings.SCP_ACCESS_KEY = DEMO_ACCESS_KEY
-        settings.SCP_SECRET_KEY = DEMO_SECRET_KEY
-        settings.SCP_TRACK_FIRST_POLL_SECONDS = 0.05
-        settings.SCP_TRACK_MAX_POLL_SECONDS = 0.5
-        data_wipe()
-        run = services_sync()
-        assert not run.errors, run.errors
-        services = list(Service.objects.order_by("name")[:changes])
-        author = bench_admin()
-
-        # The plain loop: one signed PUT per service, `concurrency` at a time, one client each.
-        clients = [_client(url) for _ in range(concurrency)]
-        bodies = []
-        from console.scp import ServiceConfig, build_update_body
-
-        for service in services:
-            config = ServiceConfig.from_dict({**service.config, "description": "plain PUT"})
-            bodies.append((service.scp_id, build_update_body(config)))
-        started = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(
-                pool.map(
-                    lambda pair: clients[pair[0] % concurrency].update_service(*pair[1]),
-                    enumerate(bodies),
-                )
-            )
-        plain = time.perf_counter() - started
-        for c in clients:
-            c.close()
-        time.sleep(0.5)  # the simulator settles the updates (update_delay 0)
-
-        with worker_on_own_queue("bench-burst"):
-            started = time.perf_counter()
-            submitted = [_submit(service, author, n) for n, service in enumerate(services)]
-            confirmed = time.perf_counter() - started
-            pending = {c.pk for c in submitted}
-            deadline = time.monotonic() + 600
-            while pending and time.monotonic() < deadline:
-                done = set(
-                    ChangeRequest.objects.filter(
-                        pk__in=pending, status__in=["succeeded", "different", "failed", "cancelled"]
-                    ).values_list("pk", flat=True)
-                )
-                pending -= done
-                time.sleep(0.1)
-            pipeline = time.perf_counter() - started
-        if pending:
-            raise AssertionError(f"{len(pending)} changes not final after 600 s")
-        outcomes = dict(
-            ChangeRequest.objects.filter(pk__in=[c.pk for c in submitted])
-            .values_list("status")
-            .annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("pk"))
-        )
-    totals = [
-        (c.finished_at - c.created_at).total_seconds()
-        for c in ChangeRequest.objects.filter(pk__in=[c.pk for c in submitted])
-    ]
-    detail = {
-        "outcomes": outcomes,
-        "concurrency": concurrency,
-        "broker": settings.CELERY_BROKER_URL.split("://")[0],
-    }
-    return [
-        timing(
-            group,
-            f"plain signed PUTs, {concurrency} at a time (all)",
-            [plain],
-            detail=detail,
-            throughput=False,
-        ),
-        timing(
-            group,
-            "confirm all (plan + submit, web side)",
-            [confirmed],
-            throughput=False,
-            detail=detail,
-        ),
-        timing(
-            group,
-            "all final through workers (confirm → last final)",
-            [pipeline],
-            throughput=False,
-            detail=detail,
-        ),
-        timing(group, "per change, created → final", totals, throughput=False, detail=detail),
-        Result(
-            group=group,
-            name="pipeline / plain PUT loop (wall time)",
-            unit="ratio",
-            median=pipeline / plain,
-            figure=f"{pipeline / plain:.1f}",
-            detail=detail,
-        ),
-    ]

@@ -23,6 +23,10 @@ Status = ChangeRequest.Status
 # A message sent for a due step that has not been taken this long is sent again (lost with a
 # broker outage, or with a worker that died holding it).
 REDISPATCH_AFTER = timedelta(seconds=30)
+# While the queue still holds messages, a step not taken yet is waiting its turn behind a burst
+# (a copy would only queue behind it, and make the queue longer): it is sent again only after
+# this long. A message a dead worker held comes back once the queue is empty, or after this.
+REDISPATCH_BACKLOGGED_AFTER = timedelta(minutes=5)
 _SEND = {
     # A scheduled change's window has come: released (re-planned and queued) by a worker.
     Status.SCHEDULED: "dataflow.change_release",
@@ -53,8 +57,26 @@ def task_send(task_name: str, *args: int) -> bool:
     return True
 
 
-def change_dispatch(change_id: int, *, now=None) -> bool | None:
-    """Send the task for a change's due step, unless one was sent for it already.
+def queue_backlogged() -> bool:
+    """Whether the changes' queue holds messages waiting for a worker (False when the broker
+    does not say: a copy too many is harmless, a lost step is not)."""
+    try:
+        route = current_app.amqp.router.route({}, _SEND[Status.QUEUED])
+        with current_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
+            with conn.channel() as channel:
+                declared = channel.queue_declare(queue=route["queue"].name, passive=True)
+        return bool(declared.message_count)
+    except Exception as exc:  # kombu raises several kinds when the broker is unreachable
+        logger.debug("could not read the queue's length: %s", exc)
+        return False
+
+
+def change_dispatch(
+    change_id: int, *, now=None, redispatch_after: timedelta = REDISPATCH_AFTER
+) -> bool | None:
+    """Send the task for a change's due step, unless one was sent for it already (and not
+    taken for `redispatch_after`).
 
     True: sent; None: nothing to send (not due, final, or a message is out); False: the
     broker did not take it (the next tick tries again).
@@ -66,7 +88,7 @@ def change_dispatch(change_id: int, *, now=None) -> bool | None:
     claimed = (
         ChangeRequest.objects.filter(pk=change_id, status=status)
         .filter(_due(now))
-        .filter(_not_sent(now))
+        .filter(_not_sent(now, redispatch_after))
         .update(dispatched_at=now)
     )
     if not claimed:
@@ -80,23 +102,36 @@ def change_dispatch(change_id: int, *, now=None) -> bool | None:
 def changes_dispatch_due(*, now=None) -> int:
     """Send a task for every change whose step is due and has no message yet; how many."""
     now = now or timezone.now()
+    after = REDISPATCH_AFTER
+    due = _due_ids(now, after)
+    if any(sent_again for _, sent_again in due) and queue_backlogged():
+        after = REDISPATCH_BACKLOGGED_AFTER
+        due = _due_ids(now, after)
+    return sum(bool(change_dispatch(pk, now=now, redispatch_after=after)) for pk, _ in due)
+
+
+def _due_ids(now, redispatch_after: timedelta) -> list[tuple[int, bool]]:
+    """The changes whose step is due and has no message out: (id, whether one was sent for
+    this very step already, not taken yet)."""
     due = (
         ChangeRequest.objects.filter(status__in=list(_SEND))
         .filter(_due(now))
-        .filter(_not_sent(now))
-        .values_list("pk", flat=True)
+        .filter(_not_sent(now, redispatch_after))
+        .values_list("pk", "dispatched_at", "next_poll_at")
     )
-    return sum(bool(change_dispatch(pk, now=now)) for pk in list(due[:500]))
+    return [
+        (pk, sent is not None and (step is None or sent >= step)) for pk, sent, step in due[:500]
+    ]
 
 
 def _due(now) -> Q:
     return Q(next_poll_at__lte=now) | Q(next_poll_at__isnull=True)
 
 
-def _not_sent(now) -> Q:
+def _not_sent(now, redispatch_after: timedelta = REDISPATCH_AFTER) -> Q:
     """No message for the step now due: none ever, one for an earlier step, or one lost."""
     return (
         Q(dispatched_at__isnull=True)
         | Q(dispatched_at__lt=F("next_poll_at"))
-        | Q(dispatched_at__lt=now - REDISPATCH_AFTER)
+        | Q(dispatched_at__lt=now - redispatch_after)
     )

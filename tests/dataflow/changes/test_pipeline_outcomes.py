@@ -306,3 +306,27 @@ def test_scp_hears_the_language_of_the_person_who_made_the_change(
     [put] = puts(scp, service)
     headers = {key.lower(): value for key, value in put["headers"].items()}
     assert headers["accept-language"] == "ko-KR"
+
+
+def test_a_step_waiting_behind_a_burst_is_not_sent_again_until_the_queue_empties(
+    scp, imported, admin_user, enqueued, monkeypatch
+):
+    from console.dataflow.work import queueing
+
+    change = submit_edit(imported["sales-etl"], admin_user, raise_memory)
+    waited = timezone.now() - timedelta(seconds=60)  # sent a minute ago, not taken yet
+    ChangeRequest.objects.filter(pk=change.pk).update(dispatched_at=waited, next_poll_at=None)
+    enqueued.clear()
+
+    monkeypatch.setattr(queueing, "queue_backlogged", lambda: True)
+    assert changes_dispatch_due() == 0  # queued behind the others: a copy would only add
+    monkeypatch.setattr(queueing, "queue_backlogged", lambda: False)
+    assert changes_dispatch_due() == 1  # the queue is empty: that message was lost
+    assert enqueued == [(SEND_TASK, change.pk, None)]
+
+    enqueued.clear()
+    long_ago = timezone.now() - queueing.REDISPATCH_BACKLOGGED_AFTER - timedelta(seconds=1)
+    ChangeRequest.objects.filter(pk=change.pk).update(dispatched_at=long_ago)
+    monkeypatch.setattr(queueing, "queue_backlogged", lambda: True)
+    assert changes_dispatch_due() == 1  # however long the queue, never starved
+    assert enqueued == [(SEND_TASK, change.pk, None)]

@@ -52,11 +52,16 @@ TARGETS_S = {
 
 
 def data_wipe() -> None:
-    """Remove every service and change (a throwaway database: nothing else lives there)."""
+    """Remove every service and change (a throwaway database: nothing else lives there), and
+    forget the connections' request budgets: a group after the paced one would otherwise go at
+    the rate that group's 417s taught (a 10,000-service sync: 18 minutes instead of 2)."""
+    from console.dataflow.connections.budget import budget_store
+
     ChangeEvent.objects.all().delete()
     ChangeRequest.objects.all().delete()
     ConfigRevision.objects.all().delete()
     Service.objects.all().delete()
+    budget_store().clear()
 
 
 def bench_admin():

@@ -495,3 +495,16 @@ def test_approving_over_a_value_scp_changed_since_needs_override(clients, waitin
     response = clients["lead"].post(address, {"override": True, "revision": revision})
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == Status.QUEUED
+
+
+def test_a_client_that_takes_gzip_gets_the_same_json_compressed(imported, admin_user):
+    import gzip
+    import json
+
+    secret = token_create(user=admin_user, name="gzip", days=1).secret
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    plain = client.get("/api/services/")
+    packed = client.get("/api/services/", HTTP_ACCEPT_ENCODING="gzip")
+    assert plain.status_code == packed.status_code == 200
+    assert "Content-Encoding" not in plain and packed["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(packed.content)) == plain.json()

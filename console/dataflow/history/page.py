@@ -15,12 +15,12 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_noop
 
+from console.dataflow.inventory.service_rows import url_pattern
 from console.dataflow.models import ChangeRequest
 from console.dataflow.people.timezones import when_text
 from console.dataflow.templatetags.console_tags import duration as duration_text
@@ -157,14 +157,8 @@ class _PageWords:
     def __init__(self) -> None:
         self.statuses = dict(ChangeRequest.Status.choices)
         self.kinds = dict(ChangeRequest.Kind.choices)
-        # One reverse() per page, not two per row: the pk goes where the marker is.
-        marker = 987654321
-        self.change_url = reverse("dataflow:change-detail", args=[marker]).replace(
-            str(marker), "{}"
-        )
-        self.service_url = reverse("dataflow:service-detail", args=[marker]).replace(
-            str(marker), "{}"
-        )
+        self.change_url = url_pattern("dataflow:change-detail")
+        self.service_url = url_pattern("dataflow:service-detail")
         self._said: dict[str, str] = {}
 
     def said(self, msgid: str) -> str:

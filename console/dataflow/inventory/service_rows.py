@@ -48,8 +48,9 @@ class ServiceRow:
     registry_url: str
 
 
-def _pattern(name: str) -> str:
-    """The URL of `name` with "{}" where the pk goes: one reverse() a page, not one a row."""
+def url_pattern(name: str) -> str:
+    """The URL of `name` with "{}" where the pk goes: one reverse() a page, not one a row (the
+    service list and the history both format theirs per row)."""
     marker = 987654321
     return reverse(name, args=[marker]).replace(str(marker), "{}")
 
@@ -57,8 +58,8 @@ def _pattern(name: str) -> str:
 def service_rows(services: Iterable[Service]) -> list[ServiceRow]:
     """The rows of services annotated by services_filtered (their last change's id, status
     and time)."""
-    service_url = _pattern("dataflow:service-detail")
-    change_url = _pattern("dataflow:change-detail")
+    service_url = url_pattern("dataflow:service-detail")
+    change_url = url_pattern("dataflow:change-detail")
     statuses = dict(ChangeRequest.Status.choices)
     unknown = gettext("unknown")
     rows = []
